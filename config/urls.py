@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("visualsearch.urls")),
+    path("", include("shop.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    # Local filesystem media served by Django (development, single-host setups);
+    # production puts media on S3 or behind the web server instead.
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns += [
+        re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]

@@ -1,0 +1,89 @@
+"""Staff side of the catalogue: products with thumbnails, filters, embedding status."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from shop.forms import ProductAdminForm
+from shop.models import Product
+from shop.services import product_image_derivatives_update
+from visualsearch.admin import EmbeddingStatusFilter, ProductEmbeddingAdminMixin
+
+
+@admin.register(Product)
+class ProductAdmin(ProductEmbeddingAdminMixin, admin.ModelAdmin):
+    form = ProductAdminForm
+    list_display = (
+        "thumbnail_tag",
+        "name",
+        "external_id",
+        "article_type",
+        "base_colour",
+        "gender",
+        "embedding_status_tag",
+        "is_active",
+        "updated",
+    )
+    list_display_links = ("thumbnail_tag", "name")
+    list_filter = (
+        EmbeddingStatusFilter,
+        "is_active",
+        "gender",
+        "master_category",
+        "sub_category",
+        "article_type",
+        "season",
+        "usage",
+    )
+    search_fields = ("name", "=external_id")
+    list_per_page = 50
+    readonly_fields = ("image_preview", "embedding_summary", "created", "updated")
+    actions = ["compute_embeddings", "make_active", "make_inactive"]
+    fieldsets = (
+        (None, {"fields": ("name", "external_id", "price", "is_active")}),
+        ("Image", {"fields": ("image", "image_preview", "embedding_summary")}),
+        ("Category", {"fields": ("gender", "master_category", "sub_category", "article_type")}),
+        ("Details", {"fields": ("base_colour", "season", "year", "usage")}),
+        ("History", {"fields": ("created", "updated"), "classes": ("collapse",)}),
+    )
+
+    @admin.display(description="")
+    def thumbnail_tag(self, product: Product) -> str:
+        if not product.image:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" style="height:48px;width:auto;border-radius:4px">', product.card_image_url
+        )
+
+    @admin.display(description="Preview")
+    def image_preview(self, product: Product) -> str:
+        if not product.image:
+            return "No image yet."
+        return format_html(
+            '<a href="{0}" target="_blank"><img src="{0}" alt="" style="max-height:320px;max-width:320px"></a>',
+            product.image.url,
+        )
+
+    def save_model(self, request: HttpRequest, product: Product, form, change: bool) -> None:
+        super().save_model(request, product, form, change)
+        if "image" in form.changed_data:
+            product_image_derivatives_update(product)
+
+    @admin.action(description="Mark selected products active")
+    def make_active(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        self._set_active(request, queryset, True)
+
+    @admin.action(description="Mark selected products inactive (hidden from the shop and search)")
+    def make_inactive(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        self._set_active(request, queryset, False)
+
+    def _set_active(self, request: HttpRequest, queryset: QuerySet[Product], active: bool) -> None:
+        from visualsearch.services import index_changes_record
+
+        ids = list(queryset.exclude(is_active=active).values_list("pk", flat=True))
+        Product.objects.filter(pk__in=ids).update(is_active=active)
+        index_changes_record(ids)
+        self.message_user(request, f"{len(ids)} product(s) marked {'active' if active else 'inactive'}.")

@@ -1,0 +1,302 @@
+"""Import a catalogue folder in the Fashion Product Images layout.
+
+    PATH/styles.csv        id,gender,masterCategory,subCategory,articleType,baseColour,
+                           season,year,usage,productDisplayName
+    PATH/images/<id>.jpg
+
+Rows are read with the csv module, checked, and written in batches (bulk_create /
+bulk_update inside one transaction per batch). A bad row is skipped with a one-line reason;
+it never stops the import. Re-running is idempotent: unchanged rows are left alone (the
+image is compared by sha256), changed rows are updated.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from shop.models import Product
+from shop.thumbnails import thumbnail_create, thumbnail_needed
+from visualsearch.imaging import ImageRejected, open_image
+from visualsearch.services import products_imported
+
+CSV_COLUMNS = (
+    "id",
+    "gender",
+    "masterCategory",
+    "subCategory",
+    "articleType",
+    "baseColour",
+    "season",
+    "year",
+    "usage",
+    "productDisplayName",
+)
+# CSV column → Product field, for the plain text attributes.
+TEXT_FIELDS = {
+    "gender": "gender",
+    "masterCategory": "master_category",
+    "subCategory": "sub_category",
+    "articleType": "article_type",
+    "baseColour": "base_colour",
+    "season": "season",
+    "usage": "usage",
+    "productDisplayName": "name",
+}
+REQUIRED = ("id", "gender", "masterCategory", "subCategory", "articleType", "productDisplayName")
+ATTRIBUTE_FIELDS = (*TEXT_FIELDS.values(), "year")
+
+
+class RowError(ValueError):
+    """A row that cannot be imported; the message is the one-line reason."""
+
+
+@dataclass
+class CatalogRow:
+    line: int
+    external_id: str
+    attributes: dict[str, object]
+    image_path: Path
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    skip_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.created + self.updated + self.unchanged + self.skipped
+
+
+def _max_length(field_name: str) -> int:
+    return Product._meta.get_field(field_name).max_length
+
+
+def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> CatalogRow:
+    """Check one csv.DictReader row and turn it into product attributes."""
+    if None in raw or any(raw.get(column) is None for column in CSV_COLUMNS):
+        raise RowError("malformed line: wrong number of fields")
+    values = {key: (value or "").strip() for key, value in raw.items() if key is not None}
+    for column in REQUIRED:
+        if not values[column]:
+            raise RowError(f"empty {column}")
+    external_id = values["id"]
+    if not external_id.isdigit():
+        raise RowError(f"id {external_id!r} is not a number")
+    attributes: dict[str, object] = {}
+    for column, field_name in TEXT_FIELDS.items():
+        value = values[column]
+        if len(value) > _max_length(field_name):
+            raise RowError(f"{column} longer than {_max_length(field_name)} characters")
+        attributes[field_name] = value
+    year_text = values["year"]
+    try:
+        attributes["year"] = int(float(year_text)) if year_text else None
+    except ValueError:
+        raise RowError(f"year {year_text!r} is not a number") from None
+    if attributes["year"] is not None and not 1900 <= attributes["year"] <= 2100:
+        raise RowError(f"year {year_text!r} is out of range")
+    return CatalogRow(line, external_id, attributes, images_dir / f"{external_id}.jpg")
+
+
+def read_rows(
+    path: Path, *, ids: set[str] | None = None, limit: int | None = None
+) -> Iterator[CatalogRow | tuple[int, str, str]]:
+    """Yield parsed rows, or (line, id, reason) for rows that cannot be parsed."""
+    styles = path / "styles.csv"
+    images_dir = path / "images"
+    yielded = 0
+    with styles.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.DictReader(handle)
+        missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{styles} lacks the columns {', '.join(missing)}")
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield (reader.line_num, "?", f"malformed line: {exc}")
+                continue
+            external_id = (raw.get("id") or "").strip()
+            if ids is not None and external_id not in ids:
+                continue
+            if limit is not None and yielded >= limit:
+                return
+            yielded += 1
+            try:
+                yield parse_row(raw, reader.line_num, images_dir)
+            except RowError as exc:
+                yield (reader.line_num, external_id or "?", str(exc))
+
+
+def count_rows(path: Path, *, ids: set[str] | None = None, limit: int | None = None) -> int:
+    """How many rows an import will look at (for the progress bar)."""
+    if ids is not None:
+        total = len(ids)
+    else:
+        with (path / "styles.csv").open("rb") as handle:
+            total = max(sum(1 for _ in handle) - 1, 0)
+    return min(total, limit) if limit is not None else total
+
+
+def _batched(rows: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class _Prepared:
+    row: CatalogRow
+    data: bytes
+    checksum: str
+    size: tuple[int, int]
+
+
+def _prepare(row: CatalogRow) -> _Prepared:
+    try:
+        data = row.image_path.read_bytes()
+    except FileNotFoundError:
+        raise RowError(f"image {row.image_path.name} is missing") from None
+    except OSError as exc:
+        raise RowError(f"image {row.image_path.name} cannot be read ({exc.strerror})") from None
+    try:
+        size = open_image(data).size
+    except ImageRejected as exc:
+        raise RowError(f"image {row.image_path.name} is unusable: {exc}") from None
+    return _Prepared(row, data, hashlib.sha256(data).hexdigest(), size)
+
+
+def _store_image(prepared: _Prepared) -> tuple[str, str]:
+    """Save the image (and its thumbnail when it is large) through the storage API."""
+    name = default_storage.save(f"products/{prepared.row.external_id}.jpg", ContentFile(prepared.data))
+    thumb = thumbnail_create(name, prepared.data) if thumbnail_needed(prepared.size) else ""
+    return name, thumb
+
+
+def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str], None], embed: bool) -> None:
+    prepared: list[_Prepared] = []
+    for item in batch:
+        if isinstance(item, tuple):
+            line, external_id, reason = item
+            _skip(result, report_skip, line, external_id, reason)
+            continue
+        try:
+            prepared.append(_prepare(item))
+        except RowError as exc:
+            _skip(result, report_skip, item.line, item.external_id, str(exc))
+    # The same id twice in one file: the later row wins.
+    by_id = {p.row.external_id: p for p in prepared}
+    existing = {p.external_id: p for p in Product.objects.filter(external_id__in=by_id)}
+
+    to_create: list[Product] = []
+    to_update: list[Product] = []
+    image_changed: list[Product] = []
+    update_fields: set[str] = set()
+    saved_files: list[str] = []
+    replaced_files: list[str] = []
+    try:
+        for external_id, item in by_id.items():
+            product = existing.get(external_id)
+            if product is None:
+                name, thumb = _store_image(item)
+                saved_files += [n for n in (name, thumb) if n]
+                to_create.append(
+                    Product(
+                        external_id=external_id,
+                        image=name,
+                        thumbnail=thumb,
+                        image_checksum=item.checksum,
+                        **item.row.attributes,
+                    )
+                )
+                continue
+            changed = [f for f in ATTRIBUTE_FIELDS if getattr(product, f) != item.row.attributes[f]]
+            for field_name in changed:
+                setattr(product, field_name, item.row.attributes[field_name])
+            if product.image_checksum != item.checksum:
+                replaced_files += [n for n in (product.image.name, product.thumbnail.name) if n]
+                name, thumb = _store_image(item)
+                saved_files += [n for n in (name, thumb) if n]
+                product.image, product.thumbnail, product.image_checksum = name, thumb, item.checksum
+                changed += ["image", "thumbnail", "image_checksum"]
+                image_changed.append(product)
+            if changed:
+                update_fields.update(changed)
+                to_update.append(product)
+            else:
+                result.unchanged += 1
+
+        with transaction.atomic():
+            created = Product.objects.bulk_create(to_create)
+            if to_update:
+                update_fields.add("updated")
+                Product.objects.bulk_update(to_update, sorted(update_fields))
+            products_imported(
+                created_ids=[p.pk for p in created],
+                updated_ids=[p.pk for p in to_update],
+                image_changed_ids=[p.pk for p in image_changed],
+                embed=embed,
+            )
+    except BaseException:
+        # Nothing of this batch reached the database: remove the files it wrote.
+        for name in saved_files:
+            default_storage.delete(name)
+        raise
+    for name in replaced_files:
+        transaction.on_commit(lambda name=name: default_storage.delete(name))
+    result.created += len(to_create)
+    result.updated += len(to_update)
+
+
+def _skip(result: ImportResult, report: Callable[[str], None], line: int, external_id: str, reason: str) -> None:
+    message = f"skipped line {line} (id {external_id}): {reason}"
+    result.skipped += 1
+    if len(result.skip_reasons) < 1000:
+        result.skip_reasons.append(message)
+    report(message)
+
+
+def catalog_import(
+    path: Path,
+    *,
+    ids: set[str] | None = None,
+    limit: int | None = None,
+    batch_size: int = 1000,
+    on_progress: Callable[[int], None] = lambda n: None,
+    on_skip: Callable[[str], None] = lambda message: None,
+    embed: bool = True,
+) -> ImportResult:
+    """Import (or update) the products of ``path``; see the module docstring.
+
+    With ``embed`` (the default) each batch's new and re-imaged products are queued for
+    embedding as one task per batch; without it, ``reindex --missing`` does that later."""
+    started = time.perf_counter()
+    if not (path / "styles.csv").is_file():
+        raise FileNotFoundError(f"{path / 'styles.csv'} not found: PATH must hold styles.csv and images/")
+    result = ImportResult()
+    for batch in _batched(read_rows(path, ids=ids, limit=limit), batch_size):
+        _import_batch(batch, result, on_skip, embed)
+        on_progress(len(batch))
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,30 @@
+"""The admin's product form: the uploaded image must really be an image we can use."""
+
+from __future__ import annotations
+
+from django import forms
+
+from shop.models import Product
+from visualsearch.imaging import ImageRejected, open_image
+
+
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = (
+            "name", "external_id", "price", "is_active", "image", "gender", "master_category",
+            "sub_category", "article_type", "base_colour", "season", "year", "usage",
+        )
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        upload = self.files.get("image")
+        if upload is not None:
+            upload.seek(0)
+            try:
+                open_image(upload.read())
+            except ImageRejected as exc:
+                raise forms.ValidationError(str(exc)) from None
+            finally:
+                upload.seek(0)
+        return image

@@ -1,0 +1,71 @@
+"""python manage.py import_catalog PATH [--limit N] [--ids FILE]"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from shop.catalog_import import catalog_import, count_rows
+
+
+class Command(BaseCommand):
+    help = (
+        "Import products from a folder in the Fashion Product Images layout "
+        "(PATH/styles.csv and PATH/images/<id>.jpg). Idempotent: re-running updates changed rows only."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path, help="Folder holding styles.csv and images/")
+        parser.add_argument("--limit", type=int, help="Import at most N rows")
+        parser.add_argument("--ids", type=Path, help="File with the ids to import, one per line")
+        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument(
+            "--no-embeddings",
+            action="store_true",
+            help="Do not queue embeddings for the imported products (run `reindex --missing` later)",
+        )
+
+    def handle(
+        self,
+        *args: object,
+        path: Path,
+        limit: int | None,
+        ids: Path | None,
+        batch_size: int,
+        no_embeddings: bool,
+        **options: object,
+    ) -> None:
+        if not (path / "styles.csv").is_file():
+            raise CommandError(
+                f"{path} has no styles.csv. Point PATH at a Fashion Product Images folder "
+                "(styles.csv + images/), e.g. ../shared/datasets/fashion-small"
+            )
+        if limit is not None and limit < 1:
+            raise CommandError("--limit must be a positive number")
+        id_set = None
+        if ids is not None:
+            try:
+                id_set = {line.strip() for line in ids.read_text().splitlines() if line.strip()}
+            except OSError as exc:
+                raise CommandError(f"cannot read --ids file {ids}: {exc.strerror}") from None
+        total = count_rows(path, ids=id_set, limit=limit)
+        verbose = int(options.get("verbosity", 1)) > 0
+        with tqdm(total=total, unit="rows", desc="Importing", disable=not verbose) as bar:
+            result = catalog_import(
+                path,
+                ids=id_set,
+                limit=limit,
+                batch_size=batch_size,
+                on_progress=bar.update,
+                on_skip=lambda message: tqdm.write(message, file=self.stderr._out),
+                embed=not no_embeddings,
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {result.processed} rows in {result.seconds:.1f} s: "
+                f"{result.created} created, {result.updated} updated, "
+                f"{result.unchanged} unchanged, {result.skipped} skipped."
+            )
+        )

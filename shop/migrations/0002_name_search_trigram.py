@@ -1,0 +1,24 @@
+"""PostgreSQL only: a trigram index so that name searches (ILIKE '%word%') use an index.
+SQLite, the embedded default, scans instead."""
+
+from django.db import migrations
+
+CREATE = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS shop_product_name_trgm ON shop_product USING gin (upper(name) gin_trgm_ops)",
+]
+DROP = ["DROP INDEX IF EXISTS shop_product_name_trgm"]
+
+
+def _run(statements):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            for statement in statements:
+                schema_editor.execute(statement)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(_run(CREATE), _run(DROP))]

@@ -1,0 +1,60 @@
+"""The catalogue: products with their category levels, colour and image."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+
+
+class Product(models.Model):
+    """One catalogue product.
+
+    The three category levels (master → sub → article type) are plain indexed columns on
+    the product: the catalogue's taxonomy is fixed by the import, and filters, facet counts
+    and admin list filters then need no join.
+    """
+
+    external_id = models.CharField(
+        "catalogue id",
+        max_length=40,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The product's id in the source catalogue (styles.csv). Empty for products added by staff.",
+    )
+    name = models.CharField(max_length=255)
+    gender = models.CharField(max_length=20, db_index=True)
+    master_category = models.CharField(max_length=50, db_index=True)
+    sub_category = models.CharField(max_length=50, db_index=True)
+    article_type = models.CharField(max_length=50, db_index=True)
+    base_colour = models.CharField("colour", max_length=30, blank=True, db_index=True)
+    season = models.CharField(max_length=20, blank=True, db_index=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    usage = models.CharField(max_length=30, blank=True, db_index=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True, db_index=True)
+    image = models.ImageField(upload_to="products/", max_length=255)
+    image_checksum = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="sha256 of the image file's bytes."
+    )
+    thumbnail = models.ImageField(upload_to="thumbs/", max_length=255, blank=True, editable=False)
+    is_active = models.BooleanField("active", default=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["master_category", "sub_category", "article_type"], name="product_category_path"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop:product_detail", args=[self.pk])
+
+    @property
+    def card_image_url(self) -> str:
+        """The thumbnail for grids, falling back to the image itself."""
+        field = self.thumbnail or self.image
+        return field.url if field else ""

@@ -1,0 +1,139 @@
+"""Reads of the catalogue: filtered product lists, facet counts, product pages."""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+from dataclasses import dataclass, field
+from functools import reduce
+
+from django.core.cache import cache
+from django.db.models import Count, F, Q, QuerySet
+from django.http import QueryDict
+
+from shop.models import Product
+
+# Facet parameter → (model field, label), in sidebar order.
+FACETS: dict[str, tuple[str, str]] = {
+    "gender": ("gender", "Gender"),
+    "master": ("master_category", "Category"),
+    "sub": ("sub_category", "Sub category"),
+    "type": ("article_type", "Article type"),
+    "colour": ("base_colour", "Colour"),
+    "season": ("season", "Season"),
+    "usage": ("usage", "Usage"),
+}
+
+SORTS: dict[str, tuple[str, list]] = {
+    "newest": ("Newest", [F("year").desc(nulls_last=True), "-id"]),
+    "name": ("Name A–Z", ["name", "id"]),
+    "-name": ("Name Z–A", ["-name", "-id"]),
+    "price": ("Price: low to high", [F("price").asc(nulls_last=True), "id"]),
+    "-price": ("Price: high to low", [F("price").desc(nulls_last=True), "-id"]),
+}
+DEFAULT_SORT = "newest"
+FACET_CACHE_SECONDS = 60
+
+
+@dataclass
+class CatalogueQuery:
+    """What the shopper asked for: text, facet selections (several values per facet
+    combine with OR, facets with AND) and the sort order."""
+
+    text: str = ""
+    selected: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = DEFAULT_SORT
+
+    @classmethod
+    def from_querydict(cls, params: QueryDict) -> CatalogueQuery:
+        selected = {}
+        for key in FACETS:
+            values = [v for v in params.getlist(key) if v][:20]
+            if values:
+                selected[key] = values
+        sort = params.get("sort", DEFAULT_SORT)
+        return cls(
+            text=params.get("q", "").strip()[:100],
+            selected=selected,
+            sort=sort if sort in SORTS else DEFAULT_SORT,
+        )
+
+    def cache_key(self, *, without: str | None = None) -> str:
+        parts = [self.text.lower()] + [
+            f"{key}={'|'.join(sorted(values))}" for key, values in sorted(self.selected.items()) if key != without
+        ]
+        return hashlib.sha1("&".join(parts).encode()).hexdigest()
+
+
+def _text_filter(text: str) -> Q:
+    words = text.split()[:8]
+    return reduce(operator.and_, (Q(name__icontains=word) for word in words), Q())
+
+
+def _facet_filter(query: CatalogueQuery, *, without: str | None = None) -> Q:
+    conditions = Q()
+    for key, values in query.selected.items():
+        if key != without:
+            conditions &= Q(**{f"{FACETS[key][0]}__in": values})
+    return conditions
+
+
+def product_list(query: CatalogueQuery) -> QuerySet[Product]:
+    """Active products matching the query, in its sort order."""
+    products = Product.objects.filter(is_active=True)
+    if query.text:
+        products = products.filter(_text_filter(query.text))
+    return products.filter(_facet_filter(query)).order_by(*SORTS[query.sort][1])
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+    selected: bool
+
+
+def facet_counts(query: CatalogueQuery, catalogue_version: str) -> dict[str, list[FacetValue]]:
+    """For each facet, its values with counts. A facet's counts apply every other filter but
+    its own, so the shopper sees the alternatives to what they picked. Cached per process,
+    keyed by the catalogue's version so edits show at once."""
+    facets: dict[str, list[FacetValue]] = {}
+    base = Product.objects.filter(is_active=True)
+    if query.text:
+        base = base.filter(_text_filter(query.text))
+    for key, (field_name, _label) in FACETS.items():
+        cache_key = f"facets:{catalogue_version}:{key}:{query.cache_key(without=key)}"
+        counts = cache.get(cache_key)
+        if counts is None:
+            rows = (
+                base.filter(_facet_filter(query, without=key))
+                .exclude(**{field_name: ""})
+                .values_list(field_name)
+                .annotate(n=Count("id"))
+                .order_by("-n", field_name)
+            )
+            counts = list(rows)
+            cache.set(cache_key, counts, FACET_CACHE_SECONDS)
+        chosen = set(query.selected.get(key, []))
+        facets[key] = [FacetValue(value, n, value in chosen) for value, n in counts]
+    return facets
+
+
+def catalogue_version() -> str:
+    """Changes whenever a product is added, edited or deleted (facet cache key)."""
+    from visualsearch.models import IndexChange
+
+    last = IndexChange.objects.order_by("-id").values_list("id", flat=True).first()
+    return str(last or 0)
+
+
+def product_get(product_id: int) -> Product | None:
+    return Product.objects.filter(pk=product_id, is_active=True).select_related("embedding").first()
+
+
+def product_more_in_category(product: Product, limit: int = 6) -> list[Product]:
+    return list(
+        Product.objects.filter(is_active=True, article_type=product.article_type, gender=product.gender)
+        .exclude(pk=product.pk)
+        .order_by("-id")[:limit]
+    )

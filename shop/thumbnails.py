@@ -1,0 +1,33 @@
+"""Grid thumbnails, made with Pillow and written through the storage API."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from visualsearch.imaging import open_image, to_rgb
+
+THUMBNAIL_BOX = (300, 400)
+
+
+def thumbnail_needed(size: tuple[int, int]) -> bool:
+    """Images already within the thumbnail box are shown as they are."""
+    return size[0] > THUMBNAIL_BOX[0] or size[1] > THUMBNAIL_BOX[1]
+
+
+def thumbnail_create(image_name: str, data: bytes) -> str:
+    """Write a JPEG thumbnail of ``data`` next to the other thumbnails; returns its storage
+    name, or "" when the image is small enough to be its own thumbnail."""
+    image = open_image(data)
+    if not thumbnail_needed(image.size):
+        return ""
+    rgb = to_rgb(image)
+    rgb.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="JPEG", quality=85, optimize=True, progressive=True)
+    stem = posixpath.splitext(posixpath.basename(image_name))[0]
+    return default_storage.save(f"thumbs/{stem}.jpg", ContentFile(buffer.getvalue()))

@@ -1,0 +1,42 @@
+"""Storefront pages: thin views over shop.selectors."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from shop import selectors
+
+PAGE_SIZE = 24
+
+
+def catalogue(request: HttpRequest) -> HttpResponse:
+    query = selectors.CatalogueQuery.from_querydict(request.GET)
+    paginator = Paginator(selectors.product_list(query), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    facets = selectors.facet_counts(query, selectors.catalogue_version())
+    return render(
+        request,
+        "shop/catalogue.html",
+        {
+            "query": query,
+            "page": page,
+            "facets": [(key, label, facets[key]) for key, (_field, label) in selectors.FACETS.items() if facets[key]],
+            "sorts": [(key, label) for key, (label, _order) in selectors.SORTS.items()],
+            "active_filters": [
+                (key, selectors.FACETS[key][1], value) for key, values in query.selected.items() for value in values
+            ],
+        },
+    )
+
+
+def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = selectors.product_get(product_id)
+    if product is None:
+        raise Http404("No such product.")
+    return render(
+        request,
+        "shop/product_detail.html",
+        {"product": product, "more": selectors.product_more_in_category(product)},
+    )

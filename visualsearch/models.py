@@ -1,0 +1,120 @@
+"""What visual search stores: one embedding per product, reindex jobs, the index change log
+and the PCA projection every web process shares."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class EmbeddingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ReindexJob(models.Model):
+    """One staff-started reindex. Live counts come from the embedding rows it owns;
+    the final counts are written here when it ends."""
+
+    class Mode(models.TextChoices):
+        MISSING = "missing", "Missing only"
+        ALL = "all", "Everything"
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    mode = models.CharField(max_length=10, choices=Mode.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING, db_index=True)
+    total = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # At most one running reindex: a second start is refused by the database itself.
+            models.UniqueConstraint(fields=["state"], condition=Q(state="running"), name="one_running_reindex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reindex #{self.pk} ({self.get_mode_display()}, {self.get_state_display()})"
+
+
+class ProductEmbedding(models.Model):
+    """The current ResNet50 embedding of one product's image.
+
+    The vector is stored as raw little-endian float32 bytes (2048 × 4 = 8 KiB): the index
+    loads 43k of them with one ``np.frombuffer`` each, where a PostgreSQL float array
+    would come back as 2048 Python floats per row. While a new embedding is pending or has
+    failed, the previous vector stays and keeps serving searches.
+    """
+
+    product = models.OneToOneField("shop.Product", on_delete=models.CASCADE, primary_key=True, related_name="embedding")
+    vector = models.BinaryField(null=True, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    source_checksum = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the image bytes the vector was computed from."
+    )
+    status = models.CharField(
+        max_length=10, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
+    )
+    error = models.TextField(blank=True)
+    job = models.ForeignKey(ReindexJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="embeddings")
+    requested_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "status"], name="embedding_job_status")]
+
+    def __str__(self) -> str:
+        return f"Embedding of product {self.product_id} ({self.status})"
+
+    def as_array(self) -> np.ndarray | None:
+        if self.vector is None:
+            return None
+        return np.frombuffer(bytes(self.vector), dtype="<f4")
+
+
+class IndexChange(models.Model):
+    """Append-only log of products whose searchable state changed (embedding, active flag,
+    attributes, deletion). Each web process polls it past its own watermark, so a refresh
+    reads only the changed rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    product_id = models.BigIntegerField()
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"change #{self.pk}: product {self.product_id}"
+
+
+class Projection(models.Model):
+    """The PCA projection the in-memory index stores its vectors in (fitted once per model
+    version, shared by every process so that all of them rank identically)."""
+
+    model_version = models.CharField(max_length=64)
+    dims = models.PositiveSmallIntegerField()
+    mean = models.BinaryField()
+    components = models.BinaryField()
+    fitted_on = models.PositiveIntegerField()
+    explained_variance = models.FloatField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["model_version", "dims"], name="one_projection_per_model")]
+
+    def __str__(self) -> str:
+        return f"PCA {self.dims} for {self.model_version}"

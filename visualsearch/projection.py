@@ -1,0 +1,104 @@
+"""The PCA projection the index stores vectors in (2048 → VISUALSEARCH_INDEX_DIMS).
+
+Fitted once per model version on a sample of the stored embeddings and kept in the
+database, so every process projects identically. Before enough embeddings exist to fit
+one (VISUALSEARCH_PCA_MIN_ROWS), the index keeps full 2048-dim vectors.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError
+
+from visualsearch.models import EmbeddingStatus, ProductEmbedding, Projection
+
+logger = logging.getLogger(__name__)
+DEFAULT_MIN_ROWS = 2000
+SAMPLE_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class ProjectionData:
+    pk: int
+    dims: int
+    mean: np.ndarray  # (2048,)
+    components: np.ndarray  # (dims, 2048)
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        return (vectors - self.mean) @ self.components.T
+
+    @classmethod
+    def from_model(cls, row: Projection) -> ProjectionData:
+        mean = np.frombuffer(bytes(row.mean), dtype="<f4")
+        components = np.frombuffer(bytes(row.components), dtype="<f4").reshape(row.dims, -1)
+        return cls(row.pk, row.dims, mean.astype(np.float32), np.ascontiguousarray(components, dtype=np.float32))
+
+
+def _model_version() -> str:
+    from visualsearch.embedder import MODEL_VERSION
+
+    return MODEL_VERSION
+
+
+def _wanted_dims() -> int:
+    return int(settings.VISUALSEARCH_INDEX_DIMS)
+
+
+def _current_queryset():
+    return Projection.objects.filter(model_version=_model_version(), dims=_wanted_dims())
+
+
+def projection_current_id() -> int | None:
+    if _wanted_dims() <= 0:
+        return None
+    return _current_queryset().values_list("pk", flat=True).first()
+
+
+def projection_current() -> ProjectionData | None:
+    if _wanted_dims() <= 0:
+        return None
+    row = _current_queryset().first()
+    return ProjectionData.from_model(row) if row else None
+
+
+def projection_fit(*, min_rows: int | None = None, refit: bool = False, seed: int = 0) -> Projection | None:
+    """Fit and store the projection when enough embeddings exist; returns it (or None)."""
+    from sklearn.decomposition import PCA
+
+    dims = _wanted_dims()
+    if dims <= 0:
+        return None
+    existing = _current_queryset().first()
+    if existing and not refit:
+        return existing
+    min_rows = getattr(settings, "VISUALSEARCH_PCA_MIN_ROWS", DEFAULT_MIN_ROWS) if min_rows is None else min_rows
+    rows = ProductEmbedding.objects.filter(
+        status=EmbeddingStatus.DONE, model_version=_model_version(), vector__isnull=False
+    )
+    count = rows.count()
+    if count < max(min_rows, dims * 2):
+        return None
+    ids = np.asarray(rows.values_list("product_id", flat=True), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(ids, size=min(SAMPLE_ROWS, len(ids)), replace=False)
+    raw = b"".join(bytes(v) for v in rows.filter(product_id__in=sample.tolist()).values_list("vector", flat=True))
+    vectors = np.frombuffer(raw, dtype="<f4").reshape(-1, 2048)
+    pca = PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit(vectors)
+    fields = {
+        "mean": pca.mean_.astype("<f4").tobytes(),
+        "components": pca.components_.astype("<f4").tobytes(),
+        "fitted_on": len(vectors),
+        "explained_variance": float(pca.explained_variance_ratio_.sum()),
+    }
+    if existing:
+        existing.delete()  # the index sees a new projection id and reloads
+    try:
+        row = Projection.objects.create(model_version=_model_version(), dims=dims, **fields)
+    except IntegrityError:  # another process fitted it at the same time
+        return _current_queryset().first()
+    logger.info("fitted PCA %d on %d embeddings (%.1f%% variance)", dims, len(vectors), 100 * row.explained_variance)
+    return row

@@ -1,0 +1,160 @@
+"""Reads of visual search: similar products, embedding counts, reindex progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from shop.models import Product
+from visualsearch.index import Hit
+from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+
+# Refinements a shopper can toggle on "find similar": query parameter → indexed field.
+REFINEMENTS = {
+    "same_gender": ("gender", "Same gender"),
+    "same_master": ("master_category", "Same category"),
+    "same_sub": ("sub_category", "Same sub category"),
+    "same_type": ("article_type", "Same article type"),
+    "same_colour": ("base_colour", "Same colour"),
+}
+# Explicit filters for photo search (and the API): query parameter → indexed field.
+PHOTO_FILTERS = {
+    "gender": "gender",
+    "master": "master_category",
+    "sub": "sub_category",
+    "type": "article_type",
+    "colour": "base_colour",
+}
+
+
+@dataclass
+class SimilarProduct:
+    product: Product
+    score: float
+
+
+def products_for_hits(hits: list[Hit]) -> list[SimilarProduct]:
+    """The products behind search hits, in rank order (one query)."""
+    products = Product.objects.in_bulk([h.product_id for h in hits])
+    return [SimilarProduct(products[h.product_id], h.score) for h in hits if h.product_id in products]
+
+
+def filter_choices() -> dict[str, list[str]]:
+    """Values a photo search can be restricted to, for the form's selects."""
+    choices = {}
+    for param, field_name in PHOTO_FILTERS.items():
+        choices[param] = list(
+            Product.objects.filter(is_active=True)
+            .exclude(**{field_name: ""})
+            .order_by(field_name)
+            .values_list(field_name, flat=True)
+            .distinct()
+        )
+    return choices
+
+
+@dataclass
+class EmbeddingCounts:
+    products: int
+    done: int
+    pending: int
+    failed: int
+    missing: int
+    stale: int
+
+
+def embedding_counts() -> EmbeddingCounts:
+    """How far the active catalogue's embeddings are (for the admin)."""
+    from visualsearch.embedder import MODEL_VERSION
+
+    rows = ProductEmbedding.objects.filter(product__is_active=True).aggregate(
+        done=Count("pk", filter=Q(status=EmbeddingStatus.DONE, model_version=MODEL_VERSION)),
+        stale=Count("pk", filter=Q(status=EmbeddingStatus.DONE) & ~Q(model_version=MODEL_VERSION)),
+        pending=Count("pk", filter=Q(status=EmbeddingStatus.PENDING)),
+        failed=Count("pk", filter=Q(status=EmbeddingStatus.FAILED)),
+        rows=Count("pk"),
+    )
+    products = Product.objects.filter(is_active=True).count()
+    return EmbeddingCounts(
+        products=products,
+        done=rows["done"],
+        pending=rows["pending"],
+        failed=rows["failed"],
+        missing=products - rows["rows"],
+        stale=rows["stale"],
+    )
+
+
+@dataclass
+class JobProgress:
+    job: ReindexJob
+    total: int
+    done: int
+    failed: int
+    pending: int
+    percent: float
+    rate_per_second: float | None
+    eta_seconds: float | None
+    elapsed_seconds: float
+
+
+def reindex_job_progress(job: ReindexJob) -> JobProgress:
+    """Live counts of a running job (from its rows), or the recorded ones of a finished job."""
+    if job.state == ReindexJob.State.RUNNING:
+        counts = ProductEmbedding.objects.filter(job=job).aggregate(
+            done=Count("pk", filter=Q(status=EmbeddingStatus.DONE)),
+            failed=Count("pk", filter=Q(status=EmbeddingStatus.FAILED)),
+            pending=Count("pk", filter=Q(status=EmbeddingStatus.PENDING)),
+        )
+        done, failed, pending = counts["done"], counts["failed"], counts["pending"]
+    else:
+        done, failed = job.done_count, job.failed_count
+        pending = 0
+    total = done + failed + pending
+    end = job.finished_at or timezone.now()
+    elapsed = max((end - (job.started_at or job.created)).total_seconds(), 0.0)
+    finished = done + failed
+    rate = finished / elapsed if elapsed > 0 and finished else None
+    eta = pending / rate if rate and pending else None
+    return JobProgress(
+        job=job,
+        total=total,
+        done=done,
+        failed=failed,
+        pending=pending,
+        percent=100.0 * finished / total if total else 100.0,
+        rate_per_second=rate,
+        eta_seconds=eta,
+        elapsed_seconds=elapsed,
+    )
+
+
+def reindex_jobs_recent(limit: int = 10) -> list[JobProgress]:
+    return [reindex_job_progress(job) for job in ReindexJob.objects.select_related("requested_by")[:limit]]
+
+
+def embedding_failures(limit: int = 50) -> list[ProductEmbedding]:
+    return list(
+        ProductEmbedding.objects.filter(status=EmbeddingStatus.FAILED)
+        .select_related("product")
+        .defer("vector")
+        .order_by("-computed_at")[:limit]
+    )
+
+
+def task_queue_lengths() -> dict[str, int] | None:
+    """Messages waiting in the broker's queues, or None without a reachable broker."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=1)
+            client = connection.default_channel.client
+            return {queue: int(client.llen(queue)) for queue in ("celery", "query")}
+    except Exception:
+        return None

@@ -1,0 +1,66 @@
+"""Celery tasks: thin wrappers around the services."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import asdict
+
+import numpy as np
+from celery import shared_task
+from celery.signals import worker_ready
+from django.db import InterfaceError, OperationalError
+
+from visualsearch import services
+from visualsearch.weights import WeightsNotFound
+
+logger = logging.getLogger(__name__)
+
+# Errors worth retrying: the database or storage was briefly unreachable.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+)
+def embed_products(self, product_ids: list[int], job_id: int | None = None, force: bool = False) -> dict:
+    """Compute the embeddings of a batch of products (idempotent: safe to run twice)."""
+    try:
+        result = services.embeddings_compute(product_ids, job_id=job_id, force=force)
+    except WeightsNotFound as exc:
+        # A configuration problem, not a transient one: record it where staff look.
+        services.embeddings_record_failure(product_ids, str(exc))
+        if job_id is not None:
+            services.reindex_job_check_finished(job_id)
+        raise
+    return asdict(result)
+
+
+@shared_task(acks_late=False, ignore_result=False)
+def embed_query_image(pixels_b64: str) -> str:
+    """Embed one prepared query photo (224×224×3 uint8, base64); returns the float32
+    vector, base64. The web process prepares the pixels, so TensorFlow stays here."""
+    from visualsearch import embedder
+
+    pixels = np.frombuffer(base64.b64decode(pixels_b64), dtype=np.uint8).reshape(224, 224, 3)
+    vector = embedder.embed_batch(pixels[np.newaxis])[0]
+    return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+
+
+@worker_ready.connect
+def resume_interrupted_reindex(**kwargs: object) -> None:
+    """A worker killed mid-reindex leaves pending rows: the next worker to start queues them again."""
+    try:
+        resumed = services.reindex_jobs_resume_running()
+    except Exception:  # never keep a worker from starting
+        logger.exception("could not resume running reindex jobs")
+        return
+    if resumed:
+        logger.info("resumed %d pending products of running reindex jobs", resumed)

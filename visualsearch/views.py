@@ -1,0 +1,143 @@
+"""Find similar, photo search and their JSON API: thin views over visualsearch.search."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from shop.selectors import product_get
+from visualsearch import search
+from visualsearch.forms import PhotoSearchForm
+from visualsearch.selectors import REFINEMENTS, filter_choices
+
+# Multipart overhead allowed on top of the photo itself.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _declared_too_large(request: HttpRequest) -> bool:
+    """Refuse oversize uploads from the Content-Length header, before reading the body."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.VISUALSEARCH_MAX_UPLOAD_BYTES + _FORM_OVERHEAD
+
+
+def _too_large_message() -> str:
+    return f"The photo is too large; the limit is {settings.VISUALSEARCH_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
+
+
+@require_GET
+def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = product_get(product_id)
+    if product is None:
+        raise Http404("No such product.")
+    context: dict[str, object] = {
+        "product": product,
+        "refinements": [(key, label, bool(request.GET.get(key))) for key, (_f, label) in REFINEMENTS.items()],
+    }
+    try:
+        context["result"] = search.similar_to_product(product, toggles=request.GET)
+    except (search.NotAnalysedYet, search.SearchUnavailable) as exc:
+        context["message"] = str(exc)
+    return render(request, "visualsearch/similar.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def photo_search_page(request: HttpRequest) -> HttpResponse:
+    choices = filter_choices()
+    context: dict[str, object] = {}
+    status = 200
+    if request.method == "POST":
+        if _declared_too_large(request):
+            form = PhotoSearchForm(choices=choices)
+            form.add_error(None, _too_large_message())
+            return render(request, "visualsearch/photo_search.html", {"form": form}, status=413)
+        form = PhotoSearchForm(request.POST, request.FILES, choices=choices)
+        if form.is_valid():
+            upload = form.cleaned_data["image"]
+            try:
+                search.validate_upload_size(upload.size)
+                result = search.similar_to_photo(upload.read(), filters=search.explicit_filters(form.cleaned_data))
+                context["result"] = result
+            except search.UploadRejected as exc:
+                form.add_error("image", str(exc))
+                status = 400
+            except search.SearchUnavailable as exc:
+                form.add_error(None, str(exc))
+                status = 503
+        else:
+            status = 400
+    else:
+        form = PhotoSearchForm(choices=choices)
+    context["form"] = form
+    return render(request, "visualsearch/photo_search.html", context, status=status)
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"message": message, "status": status}}, status=status)
+
+
+def _result_json(request: HttpRequest, result: search.SimilarResult) -> JsonResponse:
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": item.product.pk,
+                    "external_id": item.product.external_id,
+                    "name": item.product.name,
+                    "article_type": item.product.article_type,
+                    "colour": item.product.base_colour,
+                    "score": round(item.score, 6),
+                    "image_url": request.build_absolute_uri(item.product.card_image_url),
+                    "url": request.build_absolute_uri(item.product.get_absolute_url()),
+                }
+                for item in result.results
+            ],
+            "filters": result.filters,
+        }
+    )
+
+
+@require_GET
+def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
+    try:
+        k = search.clamp_k(request.GET.get("k"))
+    except ValueError as exc:
+        return _error(str(exc), 400)
+    product = product_get(product_id)
+    if product is None:
+        return _error(f"No active product with id {product_id}.", 404)
+    try:
+        result = search.similar_to_product(product, k=k, toggles=request.GET)
+    except search.NotAnalysedYet as exc:
+        return _error(str(exc), 409)
+    except search.SearchUnavailable as exc:
+        return _error(str(exc), 503)
+    return _result_json(request, result)
+
+
+@csrf_exempt  # a read-only search: no session state changes, callable from any client
+@require_POST
+def api_photo_search(request: HttpRequest) -> JsonResponse:
+    if _declared_too_large(request):
+        return _error(_too_large_message(), 413)
+    try:
+        k = search.clamp_k(request.GET.get("k") or request.POST.get("k"))
+    except ValueError as exc:
+        return _error(str(exc), 400)
+    upload = request.FILES.get("image")
+    if upload is None:
+        return _error("Send the photo as multipart/form-data in the field 'image'.", 400)
+    params = {**request.GET.dict(), **request.POST.dict()}
+    try:
+        search.validate_upload_size(upload.size)
+        result = search.similar_to_photo(upload.read(), k=k, filters=search.explicit_filters(params))
+    except search.UploadRejected as exc:
+        return _error(str(exc), 400)
+    except search.SearchUnavailable as exc:
+        return _error(str(exc), 503)
+    return _result_json(request, result)
