@@ -130,6 +130,8 @@ elif MEDIA_STORAGE == "filesystem":
     media_backend = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 else:
     raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {MEDIA_STORAGE!r}.")
+# Without collectstatic (development), WhiteNoise serves straight from the app folders.
+WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": media_backend,
     "staticfiles": {

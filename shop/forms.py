@@ -12,8 +12,19 @@ class ProductAdminForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = (
-            "name", "external_id", "price", "is_active", "image", "gender", "master_category",
-            "sub_category", "article_type", "base_colour", "season", "year", "usage",
+            "name",
+            "external_id",
+            "price",
+            "is_active",
+            "image",
+            "gender",
+            "master_category",
+            "sub_category",
+            "article_type",
+            "base_colour",
+            "season",
+            "year",
+            "usage",
         )
 
     def clean_image(self):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
+import re
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -66,8 +67,10 @@ class CatalogueQuery:
 
 
 def _text_filter(text: str) -> Q:
+    """Every word must start a word of the name: "shirt" finds "Blue Shirt", not "Tshirt".
+    The pattern is valid both as a PostgreSQL regex (trigram-indexed) and a Python one (SQLite)."""
     words = text.split()[:8]
-    return reduce(operator.and_, (Q(name__icontains=word) for word in words), Q())
+    return reduce(operator.and_, (Q(name__iregex=rf"(^|[^a-z0-9]){re.escape(word)}") for word in words), Q())
 
 
 def _facet_filter(query: CatalogueQuery, *, without: str | None = None) -> Q:

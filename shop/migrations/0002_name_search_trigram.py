@@ -1,11 +1,11 @@
-"""PostgreSQL only: a trigram index so that name searches (ILIKE '%word%') use an index.
-SQLite, the embedded default, scans instead."""
+"""PostgreSQL only: a trigram index so that name searches (case-insensitive regex on word
+starts) use an index. SQLite, the embedded default, scans instead."""
 
 from django.db import migrations
 
 CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS shop_product_name_trgm ON shop_product USING gin (upper(name) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS shop_product_name_trgm ON shop_product USING gin (name gin_trgm_ops)",
 ]
 DROP = ["DROP INDEX IF EXISTS shop_product_name_trgm"]
 
