@@ -123,5 +123,5 @@ def test_a_failing_batch_leaves_no_half_written_product(small_catalogue: Path, m
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="has no styles.csv"):
+    with pytest.raises(CommandError, match=r"has no styles\.csv"):
         call_command("import_catalog", str(tmp_path / "nowhere"))
