@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
 from shop.forms import ProductAdminForm
@@ -84,6 +85,6 @@ class ProductAdmin(ProductEmbeddingAdminMixin, admin.ModelAdmin):
         from visualsearch.services import index_changes_record
 
         ids = list(queryset.exclude(is_active=active).values_list("pk", flat=True))
-        Product.objects.filter(pk__in=ids).update(is_active=active)
+        Product.objects.filter(pk__in=ids).update(is_active=active, updated=timezone.now())
         index_changes_record(ids)
         self.message_user(request, f"{len(ids)} product(s) marked {'active' if active else 'inactive'}.")

@@ -37,6 +37,25 @@ class EmbeddingStatusFilter(admin.SimpleListFilter):
 class ProductEmbeddingAdminMixin:
     """Embedding status column, summary and the "compute embeddings" action for products."""
 
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None) -> HttpResponse:
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        # The embedding is queued when the save's transaction commits, i.e. after the view
+        # returned: only now can we tell the staff member whether that worked.
+        saved = getattr(request, "_saved_product_pk", None)
+        if saved and ProductEmbedding.objects.filter(product_id=saved, error__startswith=services.NOT_QUEUED).exists():
+            self.message_user(
+                request,
+                "The product was saved, but its embedding could not be queued: the task queue (Redis) is "
+                "unavailable. It stays pending; use “Compute embeddings for selected products” or the reindex "
+                "page once the queue is back.",
+                messages.WARNING,
+            )
+        return response
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        request._saved_product_pk = obj.pk
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
             super()

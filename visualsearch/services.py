@@ -22,6 +22,8 @@ from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding, 
 
 logger = logging.getLogger(__name__)
 
+NOT_QUEUED = "Not queued: the task queue is unavailable"
+
 
 class ReindexAlreadyRunning(Exception):
     def __init__(self, job: ReindexJob | None) -> None:
@@ -107,7 +109,7 @@ def embeddings_enqueue(product_ids: Sequence[int], *, job_id: int | None = None,
             raise
         logger.error("could not queue embeddings for %d products: %s", len(product_ids) - sent, exc)
         ProductEmbedding.objects.filter(product_id__in=list(product_ids)[sent:], status=EmbeddingStatus.PENDING).update(
-            error=f"Not queued: the task queue is unavailable ({exc}). Use “Compute embeddings” once it is back."
+            error=f"{NOT_QUEUED} ({exc}). Use “Compute embeddings” once it is back."
         )
         return False
     return True
