@@ -45,8 +45,6 @@ class Product(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["master_category", "sub_category", "article_type"], name="product_category_path"),
-            # The default "newest" sort: the first pages come straight from this index.
-            models.Index(models.F("year").desc(nulls_last=True), models.F("id").desc(), name="product_newest"),
         ]
 
     def __str__(self) -> str:

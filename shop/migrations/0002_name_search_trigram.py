@@ -3,6 +3,8 @@ starts) use an index. SQLite, the embedded default, scans instead."""
 
 from django.db import migrations
 
+from shop.db import postgresql_only
+
 CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS shop_product_name_trgm ON shop_product USING gin (name gin_trgm_ops)",
@@ -10,15 +12,7 @@ CREATE = [
 DROP = ["DROP INDEX IF EXISTS shop_product_name_trgm"]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return run
-
 
 class Migration(migrations.Migration):
     dependencies = [("shop", "0001_initial")]
-    operations = [migrations.RunPython(_run(CREATE), _run(DROP))]
+    operations = [migrations.RunPython(postgresql_only(CREATE), postgresql_only(DROP))]
