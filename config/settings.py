@@ -175,6 +175,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 10
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_REDIS_SOCKET_TIMEOUT = 10
+# The Redis result backend retries a lost connection 20 times, 1 s apart, by default: with
+# Redis down every photo search (which subscribes to its result before sending the task)
+# would hang ~20 s whatever VISUALSEARCH_QUERY_TIMEOUT says. One quick retry, then fail.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Visual search.

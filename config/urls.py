@@ -5,6 +5,9 @@ from django.views.static import serve
 
 from config.health import healthz
 
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

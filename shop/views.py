@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
 from shop import selectors
@@ -11,8 +11,17 @@ from shop import selectors
 PAGE_SIZE = 24
 
 
+def _without_nul(params: QueryDict) -> QueryDict:
+    """The query string without NUL characters: PostgreSQL text cannot hold them, and a
+    search or filter value containing one would fail the query (a 500)."""
+    clean = QueryDict(mutable=True)
+    for key, values in params.lists():
+        clean.setlist(key, [value.replace("\x00", "") for value in values])
+    return clean
+
+
 def catalogue(request: HttpRequest) -> HttpResponse:
-    query = selectors.CatalogueQuery.from_querydict(request.GET)
+    query = selectors.CatalogueQuery.from_querydict(_without_nul(request.GET))
     paginator = Paginator(selectors.product_list(query), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     facets = selectors.facet_counts(query, selectors.catalogue_version())

@@ -1,20 +1,24 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 
 class PhotoSearchForm(forms.Form):
     image = forms.FileField(
         label="Your photo",
-        help_text="JPEG, PNG or WebP, up to 10 MB.",
+        help_text="JPEG, PNG or WebP.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
     )
     gender = forms.ChoiceField(required=False)
     master = forms.ChoiceField(required=False, label="Category")
+    sub = forms.ChoiceField(required=False, label="Sub category")
     type = forms.ChoiceField(required=False, label="Article type")
     colour = forms.ChoiceField(required=False)
 
     def __init__(self, *args: object, choices: dict[str, list[str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("gender", "master", "type", "colour"):
+        limit_mb = settings.VISUALSEARCH_MAX_UPLOAD_BYTES / 1e6
+        self.fields["image"].help_text = f"JPEG, PNG or WebP, up to {limit_mb:.0f} MB."
+        for name in ("gender", "master", "sub", "type", "colour"):
             self.fields[name].choices = [("", "Any")] + [(v, v) for v in choices.get(name, [])]

@@ -1,29 +1,47 @@
 """The in-memory search index: every active product's embedding in one matrix per process.
 
 Loaded from PostgreSQL on first use, then kept fresh by polling the index change log
-(only changed rows are read again). Search is exact: one matrix-vector product over the
-L2-normalised rows and an argpartition, with refinement filters applied before ranking.
+(only changed rows are read again). Search is exact over the stored vectors: one
+matrix-vector product over the L2-normalised rows and an argpartition, with refinement
+filters applied as masks before ranking.
 
 Vectors are stored projected to VISUALSEARCH_INDEX_DIMS dimensions with the shared PCA
 projection (see projection.py) once one has been fitted, 2048-dim float32 before that.
+With a projection the index ranks candidates; ``visualsearch.search`` re-scores them
+with the full vectors, so the final order is the exact 2048-dim one.
+
+Change-log ids come from a sequence, and transactions commit out of id order: a change
+with a lower id can become visible after a higher one was read. Ids skipped over by a
+refresh are remembered for a while (``_GAP_TTL_SECONDS``) and looked for again, so a
+late commit is still applied.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from visualsearch import projection as projection_mod
 from visualsearch.models import IndexChange, ProductEmbedding
 
 # Attributes a search can be restricted to (refinements), as stored per row.
 FILTER_FIELDS = ("gender", "master_category", "sub_category", "article_type", "base_colour")
+FULL_DIMS = 2048
 _FULL_RELOAD_AFTER = 20_000  # more pending changes than this: reload everything
+_LOAD_CHUNK = 2000
+# Change ids missing below the watermark (a transaction still open, or rolled back).
+_GAP_TTL_SECONDS = 600.0
+_GAP_LOOKBACK_IDS = 2000  # at load, holes this far below the watermark are watched
+_MAX_GAPS = 5000
 
 
 class NotIndexed(LookupError):
@@ -36,21 +54,62 @@ class Hit:
     score: float
 
 
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
 class EmbeddingIndex:
     def __init__(self, refresh_seconds: float | None = None) -> None:
         self._lock = threading.RLock()
         self._refresh_seconds = refresh_seconds
+        self._static = False  # built from arrays: never reads the database
         self._loaded = False
         self._last_check = 0.0
         self._watermark = 0
+        self._gaps: dict[int, float] = {}  # change id → when it was first found missing
         self._projection: projection_mod.ProjectionData | None = None
         self._size = 0
         self._ids = np.zeros(0, dtype=np.int64)
-        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._matrix = np.zeros((0, FULL_DIMS), dtype=np.float32)
         self._codes = {name: np.zeros(0, dtype=np.int32) for name in FILTER_FIELDS}
         self._vocab: dict[str, dict[str, int]] = {name: {} for name in FILTER_FIELDS}
+        self._values: dict[str, list[str]] = {name: [] for name in FILTER_FIELDS}  # code → value
         self._row_of: dict[int, int] = {}
-        self.stats = {"full_loads": 0, "refreshes": 0, "rows_refreshed": 0}
+        self._version = 0  # bumped on every change of the contents
+        self._filter_values_cache: tuple[int, dict[str, list[str]]] | None = None
+        self.stats = {"full_loads": 0, "refreshes": 0, "rows_refreshed": 0, "late_changes": 0}
+
+    @classmethod
+    def from_arrays(
+        cls,
+        ids: Sequence[int] | np.ndarray,
+        vectors: np.ndarray,
+        attributes: Mapping[str, Sequence[str]] | None = None,
+        projection: projection_mod.ProjectionData | None = None,
+    ) -> EmbeddingIndex:
+        """A static index over raw (N, 2048) vectors, for benchmarks and experiments.
+
+        It never reads the database: nothing is stored and no refresh happens.
+        ``attributes`` maps filter fields to one value per row (missing fields are "").
+        """
+        index = cls()
+        index._static = True
+        index._projection = projection
+        count = len(ids)
+        index._matrix = np.empty((count, index._dims()), dtype=np.float32)
+        for start in range(0, count, _LOAD_CHUNK):
+            index._matrix[start : start + _LOAD_CHUNK] = index._project_array(vectors[start : start + _LOAD_CHUNK])
+        index._ids = np.asarray(ids, dtype=np.int64).copy()
+        index._size = count
+        attributes = attributes or {}
+        for name in FILTER_FIELDS:
+            values = attributes.get(name) or [""] * count
+            index._codes[name] = np.asarray([index._code(name, v) for v in values], dtype=np.int32)
+        index._row_of = {int(pid): row for row, pid in enumerate(index._ids)}
+        index._loaded = True
+        index._version += 1
+        return index
 
     # --- loading ------------------------------------------------------------------------
 
@@ -61,6 +120,8 @@ class EmbeddingIndex:
         return float(settings.VISUALSEARCH_INDEX_REFRESH_SECONDS)
 
     def ensure_fresh(self) -> None:
+        if self._static:
+            return
         with self._lock:
             if not self._loaded:
                 self.load()
@@ -87,44 +148,85 @@ class EmbeddingIndex:
             attrs: list[tuple] = []
             blocks: list[np.ndarray] = []
             raw: list[bytes] = []
-            for row in self._rows().order_by("product_id").iterator(chunk_size=2000):
+            for row in self._rows().order_by("product_id").iterator(chunk_size=_LOAD_CHUNK):
                 ids.append(row[0])
                 raw.append(bytes(row[1]))
                 attrs.append(row[2:])
-                if len(raw) == 2000:
+                if len(raw) == _LOAD_CHUNK:
                     blocks.append(self._project(raw))
                     raw = []
             if raw:
                 blocks.append(self._project(raw))
-            dims = self._dims()
-            self._matrix = np.vstack(blocks) if blocks else np.zeros((0, dims), dtype=np.float32)
+            self._matrix = np.vstack(blocks) if blocks else np.zeros((0, self._dims()), dtype=np.float32)
             self._ids = np.asarray(ids, dtype=np.int64)
             self._size = len(ids)
             self._vocab = {name: {} for name in FILTER_FIELDS}
+            self._values = {name: [] for name in FILTER_FIELDS}
             self._codes = {
                 name: np.asarray([self._code(name, a[i]) for a in attrs], dtype=np.int32)
                 for i, name in enumerate(FILTER_FIELDS)
             }
             self._row_of = {pid: i for i, pid in enumerate(ids)}
             self._watermark = watermark
+            self._gaps = self._holes_below(watermark)
             self._loaded = True
             self._last_check = time.monotonic()
+            self._version += 1
             self.stats["full_loads"] += 1
+
+    def _holes_below(self, watermark: int) -> dict[int, float]:
+        """Change ids just below the watermark, among recent changes, that are not visible yet
+        (their transactions are still open)."""
+        recent = timezone.now() - timedelta(seconds=_GAP_TTL_SECONDS)
+        seen = set(
+            IndexChange.objects.filter(
+                id__gt=max(watermark - _GAP_LOOKBACK_IDS, 0), id__lte=watermark, created__gte=recent
+            ).values_list("id", flat=True)
+        )
+        if not seen:
+            return {}
+        now = time.monotonic()
+        return {cid: now for cid in range(min(seen), max(seen)) if cid not in seen}
+
+    def _pending_changes(self) -> list[tuple[int, int]]:
+        condition = Q(id__gt=self._watermark)
+        if self._gaps:
+            condition |= Q(id__in=list(self._gaps))
+        return list(
+            IndexChange.objects.filter(condition).order_by("id").values_list("id", "product_id")[:_FULL_RELOAD_AFTER]
+        )
+
+    def _track_gaps(self, change_ids: list[int]) -> None:
+        """Forget the gaps that showed up, remember the new ones, expire the old ones."""
+        now = time.monotonic()
+        seen = set(change_ids)
+        late = [cid for cid in seen if cid in self._gaps]
+        for cid in late:
+            del self._gaps[cid]
+        self.stats["late_changes"] += len(late)
+        new_watermark = max(max(change_ids, default=0), self._watermark)
+        if new_watermark - self._watermark <= _FULL_RELOAD_AFTER + _MAX_GAPS:
+            for cid in range(self._watermark + 1, new_watermark):
+                if cid not in seen:
+                    self._gaps[cid] = now
+        self._watermark = new_watermark
+        self._gaps = {cid: t for cid, t in self._gaps.items() if now - t < _GAP_TTL_SECONDS}
+        if len(self._gaps) > _MAX_GAPS:
+            self._gaps = dict(sorted(self._gaps.items())[-_MAX_GAPS:])
 
     def refresh(self) -> None:
         """Apply the changes logged since the last look: O(changed rows)."""
+        if self._static:
+            return
         with self._lock:
             self._last_check = time.monotonic()
             latest = projection_mod.projection_current_id()
             if latest != (self._projection.pk if self._projection else None):
                 self.load()
                 return
-            changes = list(
-                IndexChange.objects.filter(id__gt=self._watermark)
-                .order_by("id")
-                .values_list("id", "product_id")[:_FULL_RELOAD_AFTER]
-            )
+            changes = self._pending_changes()
             if not changes:
+                self._track_gaps([])
                 return
             if len(changes) >= _FULL_RELOAD_AFTER:
                 self.load()
@@ -136,25 +238,33 @@ class EmbeddingIndex:
                 self._upsert(row[0], self._project([bytes(row[1])])[0], row[2:])
             for pid in changed - present:
                 self._remove(pid)
-            self._watermark = changes[-1][0]
+            self._track_gaps([cid for cid, _pid in changes])
+            self._version += 1
             self.stats["refreshes"] += 1
             self.stats["rows_refreshed"] += len(changed)
 
     def _dims(self) -> int:
-        return self._projection.dims if self._projection else 2048
+        return self._projection.dims if self._projection else FULL_DIMS
 
-    def _project(self, raw: list[bytes]) -> np.ndarray:
-        vectors = np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), -1)
+    def _project_array(self, vectors: np.ndarray) -> np.ndarray:
+        """Raw (N, 2048) vectors in the index's space: projected if there is a projection, unit rows."""
+        vectors = np.asarray(vectors, dtype=np.float32)
         if self._projection is not None:
             vectors = self._projection.apply(vectors)
-        else:
-            vectors = vectors.astype(np.float32, copy=True)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        if not np.isfinite(vectors).all():  # a corrupt vector must not rank first (NaN sorts last)
+            vectors = np.nan_to_num(vectors, nan=0.0, posinf=0.0, neginf=0.0)
+        return _normalise(vectors)
+
+    def _project(self, raw: list[bytes]) -> np.ndarray:
+        return self._project_array(np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), -1))
 
     def _code(self, name: str, value: str) -> int:
         vocab = self._vocab[name]
-        return vocab.setdefault(value, len(vocab))
+        code = vocab.get(value)
+        if code is None:
+            code = vocab[value] = len(self._values[name])
+            self._values[name].append(value)
+        return code
 
     def _upsert(self, product_id: int, vector: np.ndarray, attrs: tuple) -> None:
         row = self._row_of.get(product_id)
@@ -196,7 +306,7 @@ class EmbeddingIndex:
             self._row_of[moved] = row
         self._size = last
 
-    # --- searching ----------------------------------------------------------------------
+    # --- inspecting ---------------------------------------------------------------------
 
     def __len__(self) -> int:
         self.ensure_fresh()
@@ -207,9 +317,38 @@ class EmbeddingIndex:
         return product_id in self._row_of
 
     @property
+    def dims(self) -> int:
+        """Dimensions of the stored vectors: the projection's, or 2048 without one."""
+        return self._dims()
+
+    @property
+    def projected(self) -> bool:
+        """Whether vectors are stored PCA-projected (then the full vectors re-rank)."""
+        return self._projection is not None
+
+    @property
     def nbytes(self) -> int:
-        """Memory held by the index's arrays (capacity included)."""
-        return int(self._matrix.nbytes + self._ids.nbytes + sum(c.nbytes for c in self._codes.values()))
+        """Memory held by the index's arrays (capacity included) and its projection."""
+        arrays = self._matrix.nbytes + self._ids.nbytes + sum(c.nbytes for c in self._codes.values())
+        if self._projection is not None:
+            arrays += self._projection.mean.nbytes + self._projection.components.nbytes
+        return int(arrays)
+
+    def memory_bytes(self) -> int:
+        """``nbytes`` plus an estimate of the Python objects (id → row dictionary, vocabularies)."""
+        row_of = sys.getsizeof(self._row_of) + sum(sys.getsizeof(k) for k in self._row_of)
+        row_of += sum(sys.getsizeof(v) for v in self._row_of.values() if v > 256)
+        vocab = sum(sys.getsizeof(d) + sum(sys.getsizeof(v) for v in d) for d in self._vocab.values())
+        return self.nbytes + row_of + vocab
+
+    def vector_of(self, product_id: int) -> np.ndarray:
+        """A copy of the stored (projected, normalised) vector of an indexed product."""
+        with self._lock:
+            self.ensure_fresh()
+            row = self._row_of.get(product_id)
+            if row is None:
+                raise NotIndexed(product_id)
+            return self._matrix[row].copy()
 
     def attributes_of(self, product_id: int) -> dict[str, str]:
         with self._lock:
@@ -217,14 +356,29 @@ class EmbeddingIndex:
             row = self._row_of.get(product_id)
             if row is None:
                 raise NotIndexed(product_id)
-            inverse = {name: {code: value for value, code in self._vocab[name].items()} for name in FILTER_FIELDS}
-            return {name: inverse[name][int(self._codes[name][row])] for name in FILTER_FIELDS}
+            return {name: self._values[name][int(self._codes[name][row])] for name in FILTER_FIELDS}
+
+    def filter_values(self) -> dict[str, list[str]]:
+        """For each filter field, the non-empty values some indexed product has, sorted."""
+        with self._lock:
+            self.ensure_fresh()
+            cached = self._filter_values_cache
+            if cached is not None and cached[0] == self._version:
+                return cached[1]
+            values = {}
+            for name in FILTER_FIELDS:
+                codes = np.unique(self._codes[name][: self._size])
+                values[name] = sorted(v for v in (self._values[name][int(c)] for c in codes) if v)
+            self._filter_values_cache = (self._version, values)
+            return values
+
+    # --- searching ----------------------------------------------------------------------
 
     def project_query(self, vector: np.ndarray) -> np.ndarray:
         """A raw 2048-dim query embedding in the index's space, normalised."""
         with self._lock:
             self.ensure_fresh()
-            return self._project([np.asarray(vector, dtype="<f4").tobytes()])[0]
+            return self._project_array(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
 
     def similar_to_product(self, product_id: int, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
         """The k products most similar to an indexed product, never the product itself."""
@@ -242,31 +396,40 @@ class EmbeddingIndex:
             query = self.project_query(vector)
             return self._search(query, k, filters or {}, exclude_row=None)
 
+    def _blocked(self, filters: Mapping[str, str], n: int) -> np.ndarray | None:
+        """Rows the filters rule out (None: no filter); raises LookupError for an unknown value."""
+        blocked = None
+        for name, value in filters.items():
+            code = self._vocab[name].get(value)
+            if code is None:
+                raise LookupError(value)
+            mismatch = self._codes[name][:n] != code
+            blocked = mismatch if blocked is None else np.logical_or(blocked, mismatch, out=blocked)
+        return blocked
+
     def _search(self, query: np.ndarray, k: int, filters: Mapping[str, str], exclude_row: int | None) -> list[Hit]:
         n = self._size
         if n == 0 or k <= 0:
             return []
+        try:
+            blocked = self._blocked(filters, n)
+        except LookupError:
+            return []
         scores = self._matrix[:n] @ query
-        eligible = None
-        for name, value in filters.items():
-            code = self._vocab[name].get(value)
-            if code is None:
-                return []
-            mask = self._codes[name][:n] == code
-            eligible = mask if eligible is None else eligible & mask
-        if eligible is not None:
-            scores = np.where(eligible, scores, -np.inf)
-        if exclude_row is not None:
+        available = n
+        if blocked is not None:
+            scores[blocked] = -np.inf
+            available -= int(np.count_nonzero(blocked))
+        if exclude_row is not None and np.isfinite(scores[exclude_row]):
             scores[exclude_row] = -np.inf
-        available = n if eligible is None else int(eligible.sum())
-        if exclude_row is not None and (eligible is None or eligible[exclude_row]):
             available -= 1
         k = min(k, available)
         if k <= 0:
             return []
-        top = np.argpartition(-scores, k - 1)[:k]
+        top = np.argpartition(scores, n - k)[n - k :]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [Hit(int(self._ids[i]), float(scores[i])) for i in top]
+        ids = self._ids[top].tolist()
+        return [Hit(pid, float(score)) for pid, score in zip(ids, scores[top].tolist(), strict=True)]
 
 
 _index: EmbeddingIndex | None = None

@@ -11,13 +11,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from PIL import Image
 
 from shop.models import Product
-from visualsearch.imaging import ImageRejected, bytes_to_model_input, open_image, to_rgb
-from visualsearch.index import NotIndexed, get_index
+from visualsearch.imaging import ImageRejected, bytes_to_model_input, open_image, to_model_input, to_rgb
+from visualsearch.index import EmbeddingIndex, Hit, NotIndexed, get_index
+from visualsearch.models import ProductEmbedding
 from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, SimilarProduct, products_for_hits
 
 logger = logging.getLogger(__name__)
+# Hits taken from a PCA-projected index and re-scored with the full vectors (at least 4k).
+DEFAULT_RERANK_CANDIDATES = 32
 
 
 class SearchUnavailable(Exception):
@@ -42,7 +46,11 @@ class SimilarResult:
 
 def photo_preview_data_url(data: bytes, box: tuple[int, int] = (480, 480)) -> str:
     """A small upright JPEG of the shopper's photo, inline: nothing of it is stored."""
-    image = to_rgb(open_image(data))
+    return _preview_data_url(to_rgb(open_image(data)), box)
+
+
+def _preview_data_url(rgb: Image.Image, box: tuple[int, int] = (480, 480)) -> str:
+    image = rgb.copy()
     image.thumbnail(box)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=80)
@@ -52,7 +60,7 @@ def photo_preview_data_url(data: bytes, box: tuple[int, int] = (480, 480)) -> st
 def clamp_k(raw: str | int | None, default: int = 5) -> int:
     """k from a request: a whole number from 1 to VISUALSEARCH_MAX_K (ValueError otherwise)."""
     if raw in (None, ""):
-        return default
+        return min(default, settings.VISUALSEARCH_MAX_K)
     try:
         k = int(raw)
     except (TypeError, ValueError):
@@ -76,6 +84,53 @@ def explicit_filters(params: Mapping[str, str]) -> dict[str, str]:
     return {field_name: params[key] for key, field_name in PHOTO_FILTERS.items() if params.get(key)}
 
 
+def _rerank_candidates(index: EmbeddingIndex, k: int) -> int:
+    """How many index hits the full vectors re-score: 0 when the index holds full vectors
+    already (or re-ranking is switched off with VISUALSEARCH_RERANK_CANDIDATES = 0)."""
+    extra = int(getattr(settings, "VISUALSEARCH_RERANK_CANDIDATES", DEFAULT_RERANK_CANDIDATES))
+    return max(k * 4, extra) if index.projected and extra > 0 else 0
+
+
+def _ranked_products(
+    hits: list[Hit], k: int, *, rerank: bool, query: np.ndarray | None = None, query_product_id: int | None = None
+) -> list[SimilarProduct]:
+    """The products behind the hits, best first.
+
+    With ``rerank`` the hits are candidates from a projected index: their full stored
+    vectors (one query) give the exact 2048-dim scores and order. The query is a raw vector
+    or a product, whose stored vector is read in the same query.
+    """
+    if rerank and hits:
+        hits = _rescored(hits, query, query_product_id)
+    return products_for_hits(hits[:k])
+
+
+def _rescored(hits: list[Hit], query: np.ndarray | None, query_product_id: int | None) -> list[Hit]:
+    """The hits with exact scores from the full stored vectors, best first.
+
+    A hit whose vector changed model or vanished since the index last refreshed keeps the
+    index's order (the whole list does, so that scores stay comparable).
+    """
+    from visualsearch.embedder import MODEL_VERSION
+
+    wanted = [h.product_id for h in hits]
+    if query_product_id is not None:
+        wanted.append(query_product_id)
+    vectors = dict(
+        ProductEmbedding.objects.filter(product_id__in=wanted, model_version=MODEL_VERSION, vector__isnull=False)
+        .values_list("product_id", "vector")
+        .order_by()
+    )
+    if query is None and query_product_id is not None and query_product_id in vectors:
+        query = np.frombuffer(bytes(vectors[query_product_id]), dtype="<f4")
+    if query is None or any(h.product_id not in vectors for h in hits):
+        return hits
+    matrix = np.frombuffer(b"".join(bytes(vectors[h.product_id]) for h in hits), dtype="<f4").reshape(len(hits), -1)
+    scores = matrix @ np.asarray(query, dtype=np.float32)
+    order = np.argsort(-scores, kind="stable")
+    return [Hit(hits[i].product_id, float(scores[i])) for i in order]
+
+
 def similar_to_product(product: Product, *, k: int = 5, toggles: Mapping[str, object] | None = None) -> SimilarResult:
     """The k products that look most like ``product`` (never itself)."""
     index = get_index()
@@ -83,13 +138,15 @@ def similar_to_product(product: Product, *, k: int = 5, toggles: Mapping[str, ob
     size = len(index)
     if size == 0:
         raise SearchUnavailable("Visual search has no analysed products yet. Please try again later.")
+    candidates = _rerank_candidates(index, k)
     try:
-        hits = index.similar_to_product(product.pk, k, filters)
+        hits = index.similar_to_product(product.pk, candidates or k, filters)
     except NotIndexed:
         raise NotAnalysedYet(
             "This product is still being analysed; similar items will appear in a few moments."
         ) from None
-    return SimilarResult(products_for_hits(hits), filters, size)
+    results = _ranked_products(hits, k, rerank=bool(candidates), query_product_id=product.pk)
+    return SimilarResult(results, filters, size)
 
 
 def validate_upload_size(size: int | None) -> None:
@@ -136,12 +193,27 @@ def query_embedding(pixels: np.ndarray) -> np.ndarray:
     return np.frombuffer(base64.b64decode(encoded), dtype="<f4")
 
 
+def _decoded_upload(data: bytes) -> Image.Image:
+    """The upload as an upright RGB image, or UploadRejected saying why it cannot be used."""
+    try:
+        return to_rgb(open_image(data))
+    except ImageRejected as exc:
+        raise UploadRejected(str(exc)) from None
+    except (OSError, ValueError, SyntaxError) as exc:  # e.g. a corrupt EXIF block
+        raise UploadRejected(f"The image could not be decoded ({exc}).") from None
+
+
 def similar_to_photo(data: bytes, *, k: int = 5, filters: Mapping[str, str] | None = None) -> SimilarResult:
-    pixels = query_pixels(data)
+    """The k products that look most like an uploaded photo (with an inline preview of it)."""
+    validate_upload_size(len(data))
+    rgb = _decoded_upload(data)
     index = get_index()
     size = len(index)
     if size == 0:
         raise SearchUnavailable("Visual search has no analysed products yet. Please try again later.")
-    vector = query_embedding(pixels)
-    hits = index.similar_to_vector(vector, k, dict(filters or {}))
-    return SimilarResult(products_for_hits(hits), dict(filters or {}), size, photo_preview_data_url(data))
+    vector = query_embedding(to_model_input(rgb))
+    filters = dict(filters or {})
+    candidates = _rerank_candidates(index, k)
+    hits = index.similar_to_vector(vector, candidates or k, filters)
+    results = _ranked_products(hits, k, rerank=bool(candidates), query=vector)
+    return SimilarResult(results, filters, size, _preview_data_url(rgb))

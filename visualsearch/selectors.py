@@ -42,20 +42,6 @@ def products_for_hits(hits: list[Hit]) -> list[SimilarProduct]:
     return [SimilarProduct(products[h.product_id], h.score) for h in hits if h.product_id in products]
 
 
-def filter_choices() -> dict[str, list[str]]:
-    """Values a photo search can be restricted to, for the form's selects."""
-    choices = {}
-    for param, field_name in PHOTO_FILTERS.items():
-        choices[param] = list(
-            Product.objects.filter(is_active=True)
-            .exclude(**{field_name: ""})
-            .order_by(field_name)
-            .values_list(field_name, flat=True)
-            .distinct()
-        )
-    return choices
-
-
 @dataclass
 class EmbeddingCounts:
     products: int

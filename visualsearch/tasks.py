@@ -22,6 +22,9 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
 
 @shared_task(
     bind=True,
+    # Nobody reads the result (progress lives in the database): without this, every
+    # enqueue would subscribe the sender to a result channel and store a result in Redis.
+    ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT_ERRORS,

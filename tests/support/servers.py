@@ -182,9 +182,7 @@ def publishing_to(broker: str) -> Iterator[None]:
     }
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.update(broker_url=broker, result_backend=broker, task_always_eager=False)
-    app.pool.force_close_all()
-    with contextlib.suppress(AttributeError):
-        del app.backend  # cached property: rebuilt for the new result backend
+    _forget_broker_connections(app)
     try:
         yield
     finally:
@@ -194,9 +192,26 @@ def publishing_to(broker: str) -> Iterator[None]:
             result_backend=saved["result_backend"],
             task_always_eager=saved["task_always_eager"],
         )
-        app.pool.force_close_all()
-        with contextlib.suppress(AttributeError):
-            del app.backend
+        _forget_broker_connections(app)
+
+
+def _forget_broker_connections(app) -> None:
+    """Drop the app's pooled broker connections, producers and result backend so that the
+    next publish uses ``app.conf.broker_url`` / ``result_backend`` as they are now.
+
+    The app caches its connection pool, its producer pool and its result backend (the
+    latter is a plain property over ``_backend_cache`` / ``_local.backend``: ``del
+    app.backend`` cannot reset it), and kombu keeps a registry of pools per broker address in
+    which a pool closed with ``force_close_all()`` refuses every later publish ("Acquire on
+    closed pool"): all of them are reset here.
+    """
+    import kombu.pools
+
+    app._pool = None
+    app.amqp._producer_pool = None
+    app._backend_cache = None
+    vars(app._local).pop("backend", None)
+    kombu.pools.reset()
 
 
 @dataclass

@@ -1,0 +1,39 @@
+"""Site-wide error views: the JSON API answers JSON like its other errors, pages get the
+site's error pages. A database that cannot be reached (down, restarting) is a 503."""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json_error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"message": message, "status": status}}, status=status)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _json_error("Not found: no such API endpoint or product.", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    unavailable = isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
+    status = 503 if unavailable else 500
+    if _is_api(request):
+        message = (
+            "The service is temporarily unavailable; please try again in a moment."
+            if unavailable
+            else "Something went wrong on our side; please try again in a moment."
+        )
+        return _json_error(message, status)
+    response = defaults.server_error(request)
+    response.status_code = status
+    return response

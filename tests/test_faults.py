@@ -1,0 +1,503 @@
+"""Faults: a worker killed mid-reindex, Redis down, PostgreSQL restarted under a running
+site, a corrupt image in storage, two staff starting a reindex at the same moment.
+
+Each test runs its own servers (a private redis-server, a throwaway PostgreSQL cluster,
+real Celery workers and a real gunicorn), never the machine's shared ones. The checks
+are always the same: nothing lost, nothing duplicated, a clear answer and no hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count, Max
+from django.test import Client
+from django.urls import reverse
+
+from shop.models import Product
+from tests.conftest import catalogue_dir, catalogue_rows
+from tests.support.servers import (
+    ROOT,
+    PostgresCluster,
+    RedisServer,
+    app_env,
+    database_url,
+    free_port,
+    publishing_to,
+    start_process,
+    start_worker,
+    wait_until,
+)
+from visualsearch import services
+from visualsearch.index import get_index
+from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding, ReindexJob
+
+pytestmark = pytest.mark.slow
+
+
+# --- Helpers -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def _import(tmp_path: Path, count: int) -> list[int]:
+    """Import ``count`` real catalogue products (no embeddings queued); their ids."""
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(row["id"] for row in catalogue_rows(count)))
+    call_command("import_catalog", str(catalogue_dir()), ids=ids_file, no_embeddings=True, verbosity=0)
+    return list(Product.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def _job_counts(job: ReindexJob) -> dict[str, int]:
+    rows = ProductEmbedding.objects.filter(job=job).values_list("status").annotate(n=Count("pk"))
+    return {status: n for status, n in rows}
+
+
+def _index_changes_per_product(after_id: int) -> dict[int, int]:
+    rows = IndexChange.objects.filter(id__gt=after_id).values_list("product_id").annotate(n=Count("id"))
+    return dict(rows)
+
+
+def _last_change_id() -> int:
+    return IndexChange.objects.aggregate(m=Max("id"))["m"] or 0
+
+
+def _staff(django_user_model, name: str = "staffer"):
+    return django_user_model.objects.create_superuser(name, f"{name}@example.com", "x-secret-123")
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+# --- 1. SIGKILL the worker in the middle of a reindex -----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_reindex_finishes_without_loss_or_duplicates(
+    tmp_path, real_weights, redis_server, settings
+) -> None:
+    product_ids = _import(tmp_path, 300)
+    assert len(product_ids) == 300
+    db = database_url(connection.settings_dict)
+    first = start_worker(db, redis_server.url, log_dir=tmp_path)
+    second = None
+    try:
+        first.wait_ready()
+        before = _last_change_id()
+        with publishing_to(redis_server.url):
+            job = services.reindex_job_start(ReindexJob.Mode.ALL)
+        assert job.total == 300
+
+        def some_done() -> bool:
+            if not first.alive():
+                raise RuntimeError(f"the worker died by itself:\n{first.log()[-4000:]}")
+            return _job_counts(job).get(EmbeddingStatus.DONE, 0) > 0
+
+        wait_until(some_done, 300, interval=0.1, what="the first embeddings of the reindex")
+        first.kill()  # SIGKILL, whole process group: no acknowledgement, no cleanup
+        assert not first.alive()
+        at_kill = _job_counts(job)
+        assert 0 < at_kill.get(EmbeddingStatus.DONE, 0) < 300
+        assert at_kill.get(EmbeddingStatus.PENDING, 0) > 0
+        print(f"worker killed with {at_kill} (tasks of {settings.VISUALSEARCH_TASK_BATCH} products)")
+        job.refresh_from_db()
+        assert job.state == ReindexJob.State.RUNNING
+
+        second = start_worker(db, redis_server.url, log_dir=tmp_path)
+        second.wait_ready()
+
+        def finished() -> bool:
+            if not second.alive():
+                raise RuntimeError(f"the second worker died:\n{second.log()[-4000:]}")
+            job.refresh_from_db()
+            return job.state != ReindexJob.State.RUNNING
+
+        wait_until(finished, 600, interval=0.5, what="the reindex to finish after the worker was killed")
+        assert "resumed" in second.log() and "pending products of running reindex jobs" in second.log()
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+
+    job.refresh_from_db()
+    assert job.state == ReindexJob.State.DONE
+    assert job.done_count + job.failed_count == job.total == len(product_ids) == Product.objects.count()
+    assert job.failed_count == 0
+    rows = ProductEmbedding.objects.order_by("product_id")
+    assert list(rows.values_list("product_id", flat=True)) == product_ids  # exactly one row each
+    assert set(rows.values_list("status", flat=True)) == {EmbeddingStatus.DONE}
+    assert all(len(bytes(v)) == 2048 * 4 for v in rows.values_list("vector", flat=True))
+    assert set(rows.values_list("job_id", flat=True)) == {job.pk}
+    # Each product was announced to the search indexes exactly once by this reindex: the
+    # batch the killed worker had half done was not stored twice.
+    changes = _index_changes_per_product(before)
+    assert set(changes) == set(product_ids)
+    assert set(changes.values()) == {1}
+
+
+# --- 2. Redis down --------------------------------------------------------------------------
+
+
+def _admin_add_form(image: bytes, name: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "external_id": "",
+        "price": "499.00",
+        "is_active": "on",
+        "image": SimpleUploadedFile("staff photo.jpg", image, content_type="image/jpeg"),
+        "gender": "Men",
+        "master_category": "Apparel",
+        "sub_category": "Topwear",
+        "article_type": "Tshirts",
+        "base_colour": "Red",
+        "season": "Summer",
+        "year": "2024",
+        "usage": "Casual",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_down_site_keeps_serving_and_pending_work_resumes(
+    tmp_path, real_weights, redis_server, settings, django_user_model
+) -> None:
+    settings.VISUALSEARCH_QUERY_TIMEOUT = 2.0
+    settings.VISUALSEARCH_INDEX_REFRESH_SECONDS = 0.0
+    product_ids = _import(tmp_path, 12)
+    services.embeddings_compute(product_ids)  # the catalogue is analysed (in this process)
+    assert ProductEmbedding.objects.filter(status=EmbeddingStatus.DONE).count() == 12
+    shopper = Client()
+    staff = Client()
+    staff.force_login(_staff(django_user_model))
+    photo = (catalogue_dir() / "images" / f"{catalogue_rows(20)[-1]['id']}.jpg").read_bytes()
+    product = product_ids[0]
+    db = database_url(connection.settings_dict)
+
+    with publishing_to(redis_server.url):
+        assert len(get_index()) == 12  # the index is loaded while everything is up
+        assert shopper.get("/").status_code == 200
+
+        redis_server.stop()
+        assert not redis_server.ping()
+
+        # Browsing and find-similar: no Redis involved.
+        assert shopper.get("/").status_code == 200
+        assert shopper.get(f"/products/{product}/").status_code == 200
+        similar = shopper.get(f"/products/{product}/similar/")
+        assert similar.status_code == 200
+        assert len(similar.context["result"].results) == 5
+        api = shopper.get(f"/api/products/{product}/similar")
+        assert api.status_code == 200
+        assert len(api.json()["results"]) == 5
+
+        # Photo search: a clear 503, within the configured timeouts.
+        started = time.monotonic()
+        page = shopper.post("/search/photo/", {"image": SimpleUploadedFile("p.jpg", photo, "image/jpeg")})
+        page_seconds = time.monotonic() - started
+        assert page.status_code == 503
+        assert "Photo search is unavailable right now" in page.content.decode()
+        assert "find similar” still work" in page.content.decode()
+        started = time.monotonic()
+        api = shopper.post("/api/search/photo", {"image": SimpleUploadedFile("p.jpg", photo, "image/jpeg")})
+        api_seconds = time.monotonic() - started
+        assert api.status_code == 503
+        assert api.json()["error"]["status"] == 503
+        assert "Photo search is unavailable right now" in api.json()["error"]["message"]
+        assert max(page_seconds, api_seconds) < settings.VISUALSEARCH_QUERY_TIMEOUT + 5, (page_seconds, api_seconds)
+        print(f"photo search with Redis down: page {page_seconds:.2f} s, API {api_seconds:.2f} s")
+
+        # A staff upload is saved; the embedding waits, and the admin says why.
+        from tests.conftest import image_bytes
+
+        started = time.monotonic()
+        added = staff.post(
+            reverse("admin:shop_product_add"), _admin_add_form(image_bytes(size=(300, 400)), "Added While Redis Down")
+        )
+        assert added.status_code == 302, added.content.decode()[:3000]
+        upload_seconds = time.monotonic() - started
+        assert upload_seconds < 15
+        warnings = [m for m in _messages(added) if "its embedding could not be queued" in m]
+        assert warnings and "unavailable" in warnings[0], _messages(added)
+        new = Product.objects.get(name="Added While Redis Down")
+        assert default_storage.exists(new.image.name)
+        row = ProductEmbedding.objects.get(product=new)
+        assert row.status == EmbeddingStatus.PENDING
+        assert row.error.startswith("Not queued: the task queue is unavailable")
+        change = staff.get(reverse("admin:shop_product_change", args=[new.pk]))
+        assert change.status_code == 200
+        assert "Not queued: the task queue is unavailable" in change.content.decode()
+        assert "Compute embeddings" in change.content.decode()
+        print(f"admin upload with Redis down: {upload_seconds:.2f} s")
+
+        # The admin's own pages and actions answer (and say the queue is down).
+        started = time.monotonic()
+        assert staff.get(reverse("admin:visualsearch_reindex_dashboard")).status_code == 200
+        action = staff.post(
+            reverse("admin:shop_product_changelist"),
+            {"action": "compute_embeddings", "_selected_action": [new.pk]},
+        )
+        assert action.status_code == 302
+        assert any("task queue is unavailable" in m for m in _messages(action))
+        assert time.monotonic() - started < 15
+
+        # Redis comes back on the same address, a worker starts: the waiting work proceeds.
+        revived = RedisServer(port=redis_server.port).start()
+        worker = start_worker(db, revived.url, log_dir=tmp_path)
+        try:
+            worker.wait_ready()
+            action = staff.post(
+                reverse("admin:shop_product_changelist"),
+                {"action": "compute_embeddings", "_selected_action": [new.pk]},
+            )
+            assert any("Queued embeddings for 1 product" in m for m in _messages(action)), _messages(action)
+
+            def embedded() -> bool:
+                row.refresh_from_db()
+                return row.status != EmbeddingStatus.PENDING
+
+            wait_until(embedded, 300, what="the new product's embedding")
+            assert row.status == EmbeddingStatus.DONE, row.error
+            assert row.error == ""
+            similar = shopper.get(f"/products/{new.pk}/similar/")  # the index picked it up
+            assert len(similar.context["result"].results) == 5
+
+            settings.VISUALSEARCH_QUERY_TIMEOUT = 60.0  # the worker may still be warming up
+            page = shopper.post("/search/photo/", {"image": SimpleUploadedFile("p.jpg", photo, "image/jpeg")})
+            assert page.status_code == 200, page.content.decode()[:3000]
+            assert len(page.context["result"].results) == 5
+        finally:
+            worker.stop()
+            revived.stop()
+
+
+# --- 3. PostgreSQL restarted while the site serves ---------------------------------------------
+
+
+def _get(url: str, timeout: float = 15) -> tuple[int, str, float]:
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode(), time.monotonic() - started
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), time.monotonic() - started
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def _first_product_id(database: str) -> int:
+    import psycopg2
+
+    with psycopg2.connect(database) as db, db.cursor() as cursor:
+        cursor.execute("SELECT min(id) FROM shop_product")
+        found = cursor.fetchone()[0]
+    db.close()
+    return found
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def test_postgres_restart_while_serving(tmp_path, real_weights) -> None:
+    cluster = PostgresCluster().init().start()
+    web = None
+    try:
+        db = cluster.create_database("lookalike_restart")
+        env = app_env(db, "", DJANGO_STATIC_ROOT=str(tmp_path / "static"))  # no broker: tasks run in-process
+        _manage(env, "migrate", "--noinput", "-v0")
+        _manage(env, "collectstatic", "--noinput", "-v0")
+        ids = tmp_path / "ids.txt"
+        ids.write_text("\n".join(row["id"] for row in catalogue_rows(8)))
+        _manage(env, "import_catalog", str(catalogue_dir()), "--ids", str(ids), "-v0")  # embeddings too
+
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "60",
+        ]
+        web = start_process("gunicorn", command, env, tmp_path)
+        base = f"http://127.0.0.1:{port}"
+
+        def serving() -> bool:
+            if not web.alive():
+                raise RuntimeError(f"gunicorn exited:\n{web.log()[-4000:]}")
+            try:
+                return _get(base + "/healthz", timeout=2)[0] == 200
+            except OSError:
+                return False
+
+        wait_until(serving, 60, what="gunicorn")
+        first_id = _first_product_id(db)
+        pages = ["/", f"/products/{first_id}/", f"/products/{first_id}/similar/"]
+        api = f"/api/products/{first_id}/similar"
+        for path in [*pages, "/search/photo/", api, "/healthz"]:
+            status, body, _ = _get(base + path)
+            assert status == 200, (path, body[:2000])
+        workers = _children(web.process.pid)
+        assert len(workers) == 1
+
+        cluster.stop("fast")
+        for path in pages:
+            status, body, seconds = _get(base + path)
+            assert status == 503, (path, status, body[:2000])
+            assert "Something went wrong on our side" in body, body[:2000]
+            assert seconds < 8, (path, seconds)
+        status, body, seconds = _get(base + api)
+        assert status == 503, body[:2000]
+        assert json.loads(body)["error"] == {
+            "message": "The service is temporarily unavailable; please try again in a moment.",
+            "status": 503,
+        }
+        assert seconds < 8
+        status, body, seconds = _get(base + "/healthz")
+        assert status == 503 and '"unavailable"' in body and seconds < 8
+        print(f"with PostgreSQL down, /healthz answered 503 in {seconds:.2f} s")
+        # The photo search form may still render from the index in memory; if not, cleanly.
+        status, body, seconds = _get(base + "/search/photo/")
+        assert status == 200 or "Something went wrong on our side" in body
+        assert seconds < 8
+
+        cluster.start()
+        for path in [*pages, "/search/photo/", api, "/healthz"]:
+            status, body, _ = _get(base + path)
+            assert status == 200, (path, status, body[:2000])
+        assert web.alive()
+        assert _children(web.process.pid) == workers  # the same web worker, not a restarted one
+    finally:
+        if web is not None:
+            web.stop()
+        cluster.destroy()
+
+
+# --- 4. A corrupt image file in storage ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_reindex_marks_corrupt_and_missing_images_failed_and_carries_on(
+    make_product, make_image, real_weights, django_capture_on_commit_callbacks
+) -> None:
+    products = [make_product(image=make_image(size=(120, 160))) for _ in range(7)]
+    corrupt, missing, empty = products[2], products[4], products[5]
+    whole = make_image(size=(600, 800))
+    Path(default_storage.path(corrupt.image.name)).write_bytes(whole[: len(whole) // 3])  # truncated JPEG
+    default_storage.delete(missing.image.name)
+    Path(default_storage.path(empty.image.name)).write_bytes(b"")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.reindex_job_start(ReindexJob.Mode.ALL)
+    job.refresh_from_db()
+    assert job.state == ReindexJob.State.DONE
+    assert (job.total, job.done_count, job.failed_count) == (7, 4, 3)
+    rows = {row.product_id: row for row in ProductEmbedding.objects.all()}
+    assert len(rows) == 7
+    assert rows[corrupt.pk].status == EmbeddingStatus.FAILED
+    assert "truncated or corrupt" in rows[corrupt.pk].error
+    assert corrupt.image.name in rows[corrupt.pk].error
+    assert rows[missing.pk].status == EmbeddingStatus.FAILED
+    assert "missing from storage" in rows[missing.pk].error
+    assert rows[empty.pk].status == EmbeddingStatus.FAILED
+    assert "empty" in rows[empty.pk].error
+    for product in products:
+        if product not in (corrupt, missing, empty):
+            assert rows[product.pk].status == EmbeddingStatus.DONE
+            assert rows[product.pk].error == ""
+            assert len(bytes(rows[product.pk].vector)) == 2048 * 4
+
+
+# --- 5. Two staff start a full reindex at the same moment ----------------------------------------
+
+
+def _post_at_once(clients: list[Client], url: str, data: dict[str, str]) -> list[object]:
+    """Each client POSTs from its own thread, released together by a barrier."""
+    barrier = threading.Barrier(len(clients))
+    responses: list[object] = [None] * len(clients)
+
+    def post(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            responses[i] = clients[i].post(url, data)
+        except BaseException as exc:  # reported by the caller
+            responses[i] = exc
+        finally:
+            connection.close()  # this thread's own database connection
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_starting_a_reindex_at_once_get_one_job(make_product, redis_server, django_user_model) -> None:
+    with publishing_to(redis_server.url):  # tasks wait in a private queue: no worker needed
+        for _ in range(3):
+            make_product()
+        users = [_staff(django_user_model, name) for name in ("alice", "bob")]
+        for round_ in range(3):
+            clients = [Client(), Client()]  # fresh sessions: each round's messages only
+            for staff, user in zip(clients, users, strict=True):
+                staff.force_login(user)
+            responses = _post_at_once(clients, reverse("admin:visualsearch_reindex_start"), {"mode": "all"})
+            assert all(hasattr(r, "status_code") for r in responses), responses
+            assert [r.status_code for r in responses] == [302, 302]
+            messages = [" ".join(_messages(r)) for r in responses]
+            started = [m for m in messages if m.startswith("Started reindex #")]
+            refused = [m for m in messages if "is already running" in m]
+            assert len(started) == 1 and len(refused) == 1, (round_, messages)
+            running = list(ReindexJob.objects.filter(state=ReindexJob.State.RUNNING))
+            assert len(running) == 1
+            assert f"#{running[0].pk}" in started[0] and f"#{running[0].pk}" in refused[0]
+            assert running[0].total == 3
+            services.reindex_job_cancel(running[0])
+
+    import redis
+
+    queued = redis.Redis(port=redis_server.port).llen("celery")
+    assert queued == 3 + 3  # the products' own embeddings, then one batch per started job
+
+    assert ReindexJob.objects.count() == 3
+    assert not ReindexJob.objects.filter(state=ReindexJob.State.RUNNING).exists()
