@@ -193,6 +193,8 @@ VISUALSEARCH_INDEX_DIMS = env.int("VISUALSEARCH_INDEX_DIMS", default=256)
 VISUALSEARCH_MAX_UPLOAD_BYTES = env.int("VISUALSEARCH_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 VISUALSEARCH_QUERY_TIMEOUT = env.float("VISUALSEARCH_QUERY_TIMEOUT", default=15.0)
 VISUALSEARCH_MAX_K = 50
+# The in-memory exact index; the seam where an approximate index plugs in (README: scaling).
+VISUALSEARCH_INDEX_CLASS = env("VISUALSEARCH_INDEX_CLASS", default="visualsearch.index.EmbeddingIndex")
 
 LOGGING = {
     "version": 1,

@@ -29,6 +29,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from visualsearch import projection as projection_mod
 from visualsearch.models import IndexChange, ProductEmbedding
@@ -437,12 +438,19 @@ _index_lock = threading.Lock()
 
 
 def get_index() -> EmbeddingIndex:
-    """This process's index (created on first use, loaded on first search)."""
+    """This process's index (created on first use, loaded on first search).
+
+    The seam for another index: VISUALSEARCH_INDEX_CLASS names the class (dotted path) whose
+    instance answers ``similar_to_product`` / ``similar_to_vector`` / ``__len__``, e.g. an
+    approximate (FAISS IVF/HNSW, pgvector halfvec HNSW) index past a million products."""
     global _index
     if _index is None:
         with _index_lock:
             if _index is None:
-                _index = EmbeddingIndex()
+                index_class = import_string(
+                    getattr(settings, "VISUALSEARCH_INDEX_CLASS", "visualsearch.index.EmbeddingIndex")
+                )
+                _index = index_class()
     return _index
 
 
