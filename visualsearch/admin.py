@@ -183,12 +183,10 @@ class ReindexJobAdmin(admin.ModelAdmin):
         except services.ReindexAlreadyRunning as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return self._back()
-        if job.total:
-            self.message_user(request, f"Started reindex #{job.pk}: {job.total} product(s) queued.", messages.SUCCESS)
-        else:
-            self.message_user(
-                request, "Nothing to do: every active product already has a current embedding.", messages.INFO
-            )
+        except services.NothingToReindex as exc:
+            self.message_user(request, str(exc), messages.INFO)
+            return self._back()
+        self.message_user(request, f"Started reindex #{job.pk}: {job.total} product(s) queued.", messages.SUCCESS)
         return self._back()
 
     @method_decorator(require_POST)

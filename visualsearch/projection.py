@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, Projection
 
@@ -88,7 +88,9 @@ def projection_fit(*, min_rows: int | None = None, refit: bool = False, seed: in
     )
     count = rows.count()
     if count < max(min_rows, dims * 2):
-        return None
+        return existing
+    if existing and existing.fitted_on >= 0.8 * min(SAMPLE_ROWS, count):
+        return existing  # a refit on about the same rows would only make every process reload
     ids = np.asarray(rows.values_list("product_id", flat=True), dtype=np.int64)
     rng = np.random.default_rng(seed)
     sample = rng.choice(ids, size=min(SAMPLE_ROWS, len(ids)), replace=False)
@@ -101,10 +103,11 @@ def projection_fit(*, min_rows: int | None = None, refit: bool = False, seed: in
         "fitted_on": len(vectors),
         "explained_variance": float(pca.explained_variance_ratio_.sum()),
     }
-    if existing:
-        existing.delete()  # the index sees a new projection id and reloads
     try:
-        row = Projection.objects.create(model_version=_model_version(), dims=dims, **fields)
+        with transaction.atomic():
+            if existing:
+                existing.delete()  # the indexes see a new projection id and reload
+            row = Projection.objects.create(model_version=_model_version(), dims=dims, **fields)
     except IntegrityError:  # another process fitted it at the same time
         return _current_queryset().first()
     logger.info("fitted PCA %d on %d embeddings (%.1f%% variance)", dims, len(vectors), 100 * row.explained_variance)

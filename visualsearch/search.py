@@ -44,11 +44,6 @@ class SimilarResult:
     preview_data_url: str = ""
 
 
-def photo_preview_data_url(data: bytes, box: tuple[int, int] = (480, 480)) -> str:
-    """A small upright JPEG of the shopper's photo, inline: nothing of it is stored."""
-    return _preview_data_url(to_rgb(open_image(data)), box)
-
-
 def _preview_data_url(rgb: Image.Image, box: tuple[int, int] = (480, 480)) -> str:
     image = rgb.copy()
     image.thumbnail(box)

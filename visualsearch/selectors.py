@@ -51,6 +51,12 @@ class EmbeddingCounts:
     missing: int
     stale: int
 
+    @property
+    def to_reindex(self) -> int:
+        """What "reindex missing" covers: no current embedding (never computed, waiting,
+        failed, or from an older model)."""
+        return self.missing + self.pending + self.failed + self.stale
+
 
 def embedding_counts() -> EmbeddingCounts:
     """How far the active catalogue's embeddings are (for the admin)."""

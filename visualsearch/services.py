@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 NOT_QUEUED = "Not queued: the task queue is unavailable"
 
 
+class NothingToReindex(Exception):
+    """Every product the reindex would cover is already current: no job is created."""
+
+
 class ReindexAlreadyRunning(Exception):
     def __init__(self, job: ReindexJob | None) -> None:
         self.job = job
@@ -156,6 +160,10 @@ def _load_image(product: Product) -> _Loaded:
             data = handle.read()
     except FileNotFoundError:
         return _Loaded(product.pk, error=f"The image file {name} is missing from storage.")
+    except (ConnectionError, TimeoutError):
+        raise  # storage briefly unreachable: the task retries the batch with backoff
+    except Exception as exc:  # permissions, S3 errors, …: record it rather than stall the job
+        return _Loaded(product.pk, error=f"The image file {name} could not be read from storage ({exc}).")
     checksum = hashlib.sha256(data).hexdigest()
     try:
         return _Loaded(product.pk, checksum, bytes_to_model_input(data))
@@ -257,7 +265,7 @@ def embeddings_compute(
     current = {
         e.product_id: e
         for e in ProductEmbedding.objects.filter(product_id__in=[p.pk for p in products]).only(
-            "product_id", "source_checksum", "model_version", "status"
+            "product_id", "source_checksum", "model_version", "status", "job_id"
         )
     }
     chunks = chunked(products, settings.VISUALSEARCH_BATCH_SIZE)
@@ -293,7 +301,21 @@ def embeddings_compute(
             if job_id is not None:
                 reindex_job_check_finished(job_id)
             on_chunk(len(loaded))
+    if job_id is None:
+        _close_jobs_finished_meanwhile(current.values())
     return result
+
+
+def _close_jobs_finished_meanwhile(rows: Iterable[ProductEmbedding]) -> None:
+    """A product of a running reindex can be computed outside it (saved with a new image
+    meanwhile); the job's own batches then skip it, so this computation may be the one that
+    finishes the job."""
+    job_ids = {row.job_id for row in rows if row.job_id is not None}
+    if job_ids:
+        for running in ReindexJob.objects.filter(pk__in=job_ids, state=ReindexJob.State.RUNNING).values_list(
+            "pk", flat=True
+        ):
+            reindex_job_check_finished(running)
 
 
 def embeddings_record_failure(product_ids: Sequence[int], reason: str) -> None:
@@ -316,7 +338,8 @@ def reindex_targets(mode: str) -> QuerySet[Product]:
 
 
 def reindex_job_start(mode: str, *, user=None, limit: int | None = None, dispatch: bool = True) -> ReindexJob:
-    """Start a reindex as batched tasks; refuses (ReindexAlreadyRunning) while one runs."""
+    """Start a reindex as batched tasks. Refuses while one runs (ReindexAlreadyRunning) and
+    creates no job when there is nothing to do (NothingToReindex)."""
     if mode not in ReindexJob.Mode.values:
         raise ValueError(f"unknown reindex mode {mode!r}")
     with transaction.atomic():
@@ -326,12 +349,17 @@ def reindex_job_start(mode: str, *, user=None, limit: int | None = None, dispatc
         except IntegrityError:
             raise ReindexAlreadyRunning(reindex_job_running()) from None
         ids = list(reindex_targets(mode).values_list("pk", flat=True)[: limit or None])
+        if not ids:
+            transaction.set_rollback(True)
+            raise NothingToReindex(
+                "Nothing to do: every active product already has a current embedding."
+                if mode == ReindexJob.Mode.MISSING
+                else "Nothing to do: there are no active products."
+            )
         embeddings_mark_pending(ids, job=job)
         job.total = len(ids)
         job.save(update_fields=["total"])
-        if not ids:
-            reindex_job_check_finished(job.pk)
-        elif dispatch:
+        if dispatch:
             transaction.on_commit(lambda: embeddings_enqueue(ids, job_id=job.pk, force=mode == ReindexJob.Mode.ALL))
     job.refresh_from_db()
     return job
@@ -354,13 +382,27 @@ def reindex_job_check_finished(job_id: int) -> bool:
     if ProductEmbedding.objects.filter(job_id=job_id, status=EmbeddingStatus.PENDING).exists():
         return False
     rows = ProductEmbedding.objects.filter(job_id=job_id)
-    ReindexJob.objects.filter(pk=job_id, state=ReindexJob.State.RUNNING).update(
+    closed = ReindexJob.objects.filter(pk=job_id, state=ReindexJob.State.RUNNING).update(
         state=ReindexJob.State.DONE,
         finished_at=timezone.now(),
         done_count=rows.filter(status=EmbeddingStatus.DONE).count(),
         failed_count=rows.filter(status=EmbeddingStatus.FAILED).count(),
     )
+    if closed:
+        mode = ReindexJob.objects.filter(pk=job_id).values_list("mode", flat=True).first()
+        transaction.on_commit(lambda: projection_update_after_reindex(refit=mode == ReindexJob.Mode.ALL))
     return True
+
+
+def projection_update_after_reindex(*, refit: bool) -> None:
+    """The index's PCA projection: fitted once enough embeddings exist, refitted after a full
+    reindex (every web process then reloads its index once). Never fails the reindex."""
+    from visualsearch.projection import projection_fit
+
+    try:
+        projection_fit(refit=refit)
+    except Exception:
+        logger.exception("could not fit the PCA projection after the reindex")
 
 
 def reindex_job_resume(job: ReindexJob) -> int:

@@ -1,0 +1,155 @@
+"""Embeddings through a REAL Celery worker process: Redis broker, PostgreSQL test database.
+
+The worker runs ``config.settings`` (as in production) against the pytest-django test
+database and the machine's Redis; this process publishes to the same Redis. Each run takes
+a Redis database number of its own (leased in Redis, never 0), so parallel test runs do
+not consume each other's tasks. The worker is killed with its whole process group at the
+end of the module, and its log is printed under any failing test.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+from django.core.management import call_command
+from django.db import connection
+
+from shop.catalog_import import catalog_import
+from shop.models import Product
+from tests.conftest import catalogue_rows, write_catalogue
+from tests.support.servers import Worker, database_url, publishing_to, start_worker
+from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+READY_TIMEOUT = 120.0
+EMBED_TIMEOUT = 60.0
+# Redis databases a run may lease for its worker (0 is the default one; the e2e tests use 7),
+# and the database that holds the leases.
+CANDIDATE_DBS = (5, 6, 8, 9, 10, 11, 12, 13, 14)
+LEASES_DB = 15
+LEASE_SECONDS = 1800
+
+
+def with_db(url: str, number: int) -> str:
+    return urlsplit(url)._replace(path=f"/{number}").geturl()
+
+
+@pytest.fixture(scope="module")
+def worker_redis_url() -> Iterator[str]:
+    """A Redis database of this run's own on the machine's Redis, empty, emptied again after."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker process must share the test database: needs PostgreSQL")
+    base = os.environ.get("REDIS_URL", "")
+    if not base:
+        pytest.skip("REDIS_URL is not set: the real-worker tests need Redis")
+    leases = redis.Redis.from_url(with_db(base, LEASES_DB))
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    pinned = os.environ.get("WORKER_TEST_REDIS_DB")
+    candidates = (int(pinned),) if pinned else CANDIDATE_DBS
+    number = next(
+        (n for n in candidates if leases.set(f"lookalike:worker-test-db:{n}", token, nx=True, ex=LEASE_SECONDS)),
+        None,
+    )
+    if number is None:
+        pytest.fail(f"every Redis database in {candidates} is leased by another test run", pytrace=False)
+    url = with_db(base, number)
+    redis.Redis.from_url(url).flushdb()
+    try:
+        yield url
+    finally:
+        redis.Redis.from_url(url).flushdb()
+        leases.delete(f"lookalike:worker-test-db:{number}")
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup: None, worker_redis_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """One real worker (prefork, one process) for the module, on the test database."""
+    worker = start_worker(
+        database_url(connection.settings_dict), worker_redis_url, log_dir=tmp_path_factory.mktemp("worker")
+    )
+    try:
+        worker.wait_ready(timeout=READY_TIMEOUT)
+        yield worker
+    finally:
+        worker.stop()
+        worker.kill()  # whatever is left of the process group (prefork children)
+
+
+@pytest.fixture
+def worker(celery_worker: Worker, worker_redis_url: str) -> Iterator[Worker]:
+    """This process publishes its tasks to the real worker instead of running them in-process;
+    the worker's log during the test is printed if the test fails."""
+    start = len(celery_worker.log())
+    with publishing_to(worker_redis_url):
+        yield celery_worker
+    print(f"--- worker log during the test ({celery_worker.log_path}) ---\n{celery_worker.log()[start:]}")
+
+
+def wait_for(worker: Worker, what: str, predicate: Callable[[], bool], timeout: float = EMBED_TIMEOUT) -> None:
+    """Poll until predicate() holds; fail with the worker's log if it does not in time."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if not worker.alive():
+            pytest.fail(f"the worker exited waiting for {what}:\n{worker.log()[-6000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; worker log:\n{worker.log()[-6000:]}")
+        time.sleep(0.5)
+
+
+def call_command_in_thread(*args: str) -> tuple[threading.Thread, io.StringIO, list[BaseException]]:
+    """A management command running in a thread, so that a test can give up on it with the worker's log."""
+    out, errors = io.StringIO(), []
+
+    def run() -> None:
+        try:
+            call_command(*args, stdout=out, stderr=io.StringIO())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()  # the thread's own database connection
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out, errors
+
+
+def embedding_status(product: Product) -> str | None:
+    return ProductEmbedding.objects.filter(product=product).values_list("status", flat=True).first()
+
+
+def test_a_saved_product_is_embedded_by_the_worker(worker: Worker, make_product) -> None:
+    product = make_product()  # autocommit: the task is published on save
+
+    wait_for(worker, "the embedding", lambda: embedding_status(product) != EmbeddingStatus.PENDING)
+
+    row = ProductEmbedding.objects.get(product=product)
+    assert row.status == EmbeddingStatus.DONE, row.error
+    assert len(bytes(row.vector)) == 2048 * 4 and row.source_checksum
+    assert "visualsearch.tasks.embed_products" in worker.log()
+
+
+def test_reindex_all_through_the_worker(worker: Worker, tmp_path: Path) -> None:
+    catalogue = write_catalogue(tmp_path / "catalogue", catalogue_rows(60))
+    count = catalog_import(catalogue, embed=False).created
+    assert count >= 50 and Product.objects.count() == count
+
+    command, out, errors = call_command_in_thread("reindex", "--all")
+    wait_for(worker, "the reindex command to finish", lambda: not command.is_alive(), timeout=180)
+
+    assert errors == []
+    job = ReindexJob.objects.get()
+    assert job.state == ReindexJob.State.DONE
+    assert (job.total, job.done_count, job.failed_count) == (count, count, 0)
+    assert ProductEmbedding.objects.filter(job=job, status=EmbeddingStatus.DONE).count() == count
+    assert f"Reindex #{job.pk} done: {count} done, 0 failed of {count} in" in out.getvalue()
+    assert "visualsearch.tasks.embed_products" in worker.log()
