@@ -16,6 +16,7 @@ import django
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
+call_command("collectstatic", interactive=False, verbosity=0)  # as a deploy does (hashed file names)
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -58,6 +59,7 @@ def test_pages_and_find_similar_do_not_import_tensorflow(tmp_path: Path) -> None
         "DJANGO_ALLOWED_HOSTS": "testserver",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
         "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
         "REDIS_URL": "redis://127.0.0.1:6379/0",
     }
     result = subprocess.run(
