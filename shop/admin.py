@@ -13,6 +13,12 @@ from shop.models import Product
 from shop.services import product_image_derivatives_update
 from visualsearch.admin import EmbeddingStatusFilter, ProductEmbeddingAdminMixin
 
+admin.site.site_header = "Lookalike staff"
+admin.site.site_title = "Lookalike staff"
+admin.site.index_title = "Catalogue and visual search"
+# The product list is wide (thumbnail, attributes, embedding status, filters): give it the room.
+admin.site.enable_nav_sidebar = False
+
 
 @admin.register(Product)
 class ProductAdmin(ProductEmbeddingAdminMixin, admin.ModelAdmin):
@@ -26,7 +32,6 @@ class ProductAdmin(ProductEmbeddingAdminMixin, admin.ModelAdmin):
         "gender",
         "embedding_status_tag",
         "is_active",
-        "updated",
     )
     list_display_links = ("thumbnail_tag", "name")
     list_filter = (
