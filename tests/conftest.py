@@ -3,10 +3,7 @@ subset of the real catalogue, and the real model."""
 
 from __future__ import annotations
 
-import csv
 import io
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,8 +12,11 @@ import pytest
 from django.core.files.base import ContentFile
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE_DIR = Path(os.environ.get("CATALOG_DIR", ROOT.parent / "shared" / "datasets" / "fashion-small"))
+from tests.support.catalogue import CATALOGUE_DIR, ROOT, catalogue_dir, catalogue_rows, write_catalogue
+from tests.support.products import PRODUCT_ATTRIBUTES
+
+# The catalogue helpers live in tests.support.catalogue; `from tests.conftest import ...` still finds them.
+__all__ = ["CATALOGUE_DIR", "ROOT", "catalogue_dir", "catalogue_rows", "image_bytes", "unit", "write_catalogue"]
 
 
 def image_bytes(
@@ -57,17 +57,7 @@ def make_product(db) -> Callable[..., object]:
     def factory(image: bytes | None = None, **fields: object) -> Product:
         counter["n"] += 1
         n = counter["n"]
-        defaults: dict[str, object] = {
-            "name": f"Test Product {n}",
-            "gender": "Men",
-            "master_category": "Apparel",
-            "sub_category": "Topwear",
-            "article_type": "Tshirts",
-            "base_colour": "Red",
-            "season": "Summer",
-            "year": 2012,
-            "usage": "Casual",
-        }
+        defaults: dict[str, object] = {"name": f"Test Product {n}", **PRODUCT_ATTRIBUTES, "year": 2012}
         defaults.update(fields)
         product = Product(**defaults)
         product.image.save(f"test-{n}.jpg", ContentFile(image if image is not None else image_bytes()), save=False)
@@ -75,53 +65,6 @@ def make_product(db) -> Callable[..., object]:
         return product
 
     return factory
-
-
-def catalogue_dir() -> Path:
-    if not (CATALOGUE_DIR / "styles.csv").is_file():
-        pytest.fail(
-            f"The shared catalogue is missing at {CATALOGUE_DIR}: set CATALOG_DIR to a Fashion Product Images "
-            "(Small) folder (styles.csv + images/).",
-            pytrace=False,
-        )
-    return CATALOGUE_DIR
-
-
-def catalogue_rows(count: int, *, spread: bool = True) -> list[dict[str, str]]:
-    """``count`` real catalogue rows; with ``spread``, round-robin over article types so a
-    small subset still has several products of each common type."""
-    with (catalogue_dir() / "styles.csv").open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    if not spread:
-        return rows[:count]
-    by_type: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        by_type.setdefault(row["articleType"], []).append(row)
-    common = sorted((t for t, r in by_type.items() if len(r) >= 50), key=lambda t: -len(by_type[t]))[:20]
-    picked: list[dict[str, str]] = []
-    i = 0
-    while len(picked) < count:
-        for article_type in common:
-            if i < len(by_type[article_type]) and len(picked) < count:
-                picked.append(by_type[article_type][i])
-        i += 1
-    return picked
-
-
-def write_catalogue(folder: Path, rows: list[dict[str, str]], *, copy_images: bool = True) -> Path:
-    """A catalogue folder in the import layout with these rows (images copied from the real one)."""
-    (folder / "images").mkdir(parents=True, exist_ok=True)
-    with (folder / "styles.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()) if rows else ["id"])
-        writer.writeheader()
-        writer.writerows(rows)
-    if copy_images:
-        source = catalogue_dir() / "images"
-        for row in rows:
-            src = source / f"{row['id']}.jpg"
-            if src.exists():
-                shutil.copyfile(src, folder / "images" / f"{row['id']}.jpg")
-    return folder
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.models import Product
+from tests.support.products import admin_product_form
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
 pytestmark = pytest.mark.django_db
@@ -16,26 +17,6 @@ pytestmark = pytest.mark.django_db
 def staff_client(client: Client, admin_user) -> Client:
     client.force_login(admin_user)
     return client
-
-
-def _add_form(image, **overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "name": "Staff Added Red Tshirt",
-        "external_id": "",
-        "price": "499.00",
-        "is_active": "on",
-        "image": image,
-        "gender": "Men",
-        "master_category": "Apparel",
-        "sub_category": "Topwear",
-        "article_type": "Tshirts",
-        "base_colour": "Red",
-        "season": "Summer",
-        "year": "2024",
-        "usage": "Casual",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_product_list_has_thumbnails_filters_and_search(staff_client: Client, make_product) -> None:
@@ -63,7 +44,7 @@ def test_staff_add_a_product_with_an_image_and_it_gets_an_embedding(
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             reverse("admin:shop_product_add"),
-            _add_form(SimpleUploadedFile("my photo.jpg", upload, content_type="image/jpeg")),
+            admin_product_form(SimpleUploadedFile("my photo.jpg", upload, content_type="image/jpeg")),
         )
     assert response.status_code == 302, response.content.decode()[:2000]
     product = Product.objects.get(name="Staff Added Red Tshirt")
@@ -82,7 +63,7 @@ def test_admin_refuses_a_non_image_upload_with_a_message(staff_client: Client) -
 
     response = staff_client.post(
         reverse("admin:shop_product_add"),
-        _add_form(SimpleUploadedFile("notes.jpg", b"just some text", content_type="image/jpeg")),
+        admin_product_form(SimpleUploadedFile("notes.jpg", b"just some text", content_type="image/jpeg")),
     )
     assert response.status_code == 200
     assert Product.objects.count() == 0

@@ -6,13 +6,10 @@ with the test that proves it."""
 from __future__ import annotations
 
 import functools
-import io
 import os
-import struct
 import tempfile
 import time
 import uuid
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,7 +25,16 @@ from django.urls import reverse
 from PIL import Image
 
 from shop.models import Product
-from tests.conftest import ROOT, catalogue_dir, catalogue_rows
+from tests.support.catalogue import ROOT, catalogue_photo, catalogue_rows, product_fields
+from tests.support.images import (
+    animated_gif,
+    bomb_png,
+    decoded,
+    encoded,
+    exif_rotated_jpeg,
+    sixteen_bit_png,
+    truncated_jpeg,
+)
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +54,7 @@ def _catalogue_vectors() -> list[tuple[dict[str, str], bytes, bytes]]:
     from visualsearch.imaging import bytes_to_model_input
 
     rows = catalogue_rows(CATALOGUE_SIZE)
-    images = [(catalogue_dir() / "images" / f"{row['id']}.jpg").read_bytes() for row in rows]
+    images = [catalogue_photo(row) for row in rows]
     vectors = embedder.embed_batch(np.stack([bytes_to_model_input(data) for data in images]))
     return [(row, data, vec.astype("<f4").tobytes()) for row, data, vec in zip(rows, images, vectors, strict=True)]
 
@@ -63,20 +69,7 @@ def catalogue(real_weights) -> list[Product]:
         name = f"products/bad-input-{row['id']}.jpg"
         if not default_storage.exists(name):
             default_storage.save(name, ContentFile(data))
-        products.append(
-            Product(
-                external_id=row["id"],
-                name=row["productDisplayName"],
-                gender=row["gender"],
-                master_category=row["masterCategory"],
-                sub_category=row["subCategory"],
-                article_type=row["articleType"],
-                base_colour=row["baseColour"],
-                season=row["season"],
-                usage=row["usage"],
-                image=name,
-            )
-        )
+        products.append(Product(**product_fields(row), season=row["season"], usage=row["usage"], image=name))
     products = Product.objects.bulk_create(products)  # no signals: nothing is queued
     ProductEmbedding.objects.bulk_create(
         ProductEmbedding(product=p, vector=vec, status=EmbeddingStatus.DONE, model_version=MODEL_VERSION)
@@ -110,58 +103,30 @@ def nothing_written(catalogue) -> Iterator[None]:
 # --- Upload bodies -----------------------------------------------------------------------
 
 
-def _encode(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
 def _catalogue_photo() -> Image.Image:
     """A real product photo (60×80, portrait) that is not in the searched catalogue."""
-    row = catalogue_rows(CATALOGUE_SIZE + 40)[-1]
-    return Image.open(catalogue_dir() / "images" / f"{row['id']}.jpg").convert("RGB")
-
-
-def _bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
-    """A valid 1-bit PNG of width×height white pixels, written without ever holding the
-    pixels: 400 megapixels in about 50 KB."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    row = b"\x00" + b"\xff" * ((width + 7) // 8)
-    compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    return decoded(catalogue_photo(catalogue_rows(CATALOGUE_SIZE + 40)[-1]))
 
 
 def _truncated_jpeg() -> bytes:
-    data = _encode(_catalogue_photo().resize((300, 400)), "JPEG", quality=90)
-    return data[: len(data) // 2]
+    return truncated_jpeg(_catalogue_photo(), (300, 400), quality=90)
 
 
 def _animated_gif() -> bytes:
     first = _catalogue_photo()
-    second = Image.new("RGB", first.size, (0, 160, 0))
-    return _encode(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
+    return animated_gif(first, Image.new("RGB", first.size, (0, 160, 0)))
 
 
 def _cmyk_jpeg() -> bytes:
-    return _encode(_catalogue_photo().convert("CMYK"), "JPEG", quality=95)
+    return encoded(_catalogue_photo().convert("CMYK"), "JPEG", quality=95)
 
 
 def _png_16bit() -> bytes:
-    grey = np.asarray(_catalogue_photo().convert("L"), dtype=np.uint16) * 257
-    image = Image.fromarray(grey.astype(np.uint16))
-    assert image.mode.startswith("I;16")
-    data = _encode(image, "PNG")
-    assert Image.open(io.BytesIO(data)).mode.startswith("I;16")  # really 16 bits per pixel on disk
-    return data
+    return sixteen_bit_png(_catalogue_photo())
 
 
 def _one_pixel() -> bytes:
-    return _encode(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG")
+    return encoded(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG")
 
 
 SCRIPT = '<script>alert("owned")</script>'
@@ -173,7 +138,7 @@ REFUSED: dict[str, tuple[str, Callable[[], bytes], str, tuple[str, ...]]] = {
     "zero bytes": ("empty.jpg", lambda: b"", "image/jpeg", ("empty",)),
     "text named .jpg": ("notes.jpg", lambda: b"just some text, not a photo\n" * 20, "image/jpeg", ("not an image",)),
     "truncated JPEG": ("cut.jpg", _truncated_jpeg, "image/jpeg", ("truncated or corrupt",)),
-    "20000x20000 PNG bomb": ("bomb.png", _bomb_png, "image/png", ("too large", "megapixels")),
+    "20000x20000 PNG bomb": ("bomb.png", bomb_png, "image/png", ("too large", "megapixels")),
     "SVG with a script": (f"{SCRIPT}.svg", lambda: SVG.encode(), "image/svg+xml", ("not an image",)),
     "HTML with a script": ("page.jpg", lambda: HTML.encode(), "text/html", ("not an image",)),
 }
@@ -249,7 +214,7 @@ def test_animated_gif_searches_with_its_first_frame(client: Client, nothing_writ
     from visualsearch.search import query_pixels
 
     gif = _animated_gif()
-    first_frame = _encode(Image.open(io.BytesIO(gif)).convert("RGB"), "PNG")
+    first_frame = encoded(decoded(gif), "PNG")
     assert np.array_equal(query_pixels(gif), query_pixels(first_frame))
     from_gif = _post_api(client, "anim.gif", gif, "image/gif").json()["results"]
     from_frame = _post_api(client, "frame.png", first_frame, "image/png").json()["results"]
@@ -261,14 +226,11 @@ def test_exif_rotated_phone_photo_is_searched_upright(client: Client, nothing_wr
     view): the search sees it upright, exactly as the upright image."""
     upright = _catalogue_photo()
     assert upright.height > upright.width
-    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the sensor wrote: sideways
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    phone = _encode(stored, "JPEG", quality=95, exif=exif.tobytes())
-    decoded = Image.open(io.BytesIO(phone)).convert("RGB")  # the sideways pixels, as decoded
-    assert decoded.width > decoded.height
-    upright_png = _encode(decoded.transpose(Image.Transpose.ROTATE_270), "PNG")  # rotated by hand, lossless
-    sideways_png = _encode(decoded, "PNG")  # the same pixels with the orientation ignored
+    phone = exif_rotated_jpeg(upright)  # what the sensor wrote: sideways, with the tag
+    stored = decoded(phone)  # the sideways pixels, as decoded
+    assert stored.width > stored.height
+    upright_png = encoded(stored.transpose(Image.Transpose.ROTATE_270), "PNG")  # rotated by hand, lossless
+    sideways_png = encoded(stored, "PNG")  # the same pixels with the orientation ignored
 
     results = {
         name: _post_api(client, f"{name}.{ext}", data, f"image/{ext}")
@@ -290,7 +252,7 @@ def test_exif_rotated_phone_photo_is_searched_upright(client: Client, nothing_wr
 def test_path_traversal_and_unicode_file_name_writes_nothing(client: Client, nothing_written) -> None:
     marker = f"lookalike-traversal-{uuid.uuid4().hex[:8]}"
     name = f"../../../{marker}-Ünïcødé-照片.jpg"
-    photo = _encode(_catalogue_photo(), "JPEG")
+    photo = encoded(_catalogue_photo(), "JPEG")
     page = _post_page(client, name, photo, "image/jpeg")
     api = _post_api(client, name, photo, "image/jpeg")
     assert page.status_code == 200
@@ -429,7 +391,7 @@ def test_k_is_validated_and_capped(client: Client, catalogue, k: str, status: in
         assert words in response.json()["error"]["message"]
     else:
         assert len(response.json()["results"]) == min(settings.VISUALSEARCH_MAX_K, len(catalogue) - 1)
-    photo = _encode(_catalogue_photo(), "JPEG")
+    photo = encoded(_catalogue_photo(), "JPEG")
     response = _post_api(client, "p.jpg", photo, "image/jpeg", query=f"?k={k}")
     assert response.status_code == status, response.content[:1000]
     if status == 200:
@@ -469,7 +431,7 @@ def test_inactive_product_is_404(client: Client, catalogue) -> None:
 
 
 def test_unknown_refinement_values(client: Client, catalogue, nothing_written) -> None:
-    photo = _encode(_catalogue_photo(), "JPEG")
+    photo = encoded(_catalogue_photo(), "JPEG")
     page = _post_page(client, "p.jpg", photo, "image/jpeg", gender="Martian")
     assert page.status_code == 400
     assert "Select a valid choice" in page.content.decode()
@@ -517,7 +479,7 @@ def test_catalogue_search_text_is_escaped(client: Client, catalogue) -> None:
 
 
 def test_nul_characters_in_photo_filters(client: Client, catalogue, nothing_written) -> None:
-    photo = _encode(_catalogue_photo(), "JPEG")
+    photo = encoded(_catalogue_photo(), "JPEG")
     assert _post_page(client, "p.jpg", photo, "image/jpeg", gender="Men\x00").status_code == 400
     assert _post_api(client, "p.jpg", photo, "image/jpeg", gender="Men\x00").status_code == 200
     assert client.get(PAGE, {"gender": "\x00"}).status_code == 200

@@ -30,7 +30,8 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.models import Product
-from tests.conftest import catalogue_dir, catalogue_rows
+from tests.support.catalogue import catalogue_dir, catalogue_photo, catalogue_rows
+from tests.support.products import admin_product_form
 from tests.support.servers import (
     ROOT,
     PostgresCluster,
@@ -159,24 +160,6 @@ def test_worker_killed_mid_reindex_finishes_without_loss_or_duplicates(
 # --- 2. Redis down --------------------------------------------------------------------------
 
 
-def _admin_add_form(image: bytes, name: str) -> dict[str, object]:
-    return {
-        "name": name,
-        "external_id": "",
-        "price": "499.00",
-        "is_active": "on",
-        "image": SimpleUploadedFile("staff photo.jpg", image, content_type="image/jpeg"),
-        "gender": "Men",
-        "master_category": "Apparel",
-        "sub_category": "Topwear",
-        "article_type": "Tshirts",
-        "base_colour": "Red",
-        "season": "Summer",
-        "year": "2024",
-        "usage": "Casual",
-    }
-
-
 @pytest.mark.django_db(transaction=True)
 def test_redis_down_site_keeps_serving_and_pending_work_resumes(
     tmp_path, real_weights, redis_server, settings, django_user_model
@@ -189,7 +172,7 @@ def test_redis_down_site_keeps_serving_and_pending_work_resumes(
     shopper = Client()
     staff = Client()
     staff.force_login(_staff(django_user_model))
-    photo = (catalogue_dir() / "images" / f"{catalogue_rows(20)[-1]['id']}.jpg").read_bytes()
+    photo = catalogue_photo(catalogue_rows(20)[-1])
     product = product_ids[0]
     db = database_url(connection.settings_dict)
 
@@ -230,9 +213,8 @@ def test_redis_down_site_keeps_serving_and_pending_work_resumes(
         from tests.conftest import image_bytes
 
         started = time.monotonic()
-        added = staff.post(
-            reverse("admin:shop_product_add"), _admin_add_form(image_bytes(size=(300, 400)), "Added While Redis Down")
-        )
+        upload = SimpleUploadedFile("staff photo.jpg", image_bytes(size=(300, 400)), content_type="image/jpeg")
+        added = staff.post(reverse("admin:shop_product_add"), admin_product_form(upload, name="Added While Redis Down"))
         assert added.status_code == 302, added.content.decode()[:3000]
         upload_seconds = time.monotonic() - started
         assert upload_seconds < 15

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from PIL import Image, ImageEnhance
 
 from shop.models import Product
-from tests.conftest import catalogue_dir, catalogue_rows
+from tests.support.catalogue import catalogue_photo, product_fields, rows_with_images
 from visualsearch import projection, search, services
 from visualsearch.index import FILTER_FIELDS, EmbeddingIndex, NotIndexed
 from visualsearch.models import IndexChange, Projection
@@ -23,31 +23,14 @@ from visualsearch.models import IndexChange, Projection
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
-def catalogue_photo(row: dict[str, str]) -> bytes:
-    return (catalogue_dir() / "images" / f"{row['id']}.jpg").read_bytes()
-
-
 def stored_photo(product: Product) -> bytes:
     with product.image.open("rb") as handle:
         return handle.read()
 
 
-def rows_with_images(count: int) -> list[dict[str, str]]:
-    """``count`` real catalogue rows spread over the common article types, with their photos."""
-    rows = [r for r in catalogue_rows(count * 2) if (catalogue_dir() / "images" / f"{r['id']}.jpg").is_file()]
-    assert len(rows) >= count
-    return rows[:count]
-
-
 def product_from_row(make_product: Callable[..., Product], row: dict[str, str], **overrides: object) -> Product:
     fields: dict[str, object] = {
-        "external_id": row["id"],
-        "name": row["productDisplayName"],
-        "gender": row["gender"],
-        "master_category": row["masterCategory"],
-        "sub_category": row["subCategory"],
-        "article_type": row["articleType"],
-        "base_colour": row["baseColour"],
+        **product_fields(row),
         "season": row["season"],
         "usage": row["usage"],
         "year": int(row["year"]) if row["year"] else None,
@@ -177,6 +160,12 @@ def two_processes(catalogue: list[Product]) -> tuple[EmbeddingIndex, EmbeddingIn
     return fresh_index(), fresh_index()
 
 
+@pytest.fixture
+def reader(two_processes: tuple[EmbeddingIndex, EmbeddingIndex]) -> EmbeddingIndex:
+    """The second of the two processes: the one that reads what the first one (or this test) wrote."""
+    return two_processes[1]
+
+
 def refreshed_rows(index: EmbeddingIndex) -> int:
     before = index.stats["rows_refreshed"]
     index.refresh()
@@ -219,20 +208,24 @@ def test_reembedded_product_gets_its_new_vector(
     assert reader.stats["full_loads"] == 1
 
 
+def assert_gone_after_one_refreshed_row(reader: EmbeddingIndex, pk: int, others: list[Product]) -> None:
+    """One refresh reads the change: ``pk`` is neither in ``reader`` nor among the hits for ``others``."""
+    assert refreshed_rows(reader) == 1
+    assert pk not in reader
+    for other in others:
+        if other.pk != pk:
+            assert pk not in {h.product_id for h in reader.similar_to_product(other.pk, 50)}
+
+
 def test_deactivated_product_disappears_from_the_other_process(
-    two_processes: tuple[EmbeddingIndex, EmbeddingIndex], catalogue: list[Product]
+    reader: EmbeddingIndex, catalogue: list[Product]
 ) -> None:
-    _writer, reader = two_processes
     product = catalogue[3]
     product.is_active = False
     product.save()
     assert product.pk in {h.product_id for h in reader.similar_to_product(catalogue[4].pk, 50)}
-    assert refreshed_rows(reader) == 1
-    assert product.pk not in reader
+    assert_gone_after_one_refreshed_row(reader, product.pk, catalogue[:6])
     assert len(reader) == len(catalogue) - 1
-    for other in catalogue[:6]:
-        if other.pk != product.pk:
-            assert product.pk not in {h.product_id for h in reader.similar_to_product(other.pk, 50)}
     product.is_active = True
     product.save()
     assert refreshed_rows(reader) == 1
@@ -240,23 +233,15 @@ def test_deactivated_product_disappears_from_the_other_process(
     assert reader.stats["full_loads"] == 1
 
 
-def test_deleted_product_disappears_from_the_other_process(
-    two_processes: tuple[EmbeddingIndex, EmbeddingIndex], catalogue: list[Product]
-) -> None:
-    _writer, reader = two_processes
+def test_deleted_product_disappears_from_the_other_process(reader: EmbeddingIndex, catalogue: list[Product]) -> None:
     product = catalogue[5]
     pk = product.pk
     product.delete()
-    assert refreshed_rows(reader) == 1
-    assert pk not in reader
-    assert all(pk not in {h.product_id for h in reader.similar_to_product(p.pk, 50)} for p in catalogue[:3])
+    assert_gone_after_one_refreshed_row(reader, pk, catalogue[:3])
     assert reader.stats["full_loads"] == 1
 
 
-def test_changed_attributes_are_refreshed(
-    two_processes: tuple[EmbeddingIndex, EmbeddingIndex], catalogue: list[Product]
-) -> None:
-    _writer, reader = two_processes
+def test_changed_attributes_are_refreshed(reader: EmbeddingIndex, catalogue: list[Product]) -> None:
     product = catalogue[2]
     product.base_colour = "Mauve"
     product.save()
@@ -266,12 +251,9 @@ def test_changed_attributes_are_refreshed(
     assert [h.product_id for h in hits] == [product.pk]
 
 
-def test_a_change_committed_late_is_still_applied(
-    two_processes: tuple[EmbeddingIndex, EmbeddingIndex], catalogue: list[Product]
-) -> None:
+def test_a_change_committed_late_is_still_applied(reader: EmbeddingIndex, catalogue: list[Product]) -> None:
     """Change ids are handed out before commit: a lower id can become visible after a
     higher one was read. The refresh comes back for the ids it skipped."""
-    _writer, reader = two_processes
     first, second = catalogue[8], catalogue[9]
     Product.objects.filter(pk__in=[first.pk, second.pk]).update(is_active=False)
     services.index_changes_record([first.pk])
@@ -307,8 +289,7 @@ def test_a_change_still_open_while_a_process_loads_is_applied_later(catalogue: l
     assert index.stats["full_loads"] == 1
 
 
-def test_refresh_with_nothing_changed_reads_nothing(two_processes: tuple[EmbeddingIndex, EmbeddingIndex]) -> None:
-    _writer, reader = two_processes
+def test_refresh_with_nothing_changed_reads_nothing(reader: EmbeddingIndex) -> None:
     refreshes = reader.stats["refreshes"]
     assert refreshed_rows(reader) == 0
     assert reader.stats["refreshes"] == refreshes

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import struct
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,8 +19,16 @@ from django.utils.html import escape
 from PIL import Image
 
 from shop.models import Product
-from tests.conftest import catalogue_dir, catalogue_rows
-from visualsearch import services
+from tests.support.catalogue import catalogue_photo, embedded_catalogue, rows_with_images
+from tests.support.images import (
+    animated_gif,
+    bomb_png,
+    decoded,
+    encoded,
+    exif_rotated_jpeg,
+    sixteen_bit_png,
+    truncated_jpeg,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -33,37 +39,10 @@ CARD_ID = re.compile(r'<article class="card" data-product-id="(\d+)">')
 # --- Catalogue ------------------------------------------------------------------------------------
 
 
-def rows_with_images(count: int) -> list[dict[str, str]]:
-    rows = [r for r in catalogue_rows(count * 2) if (catalogue_dir() / "images" / f"{r['id']}.jpg").is_file()]
-    return rows[:count]
-
-
-def catalogue_photo(row: dict[str, str]) -> bytes:
-    return (catalogue_dir() / "images" / f"{row['id']}.jpg").read_bytes()
-
-
-def make_catalogue(make_product: Callable[..., Product], count: int) -> list[Product]:
-    products = [
-        make_product(
-            image=catalogue_photo(row),
-            external_id=row["id"],
-            name=row["productDisplayName"],
-            gender=row["gender"],
-            master_category=row["masterCategory"],
-            sub_category=row["subCategory"],
-            article_type=row["articleType"],
-            base_colour=row["baseColour"],
-        )
-        for row in rows_with_images(count)
-    ]
-    assert services.embeddings_compute([p.pk for p in products]).done == count
-    return products
-
-
 @pytest.fixture
 def catalogue(make_product: Callable[..., Product]) -> list[Product]:
     """12 real catalogue products, embedded with the real model."""
-    return make_catalogue(make_product, 12)
+    return embedded_catalogue(make_product, 12)
 
 
 def result_ids(html: str) -> list[int]:
@@ -122,7 +101,7 @@ def test_empty_index_says_so(client: Client, make_product: Callable[..., Product
 
 
 def test_refinement_checkboxes(client: Client, make_product: Callable[..., Product]) -> None:
-    products = make_catalogue(make_product, 30)
+    products = embedded_catalogue(make_product, 30)
     product = next(p for p in products if sum(o.article_type == p.article_type for o in products) >= 2)
     url = f"/products/{product.pk}/similar/"
     html = client.get(url).content.decode()
@@ -189,32 +168,14 @@ def test_photo_search_with_a_filter(client: Client, catalogue: list[Product]) ->
     assert ids and all(Product.objects.get(pk=pk).gender == product.gender for pk in ids)
 
 
-def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
 def a_catalogue_image() -> Image.Image:
     """A real product photo (60×80) that is not one of the catalogue fixture's products."""
-    row = rows_with_images(60)[-1]
-    return Image.open(io.BytesIO(catalogue_photo(row))).convert("RGB")
+    return decoded(catalogue_photo(rows_with_images(60)[-1]))
 
 
 def product_image(product: Product) -> Image.Image:
     with product.image.open("rb") as handle:
-        return Image.open(io.BytesIO(handle.read())).convert("RGB")
-
-
-def animated_gif(first: Image.Image | None = None, second: Image.Image | None = None) -> bytes:
-    first = first or a_catalogue_image()
-    second = second or Image.new("RGB", first.size, (0, 0, 0))
-    return encoded(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
-
-
-def sixteen_bit_png() -> bytes:
-    grey = np.asarray(a_catalogue_image().convert("L"), dtype=np.uint16) * 257
-    return encoded(Image.fromarray(grey.astype(np.uint16)), "PNG")
+        return decoded(handle.read())
 
 
 def rgba_png() -> bytes:
@@ -223,20 +184,12 @@ def rgba_png() -> bytes:
     return encoded(image, "PNG")
 
 
-def exif_rotated_jpeg(upright: Image.Image | None = None) -> bytes:
-    """Stored sideways (80×60) with EXIF orientation 6: upright it is the 60×80 photo."""
-    sideways = (upright or a_catalogue_image()).transpose(Image.Transpose.ROTATE_90)
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    return encoded(sideways, "JPEG", exif=exif.tobytes(), quality=95)
-
-
 GOOD_UPLOADS: dict[str, tuple[Callable[[], bytes], str]] = {
-    "animated GIF": (lambda: animated_gif(), "photo.gif"),
+    "animated GIF": (lambda: animated_gif(a_catalogue_image()), "photo.gif"),
     "CMYK JPEG": (lambda: encoded(a_catalogue_image().convert("CMYK"), "JPEG"), "photo.jpg"),
-    "16-bit PNG": (sixteen_bit_png, "photo.png"),
+    "16-bit PNG": (lambda: sixteen_bit_png(a_catalogue_image()), "photo.png"),
     "RGBA PNG": (rgba_png, "photo.png"),
-    "EXIF-rotated JPEG": (lambda: exif_rotated_jpeg(), "photo.jpg"),
+    "EXIF-rotated JPEG": (lambda: exif_rotated_jpeg(a_catalogue_image()), "photo.jpg"),
     "WebP": (lambda: encoded(a_catalogue_image(), "WEBP"), "photo.webp"),
 }
 
@@ -276,29 +229,15 @@ def test_exif_rotation_is_applied_before_searching(client: Client, catalogue: li
 # --- Photo search: bad uploads ----------------------------------------------------------------------
 
 
-def bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
-    """A valid 1-bit PNG of 400 megapixels in about 50 KB, written row by row."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    row = b"\x00" + b"\x00" * ((width + 7) // 8)
-    compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-
-
-def truncated_jpeg() -> bytes:
-    data = encoded(a_catalogue_image().resize((600, 800)), "JPEG", quality=95)
-    return data[: len(data) // 2]
+def truncated_photo() -> bytes:
+    return truncated_jpeg(a_catalogue_image(), (600, 800), quality=95)
 
 
 BAD_UPLOADS: dict[str, tuple[Callable[[], bytes], str, str]] = {
     "zero bytes": (lambda: b"", "photo.jpg", "empty"),
     "text named .jpg": (lambda: b"Just some notes, not a photo.\n" * 20, "photo.jpg", "not an image we can read"),
-    "truncated JPEG": (truncated_jpeg, "photo.jpg", "truncated or corrupt"),
-    "decompression bomb": (bomb_png, "bomb.png", "too large"),
+    "truncated JPEG": (truncated_photo, "photo.jpg", "truncated or corrupt"),
+    "decompression bomb": (lambda: bomb_png(white=False), "bomb.png", "too large"),
     "PDF": (lambda: b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n", "photo.jpg", "not an image"),
 }
 
@@ -350,6 +289,7 @@ def test_photo_search_writes_nothing_to_media_root(client: Client, catalogue: li
     with catalogue[0].image.open("rb") as handle:
         assert post_photo(client, handle.read()).status_code == 200
     assert post_photo(client, rgba_png(), "photo.png").status_code == 200
-    assert post_photo(client, truncated_jpeg()).status_code == 400
-    assert client.post("/api/search/photo", {"image": SimpleUploadedFile("p.gif", animated_gif())}).status_code == 200
+    assert post_photo(client, truncated_photo()).status_code == 400
+    gif = animated_gif(a_catalogue_image())
+    assert client.post("/api/search/photo", {"image": SimpleUploadedFile("p.gif", gif)}).status_code == 200
     assert media_files() == before

@@ -3,7 +3,6 @@ limits and errors (always JSON, never a 500), on real catalogue photos and the r
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import pytest
@@ -12,8 +11,8 @@ from django.test import Client
 from PIL import Image
 
 from shop.models import Product
-from tests.conftest import catalogue_dir, catalogue_rows
-from visualsearch import services
+from tests.support.catalogue import embedded_catalogue
+from tests.support.images import encoded, truncated_jpeg
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -21,29 +20,10 @@ PHOTO_API = "/api/search/photo"
 RESULT_KEYS = {"id", "external_id", "name", "article_type", "colour", "score", "image_url", "url"}
 
 
-def rows_with_images(count: int) -> list[dict[str, str]]:
-    rows = [r for r in catalogue_rows(count * 2) if (catalogue_dir() / "images" / f"{r['id']}.jpg").is_file()]
-    return rows[:count]
-
-
 @pytest.fixture
 def catalogue(make_product: Callable[..., Product]) -> list[Product]:
     """12 real catalogue products (external_id = catalogue id), embedded with the real model."""
-    products = [
-        make_product(
-            image=(catalogue_dir() / "images" / f"{row['id']}.jpg").read_bytes(),
-            external_id=row["id"],
-            name=row["productDisplayName"],
-            gender=row["gender"],
-            master_category=row["masterCategory"],
-            sub_category=row["subCategory"],
-            article_type=row["articleType"],
-            base_colour=row["baseColour"],
-        )
-        for row in rows_with_images(12)
-    ]
-    assert services.embeddings_compute([p.pk for p in products]).done == len(products)
-    return products
+    return embedded_catalogue(make_product, 12)
 
 
 def similar(client: Client, product_id: int, **params: str):
@@ -187,23 +167,12 @@ def test_photo_search_k_and_filters(client: Client, catalogue: list[Product], se
     assert all(item["article_type"] == product.article_type for item in body["results"])
 
 
-def _png(mode: str, size: tuple[int, int] = (60, 80)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, size).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _truncated_jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.effect_noise((600, 800), 60).convert("RGB").save(buffer, format="JPEG", quality=95)
-    data = buffer.getvalue()
-    return data[: len(data) // 2]
+    return truncated_jpeg(Image.effect_noise((600, 800), 60).convert("RGB"), quality=95)
 
 
 def _bomb() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("1", (20_000, 20_000)).save(buffer, format="PNG")  # 50 MB of pixels, ~50 KB of PNG
-    return buffer.getvalue()
+    return encoded(Image.new("1", (20_000, 20_000)), "PNG")  # 50 MB of pixels, ~50 KB of PNG
 
 
 BAD_UPLOADS: dict[str, tuple[Callable[[], bytes], str]] = {

@@ -1,0 +1,106 @@
+"""The real catalogue in tests: rows of the shared Fashion Product Images (Small) folder, their
+photos, the Product fields a row names, and real products made from rows and embedded."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from shop.models import Product
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE_DIR = Path(os.environ.get("CATALOG_DIR", ROOT.parent / "shared" / "datasets" / "fashion-small"))
+
+
+def catalogue_dir() -> Path:
+    if not (CATALOGUE_DIR / "styles.csv").is_file():
+        pytest.fail(
+            f"The shared catalogue is missing at {CATALOGUE_DIR}: set CATALOG_DIR to a Fashion Product Images "
+            "(Small) folder (styles.csv + images/).",
+            pytrace=False,
+        )
+    return CATALOGUE_DIR
+
+
+def catalogue_rows(count: int, *, spread: bool = True) -> list[dict[str, str]]:
+    """``count`` real catalogue rows; with ``spread``, round-robin over article types so a
+    small subset still has several products of each common type."""
+    with (catalogue_dir() / "styles.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not spread:
+        return rows[:count]
+    by_type: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_type.setdefault(row["articleType"], []).append(row)
+    common = sorted((t for t, r in by_type.items() if len(r) >= 50), key=lambda t: -len(by_type[t]))[:20]
+    picked: list[dict[str, str]] = []
+    i = 0
+    while len(picked) < count:
+        for article_type in common:
+            if i < len(by_type[article_type]) and len(picked) < count:
+                picked.append(by_type[article_type][i])
+        i += 1
+    return picked
+
+
+def write_catalogue(folder: Path, rows: list[dict[str, str]], *, copy_images: bool = True) -> Path:
+    """A catalogue folder in the import layout with these rows (images copied from the real one)."""
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    with (folder / "styles.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    if copy_images:
+        source = catalogue_dir() / "images"
+        for row in rows:
+            src = source / f"{row['id']}.jpg"
+            if src.exists():
+                shutil.copyfile(src, folder / "images" / f"{row['id']}.jpg")
+    return folder
+
+
+def photo_path(row: dict[str, str]) -> Path:
+    return catalogue_dir() / "images" / f"{row['id']}.jpg"
+
+
+def catalogue_photo(row: dict[str, str]) -> bytes:
+    """The row's product photo, as stored in the catalogue (JPEG bytes)."""
+    return photo_path(row).read_bytes()
+
+
+def rows_with_images(count: int) -> list[dict[str, str]]:
+    """``count`` real catalogue rows spread over the common article types, with their photos."""
+    rows = [row for row in catalogue_rows(count * 2) if photo_path(row).is_file()]
+    assert len(rows) >= count
+    return rows[:count]
+
+
+def product_fields(row: dict[str, str]) -> dict[str, object]:
+    """The Product fields a styles.csv row names: its id, name and the attributes the search
+    filters on."""
+    return {
+        "external_id": row["id"],
+        "name": row["productDisplayName"],
+        "gender": row["gender"],
+        "master_category": row["masterCategory"],
+        "sub_category": row["subCategory"],
+        "article_type": row["articleType"],
+        "base_colour": row["baseColour"],
+    }
+
+
+def embedded_catalogue(make_product: Callable[..., Product], count: int) -> list[Product]:
+    """``count`` real catalogue products (photo and fields from their rows) made through the
+    ``make_product`` fixture, embedded with the real model."""
+    from visualsearch import services
+
+    products = [make_product(image=catalogue_photo(row), **product_fields(row)) for row in rows_with_images(count)]
+    assert services.embeddings_compute([p.pk for p in products]).done == count
+    return products
