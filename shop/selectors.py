@@ -122,6 +122,16 @@ def facet_counts(query: CatalogueQuery, catalogue_version: str) -> dict[str, lis
     return facets
 
 
+def product_count(query: CatalogueQuery, catalogue_version: str) -> int:
+    """How many products match (cached per process like the facet counts)."""
+    key = f"count:{catalogue_version}:{query.cache_key()}"
+    count = cache.get(key)
+    if count is None:
+        count = product_list(query).count()
+        cache.set(key, count, FACET_CACHE_SECONDS)
+    return count
+
+
 def catalogue_version() -> str:
     """Changes whenever a product is added, edited or deleted (facet cache key)."""
     from visualsearch.models import IndexChange

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
 from shop import selectors
+from shop.pagination import IdsFirstPaginator
 
 PAGE_SIZE = 24
 
@@ -22,9 +22,12 @@ def _without_nul(params: QueryDict) -> QueryDict:
 
 def catalogue(request: HttpRequest) -> HttpResponse:
     query = selectors.CatalogueQuery.from_querydict(_without_nul(request.GET))
-    paginator = Paginator(selectors.product_list(query), PAGE_SIZE)
+    version = selectors.catalogue_version()
+    paginator = IdsFirstPaginator(
+        selectors.product_list(query), PAGE_SIZE, count=selectors.product_count(query, version)
+    )
     page = paginator.get_page(request.GET.get("page"))
-    facets = selectors.facet_counts(query, selectors.catalogue_version())
+    facets = selectors.facet_counts(query, version)
     return render(
         request,
         "shop/catalogue.html",
