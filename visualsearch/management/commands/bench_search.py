@@ -156,7 +156,11 @@ class Command(BaseCommand):
         if queries < 5 or photos < 3:
             raise CommandError("Use at least 5 queries and 3 photos.")
         ids = embedded_ids()
-        self.info(f"{len(ids)} products embedded; VISUALSEARCH_INDEX_DIMS={settings.VISUALSEARCH_INDEX_DIMS}")
+        synthetic = ProductEmbedding.objects.filter(product_id__in=ids, source_checksum="synthetic").count()
+        self.info(
+            f"{len(ids)} products embedded ({synthetic} of them synthetic vectors from seed_synthetic_embeddings); "
+            f"VISUALSEARCH_INDEX_DIMS={settings.VISUALSEARCH_INDEX_DIMS}"
+        )
         self.bench_knn(ids, queries, seed)
         if len(ids) <= K:
             self.info("too few embedded products for the request benchmarks: skipped")
