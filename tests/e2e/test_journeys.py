@@ -29,7 +29,7 @@ def admin_log_in(page: Page, site_url: str, django_user_model) -> None:
     page.get_by_label("Username").fill("e2e-staff")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    expect(page.get_by_role("heading", name="Catalogue and visual search")).to_be_visible()
 
 
 def reload_until(page: Page, url: str, check, timeout: float = 60.0, interval: float = 1.0) -> None:
