@@ -198,8 +198,11 @@ def _decoded_upload(data: bytes) -> Image.Image:
         raise UploadRejected(f"The image could not be decoded ({exc}).") from None
 
 
-def similar_to_photo(data: bytes, *, k: int = 5, filters: Mapping[str, str] | None = None) -> SimilarResult:
-    """The k products that look most like an uploaded photo (with an inline preview of it)."""
+def similar_to_photo(
+    data: bytes, *, k: int = 5, filters: Mapping[str, str] | None = None, preview: bool = True
+) -> SimilarResult:
+    """The k products that look most like an uploaded photo (with an inline preview of it
+    for the page; the API asks for none)."""
     validate_upload_size(len(data))
     rgb = _decoded_upload(data)
     index = get_index()
@@ -211,4 +214,4 @@ def similar_to_photo(data: bytes, *, k: int = 5, filters: Mapping[str, str] | No
     candidates = _rerank_candidates(index, k)
     hits = index.similar_to_vector(vector, candidates or k, filters)
     results = _ranked_products(hits, k, rerank=bool(candidates), query=vector)
-    return SimilarResult(results, filters, size, _preview_data_url(rgb))
+    return SimilarResult(results, filters, size, _preview_data_url(rgb) if preview else "")

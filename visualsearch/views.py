@@ -193,7 +193,7 @@ def api_photo_search(request: HttpRequest) -> JsonResponse:
     params = {**request.GET.dict(), **post.dict()}
     try:
         search.validate_upload_size(upload.size)
-        result = search.similar_to_photo(upload.read(), k=k, filters=search.explicit_filters(params))
+        result = search.similar_to_photo(upload.read(), k=k, filters=search.explicit_filters(params), preview=False)
     except search.UploadRejected as exc:
         return _error(str(exc), 400)
     except search.SearchUnavailable as exc:

@@ -277,6 +277,11 @@ class Command(BaseCommand):
         embedder.warm_up()
         pixels = [bytes_to_model_input(data) for data in images]
         client = Client()
+        self.info(
+            "photo search path: in-process (no broker configured)"
+            if settings.CELERY_TASK_ALWAYS_EAGER
+            else "photo search path: through the Celery `query` queue (a query worker must be running)"
+        )
 
         def search(data: bytes) -> None:
             upload = SimpleUploadedFile("photo.jpg", data, content_type="image/jpeg")
