@@ -220,7 +220,11 @@ class EmbeddingIndex:
         if self._static:
             return
         with self._lock:
+            idle = time.monotonic() - self._last_check
             self._last_check = time.monotonic()
+            if idle > settings.VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS * 3600 / 2:
+                self.load()  # the change log may have been pruned past this process's watermark
+                return
             latest = projection_mod.projection_current_id()
             if latest != (self._projection.pk if self._projection else None):
                 self.load()

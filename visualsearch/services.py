@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
@@ -69,9 +70,11 @@ def index_changes_record(product_ids: Iterable[int]) -> None:
     IndexChange.objects.bulk_create([IndexChange(product_id=pid) for pid in set(product_ids)])
 
 
-def index_changes_prune(older_than_days: int = 2) -> int:
-    cutoff = timezone.now() - timezone.timedelta(days=older_than_days)
-    deleted, _ = IndexChange.objects.filter(created__lt=cutoff).delete()
+def index_changes_prune() -> int:
+    """Drop change-log entries older than VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS. A web
+    process that has not looked at the log for half that long reloads its whole index."""
+    hours = settings.VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS
+    deleted, _ = IndexChange.objects.filter(created__lt=timezone.now() - timedelta(hours=hours)).delete()
     return deleted
 
 
@@ -391,6 +394,7 @@ def reindex_job_check_finished(job_id: int) -> bool:
     if closed:
         mode = ReindexJob.objects.filter(pk=job_id).values_list("mode", flat=True).first()
         transaction.on_commit(lambda: projection_update_after_reindex(refit=mode == ReindexJob.Mode.ALL))
+        transaction.on_commit(index_changes_prune)
     return True
 
 

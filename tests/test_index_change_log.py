@@ -1,0 +1,62 @@
+"""The index change log is pruned, and a process idle past the pruning horizon reloads."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from visualsearch import services
+from visualsearch.embedder import MODEL_VERSION
+from visualsearch.index import EmbeddingIndex
+from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding
+
+pytestmark = pytest.mark.django_db
+
+
+def _embed(product, seed: int) -> None:
+    vector = np.random.default_rng(seed).standard_normal(2048).astype("<f4")
+    ProductEmbedding.objects.update_or_create(
+        product=product,
+        defaults={
+            "vector": (vector / np.linalg.norm(vector)).tobytes(),
+            "status": EmbeddingStatus.DONE,
+            "model_version": MODEL_VERSION,
+        },
+    )
+    services.index_changes_record([product.pk])
+
+
+def test_prune_drops_only_entries_past_the_retention(settings, make_product) -> None:
+    settings.VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS = 48
+    product = make_product()
+    IndexChange.objects.all().delete()
+    services.index_changes_record([product.pk])
+    old = IndexChange.objects.create(product_id=product.pk)
+    IndexChange.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(hours=49))
+    assert services.index_changes_prune() == 1
+    assert IndexChange.objects.count() == 1
+
+
+def test_a_process_idle_past_half_the_retention_reloads_everything(settings, make_product) -> None:
+    settings.VISUALSEARCH_INDEX_REFRESH_SECONDS = 0
+    settings.VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS = 48
+    products = [make_product() for _ in range(3)]
+    for seed, product in enumerate(products):
+        _embed(product, seed)
+    index = EmbeddingIndex()
+    assert len(index) == 3
+    loads = index.stats["full_loads"]
+    # A deactivation whose log entry is then pruned away: only a full reload can see it.
+    products[0].is_active = False
+    products[0].save()
+    IndexChange.objects.all().delete()
+    index.ensure_fresh()
+    assert products[0].pk in index  # a fresh process would not see the pruned change...
+    index._last_check = time.monotonic() - 25 * 3600  # ...but one idle for 25 hours reloads
+    index.ensure_fresh()
+    assert index.stats["full_loads"] == loads + 1
+    assert products[0].pk not in index
