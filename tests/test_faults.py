@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -273,6 +274,48 @@ def test_redis_down_site_keeps_serving_and_pending_work_resumes(
 
 
 # --- 3. PostgreSQL restarted while the site serves ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_frozen_redis_photo_search_gives_up_in_seconds_and_recovers(tmp_path, real_weights, redis_server, settings):
+    """Redis stopped (SIGSTOP) rather than down: connections open but nothing answers. Photo
+    search still answers a 503 within seconds (short Redis socket timeouts), and works again
+    once Redis is back, without restarting the process."""
+    settings.VISUALSEARCH_QUERY_TIMEOUT = 20.0
+    product_ids = _import(tmp_path, 8)
+    services.embeddings_compute(product_ids)
+    photo = catalogue_photo(catalogue_rows(20)[-1])
+    shopper = Client()
+    db = database_url(connection.settings_dict)
+
+    def photo_search():
+        started = time.monotonic()
+        response = shopper.post("/api/search/photo", {"image": SimpleUploadedFile("p.jpg", photo, "image/jpeg")})
+        return response, time.monotonic() - started
+
+    with publishing_to(redis_server.url):
+        assert len(get_index()) == 8
+        redis_server.process.signal(signal.SIGSTOP)
+        try:
+            response, seconds = photo_search()
+        finally:
+            redis_server.process.signal(signal.SIGCONT)
+        assert response.status_code == 503
+        assert "Photo search is unavailable right now" in response.json()["error"]["message"]
+        assert seconds < 15, seconds  # was ~30 s with the default 10 s socket timeouts
+        print(f"photo search with Redis frozen: 503 after {seconds:.1f} s")
+
+        worker = start_worker(db, redis_server.url, queues="query", log_dir=tmp_path)
+        try:
+            worker.wait_ready()
+            response, seconds = photo_search()
+            assert response.status_code == 200, response.content[:500]
+            assert len(response.json()["results"]) == 5
+        except BaseException:
+            print(worker.log()[-4000:])
+            raise
+        finally:
+            worker.kill()
 
 
 def _get(url: str, timeout: float = 15) -> tuple[int, str, float]:
