@@ -211,11 +211,11 @@ def test_photo_page_and_api_accept_unusual_images(client: Client, nothing_writte
 
 
 def test_animated_gif_searches_with_its_first_frame(client: Client, nothing_written) -> None:
-    from visualsearch.search import query_pixels
+    from visualsearch.imaging import bytes_to_model_input
 
     gif = _animated_gif()
     first_frame = encoded(decoded(gif), "PNG")
-    assert np.array_equal(query_pixels(gif), query_pixels(first_frame))
+    assert np.array_equal(bytes_to_model_input(gif), bytes_to_model_input(first_frame))
     from_gif = _post_api(client, "anim.gif", gif, "image/gif").json()["results"]
     from_frame = _post_api(client, "frame.png", first_frame, "image/png").json()["results"]
     assert [(r["id"], r["score"]) for r in from_gif] == [(r["id"], r["score"]) for r in from_frame]

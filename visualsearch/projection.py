@@ -14,6 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from visualsearch.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, Projection
 
 logger = logging.getLogger(__name__)
@@ -38,18 +39,12 @@ class ProjectionData:
         return cls(row.pk, row.dims, mean.astype(np.float32), np.ascontiguousarray(components, dtype=np.float32))
 
 
-def _model_version() -> str:
-    from visualsearch.embedder import MODEL_VERSION
-
-    return MODEL_VERSION
-
-
 def _wanted_dims() -> int:
     return int(settings.VISUALSEARCH_INDEX_DIMS)
 
 
 def _current_queryset():
-    return Projection.objects.filter(model_version=_model_version(), dims=_wanted_dims())
+    return Projection.objects.filter(model_version=MODEL_VERSION, dims=_wanted_dims())
 
 
 def projection_current_id() -> int | None:
@@ -84,7 +79,7 @@ def projection_fit(*, min_rows: int | None = None, refit: bool = False, seed: in
         return existing
     min_rows = getattr(settings, "VISUALSEARCH_PCA_MIN_ROWS", DEFAULT_MIN_ROWS) if min_rows is None else min_rows
     rows = ProductEmbedding.objects.filter(
-        status=EmbeddingStatus.DONE, model_version=_model_version(), vector__isnull=False
+        status=EmbeddingStatus.DONE, model_version=MODEL_VERSION, vector__isnull=False
     )
     count = rows.count()
     if count < max(min_rows, dims * 2):
@@ -107,7 +102,7 @@ def projection_fit(*, min_rows: int | None = None, refit: bool = False, seed: in
         with transaction.atomic():
             if existing:
                 existing.delete()  # the indexes see a new projection id and reload
-            row = Projection.objects.create(model_version=_model_version(), dims=dims, **fields)
+            row = Projection.objects.create(model_version=MODEL_VERSION, dims=dims, **fields)
     except IntegrityError:  # another process fitted it at the same time
         return _current_queryset().first()
     logger.info("fitted PCA %d on %d embeddings (%.1f%% variance)", dims, len(vectors), 100 * row.explained_variance)

@@ -14,7 +14,7 @@ from django.conf import settings
 from PIL import Image
 
 from shop.models import Product
-from visualsearch.imaging import ImageRejected, bytes_to_model_input, open_image, to_model_input, to_rgb
+from visualsearch.imaging import ImageRejected, open_image, to_model_input, to_rgb
 from visualsearch.index import EmbeddingIndex, Hit, NotIndexed, get_index
 from visualsearch.models import ProductEmbedding
 from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, SimilarProduct, products_for_hits
@@ -148,15 +148,6 @@ def validate_upload_size(size: int | None) -> None:
     limit = settings.VISUALSEARCH_MAX_UPLOAD_BYTES
     if size is not None and size > limit:
         raise UploadRejected(f"The photo is too large ({size / 1e6:.1f} MB); the limit is {limit / 1e6:.0f} MB.")
-
-
-def query_pixels(data: bytes) -> np.ndarray:
-    """The model input for an uploaded photo, with the catalogue's exact preprocessing."""
-    validate_upload_size(len(data))
-    try:
-        return bytes_to_model_input(data)
-    except ImageRejected as exc:
-        raise UploadRejected(str(exc)) from None
 
 
 def query_embedding(pixels: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from shop.models import Product
+from visualsearch.embedder import MODEL_VERSION
 from visualsearch.imaging import ImageRejected, bytes_to_model_input
 from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding, ReindexJob
 
@@ -54,12 +55,6 @@ class ComputeResult:
 
 def chunked(items: Sequence, size: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def model_version() -> str:
-    from visualsearch.embedder import MODEL_VERSION
-
-    return MODEL_VERSION
 
 
 # --- The index change log -------------------------------------------------------------
@@ -335,7 +330,7 @@ def reindex_targets(mode: str) -> QuerySet[Product]:
     """Active products a reindex of this mode covers."""
     products = Product.objects.filter(is_active=True)
     if mode == ReindexJob.Mode.MISSING:
-        current = Q(embedding__status=EmbeddingStatus.DONE, embedding__model_version=model_version())
+        current = Q(embedding__status=EmbeddingStatus.DONE, embedding__model_version=MODEL_VERSION)
         products = products.exclude(current)
     return products.order_by("pk")
 
