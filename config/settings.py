@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "core",
     "shop",
     "visualsearch",
 ]
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,7 +146,7 @@ STORAGES = {
 # Admin uploads of large product photos; photo search has its own limit below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
-# Pillow refuses images above this many pixels (decompression bombs).
+# Images above this many pixels are refused from their header (decompression bombs).
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=50_000_000)
 
 # --- Celery. No broker configured: tasks run in-process (eager), the embedded default.
@@ -184,20 +186,16 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# --- Visual search.
-VISUALSEARCH_MODEL_DIR = env.path("VISUALSEARCH_MODEL_DIR", default=BASE_DIR / "var" / "models")
-VISUALSEARCH_WEIGHTS = env("VISUALSEARCH_WEIGHTS", default="")
-VISUALSEARCH_BATCH_SIZE = env.int("VISUALSEARCH_BATCH_SIZE", default=32)
-VISUALSEARCH_TASK_BATCH = env.int("VISUALSEARCH_TASK_BATCH", default=64)
-VISUALSEARCH_INDEX_REFRESH_SECONDS = env.float("VISUALSEARCH_INDEX_REFRESH_SECONDS", default=2.0)
-# The index change log is pruned after this long (when a reindex finishes).
-VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS = env.int("VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS", default=48)
-VISUALSEARCH_INDEX_DIMS = env.int("VISUALSEARCH_INDEX_DIMS", default=256)
-VISUALSEARCH_MAX_UPLOAD_BYTES = env.int("VISUALSEARCH_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
-VISUALSEARCH_QUERY_TIMEOUT = env.float("VISUALSEARCH_QUERY_TIMEOUT", default=15.0)
-VISUALSEARCH_MAX_K = 50
-# The in-memory exact index; the seam where an approximate index plugs in (README: scaling).
-VISUALSEARCH_INDEX_CLASS = env("VISUALSEARCH_INDEX_CLASS", default="visualsearch.index.EmbeddingIndex")
+# --- Visual search: each VISUALSEARCH_<NAME> environment variable overrides the default
+# in visualsearch/conf.py (DEFAULTS), converted to the default's type.
+from visualsearch.conf import DEFAULTS as _VISUALSEARCH_DEFAULTS  # noqa: E402
+
+for _name, _default in _VISUALSEARCH_DEFAULTS.items():
+    _var = f"VISUALSEARCH_{_name}"
+    if _var in env.ENVIRON:
+        globals()[_var] = env.bool(_var) if isinstance(_default, bool) else env.get_value(_var, cast=type(_default))
+if CELERY_TASK_ALWAYS_EAGER and "VISUALSEARCH_QUERY_IN_PROCESS" not in env.ENVIRON:
+    VISUALSEARCH_QUERY_IN_PROCESS = True  # no broker: photo-search queries embed in-process
 
 LOGGING = {
     "version": 1,

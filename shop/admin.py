@@ -1,4 +1,5 @@
-"""Staff side of the catalogue: products with thumbnails, filters, embedding status."""
+"""Staff side of the catalogue: products with thumbnails and filters. Apps built on the shop
+extend ``ProductAdmin`` from their own admin modules (visual search adds the embedding status)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,17 @@ from django.utils.html import format_html
 
 from shop.forms import ProductAdminForm
 from shop.models import Product
-from shop.services import product_image_derivatives_update
-from visualsearch.admin import EmbeddingStatusFilter, ProductEmbeddingAdminMixin
+from shop.services import catalogue_changes_announce, product_image_derivatives_update
 
 admin.site.site_header = "Lookalike staff"
 admin.site.site_title = "Lookalike staff"
-admin.site.index_title = "Catalogue and visual search"
+admin.site.index_title = "Shop administration"
 # The product list is wide (thumbnail, attributes, embedding status, filters): give it the room.
 admin.site.enable_nav_sidebar = False
 
 
 @admin.register(Product)
-class ProductAdmin(ProductEmbeddingAdminMixin, admin.ModelAdmin):
+class ProductAdmin(admin.ModelAdmin):
     form = ProductAdminForm
     list_display = (
         "thumbnail_tag",
@@ -30,12 +30,10 @@ class ProductAdmin(ProductEmbeddingAdminMixin, admin.ModelAdmin):
         "article_type",
         "base_colour",
         "gender",
-        "embedding_status_tag",
         "is_active",
     )
     list_display_links = ("thumbnail_tag", "name")
     list_filter = (
-        EmbeddingStatusFilter,
         "is_active",
         "gender",
         "master_category",
@@ -46,11 +44,11 @@ class ProductAdmin(ProductEmbeddingAdminMixin, admin.ModelAdmin):
     )
     search_fields = ("name", "=external_id")
     list_per_page = 50
-    readonly_fields = ("image_preview", "embedding_summary", "created", "updated")
-    actions = ["compute_embeddings", "make_active", "make_inactive"]
+    readonly_fields = ("image_preview", "created", "updated")
+    actions = ["make_active", "make_inactive"]
     fieldsets = (
         (None, {"fields": ("name", "external_id", "price", "is_active")}),
-        ("Image", {"fields": ("image", "image_preview", "embedding_summary")}),
+        ("Image", {"fields": ("image", "image_preview")}),
         ("Category", {"fields": ("gender", "master_category", "sub_category", "article_type")}),
         ("Details", {"fields": ("base_colour", "season", "year", "usage")}),
         ("History", {"fields": ("created", "updated"), "classes": ("collapse",)}),
@@ -87,9 +85,7 @@ class ProductAdmin(ProductEmbeddingAdminMixin, admin.ModelAdmin):
         self._set_active(request, queryset, False)
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet[Product], active: bool) -> None:
-        from visualsearch.services import index_changes_record
-
         ids = list(queryset.exclude(is_active=active).values_list("pk", flat=True))
         Product.objects.filter(pk__in=ids).update(is_active=active, updated=timezone.now())
-        index_changes_record(ids)
+        catalogue_changes_announce(ids)
         self.message_user(request, f"{len(ids)} product(s) marked {'active' if active else 'inactive'}.")

@@ -23,10 +23,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from core.images import ImageRejected, open_image
 from shop.models import Product
-from shop.thumbnails import thumbnail_create, thumbnail_needed
-from visualsearch.imaging import ImageRejected, open_image
-from visualsearch.services import products_imported
+from shop.services import catalogue_changes_announce
+from shop.thumbnails import THUMBNAIL_DRAFT_SIZE, thumbnail_create, thumbnail_needed
 
 CSV_COLUMNS = (
     "id",
@@ -181,7 +181,7 @@ def _prepare(row: CatalogRow) -> _Prepared:
     except OSError as exc:
         raise RowError(f"image {row.image_path.name} cannot be read ({exc.strerror})") from None
     try:
-        size = open_image(data).size
+        size = open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE).size
     except ImageRejected as exc:
         raise RowError(f"image {row.image_path.name} is unusable: {exc}") from None
     return _Prepared(row, data, hashlib.sha256(data).hexdigest(), size)
@@ -194,7 +194,7 @@ def _store_image(prepared: _Prepared) -> tuple[str, str]:
     return name, thumb
 
 
-def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str], None], embed: bool) -> None:
+def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str], None], announce_images: bool) -> None:
     prepared: list[_Prepared] = []
     for item in batch:
         if isinstance(item, tuple):
@@ -252,11 +252,10 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
             if to_update:
                 update_fields.add("updated")
                 Product.objects.bulk_update(to_update, sorted(update_fields))
-            products_imported(
-                created_ids=[p.pk for p in created],
-                updated_ids=[p.pk for p in to_update],
-                image_changed_ids=[p.pk for p in image_changed],
-                embed=embed,
+            # One announcement per batch: subscribers (visual search) queue one task for it.
+            catalogue_changes_announce(
+                [p.pk for p in created] + [p.pk for p in to_update],
+                images_changed=[p.pk for p in created] + [p.pk for p in image_changed] if announce_images else [],
             )
     except BaseException:
         # Nothing of this batch reached the database: remove the files it wrote.
@@ -285,18 +284,19 @@ def catalog_import(
     batch_size: int = 1000,
     on_progress: Callable[[int], None] = lambda n: None,
     on_skip: Callable[[str], None] = lambda message: None,
-    embed: bool = True,
+    announce_images: bool = True,
 ) -> ImportResult:
     """Import (or update) the products of ``path``; see the module docstring.
 
-    With ``embed`` (the default) each batch's new and re-imaged products are queued for
-    embedding as one task per batch; without it, ``reindex --missing`` does that later."""
+    With ``announce_images`` (the default) each batch's new and re-imaged products are
+    announced as such (visual search then queues one embedding task per batch); without it
+    they are announced as changed only, and ``reindex --missing`` embeds them later."""
     started = time.perf_counter()
     if not (path / "styles.csv").is_file():
         raise FileNotFoundError(f"{path / 'styles.csv'} not found: PATH must hold styles.csv and images/")
     result = ImportResult()
     for batch in _batched(read_rows(path, ids=ids, limit=limit), batch_size):
-        _import_batch(batch, result, on_skip, embed)
+        _import_batch(batch, result, on_skip, announce_images)
         on_progress(len(batch))
     result.seconds = time.perf_counter() - started
     return result

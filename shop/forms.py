@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from core.images import ImageRejected, open_image
 from shop.models import Product
-from visualsearch.imaging import ImageRejected, open_image
 
 
 class ProductAdminForm(forms.ModelForm):

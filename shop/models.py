@@ -58,3 +58,13 @@ class Product(models.Model):
         """The thumbnail for grids, falling back to the image itself."""
         field = self.thumbnail or self.image
         return field.url if field else ""
+
+
+class CatalogueVersion(models.Model):
+    """One row whose number goes up whenever products change (``catalogue_changes_announce``):
+    the key of the shop's cached facet counts, read by every process in one query."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"catalogue version {self.version}"

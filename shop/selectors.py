@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.http import QueryDict
 
-from shop.models import Product
+from shop.models import CatalogueVersion, Product
 
 # Facet parameter → (model field, label), in sidebar order.
 FACETS: dict[str, tuple[str, str]] = {
@@ -134,10 +134,8 @@ def product_count(query: CatalogueQuery, catalogue_version: str) -> int:
 
 def catalogue_version() -> str:
     """Changes whenever a product is added, edited or deleted (facet cache key)."""
-    from visualsearch.models import IndexChange
-
-    last = IndexChange.objects.order_by("-id").values_list("id", flat=True).first()
-    return str(last or 0)
+    version = CatalogueVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+    return str(version or 0)
 
 
 def product_get(product_id: int) -> Product | None:

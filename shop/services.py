@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from django.core.files.storage import default_storage
+from django.db.models import F
 
-from shop.models import Product
+from core.images import ImageRejected
+from shop.models import CatalogueVersion, Product
+from shop.signals import product_images_changed, products_changed
 from shop.thumbnails import thumbnail_create
-from visualsearch.imaging import ImageRejected
+
+
+def catalogue_changes_announce(product_ids: Sequence[int], *, images_changed: Sequence[int] = ()) -> None:
+    """The one way product changes are announced: bump the catalogue version (the key of
+    the shop's cached counts, shared by every process through the database) and send the
+    shop's signals to whoever subscribed."""
+    ids = sorted({int(pid) for pid in product_ids} | {int(pid) for pid in images_changed})
+    if not ids:
+        return
+    updated = CatalogueVersion.objects.filter(pk=1).update(version=F("version") + 1)
+    if not updated:
+        CatalogueVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+    products_changed.send(sender=Product, product_ids=ids)
+    if images_changed:
+        product_images_changed.send(sender=Product, product_ids=sorted({int(pid) for pid in images_changed}))
 
 
 def product_image_derivatives_update(product: Product) -> None:

@@ -9,9 +9,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from visualsearch.imaging import open_image, to_rgb
+from core.images import open_image, to_rgb
 
 THUMBNAIL_BOX = (300, 400)
+# Large JPEGs are decoded at a reduced scale, still at least twice the thumbnail box.
+THUMBNAIL_DRAFT_SIZE = (THUMBNAIL_BOX[0] * 2, THUMBNAIL_BOX[1] * 2)
 
 
 def thumbnail_needed(size: tuple[int, int]) -> bool:
@@ -22,7 +24,7 @@ def thumbnail_needed(size: tuple[int, int]) -> bool:
 def thumbnail_create(image_name: str, data: bytes) -> str:
     """Write a JPEG thumbnail of ``data`` next to the other thumbnails; returns its storage
     name, or "" when the image is small enough to be its own thumbnail."""
-    image = open_image(data)
+    image = open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE)
     if not thumbnail_needed(image.size):
         return ""
     rgb = to_rgb(image)

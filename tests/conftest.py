@@ -76,7 +76,7 @@ def small_catalogue(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def real_weights() -> None:
     """The real ResNet50 weights must be installed; a missing file fails with what to do."""
-    from visualsearch import weights
+    from visualsearch.ml import weights
 
     try:
         weights.resolve_weights_path()

@@ -50,8 +50,8 @@ CATALOGUE_SIZE = 24
 @functools.cache
 def _catalogue_vectors() -> list[tuple[dict[str, str], bytes, bytes]]:
     """Real catalogue rows with their image bytes and real embeddings (computed once)."""
-    from visualsearch import embedder
-    from visualsearch.imaging import bytes_to_model_input
+    from visualsearch.ml import embedder
+    from visualsearch.ml.preprocessing import bytes_to_model_input
 
     rows = catalogue_rows(CATALOGUE_SIZE)
     images = [catalogue_photo(row) for row in rows]
@@ -62,7 +62,7 @@ def _catalogue_vectors() -> list[tuple[dict[str, str], bytes, bytes]]:
 @pytest.fixture
 def catalogue(real_weights) -> list[Product]:
     """24 real products with their real embeddings, saved without queueing any task."""
-    from visualsearch.embedder import MODEL_VERSION
+    from visualsearch.ml.embedder import MODEL_VERSION
 
     products = []
     for row, data, _vector in _catalogue_vectors():
@@ -211,7 +211,7 @@ def test_photo_page_and_api_accept_unusual_images(client: Client, nothing_writte
 
 
 def test_animated_gif_searches_with_its_first_frame(client: Client, nothing_written) -> None:
-    from visualsearch.imaging import bytes_to_model_input
+    from visualsearch.ml.preprocessing import bytes_to_model_input
 
     gif = _animated_gif()
     first_frame = encoded(decoded(gif), "PNG")

@@ -26,8 +26,8 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.models import Product
-from visualsearch import embedder, services
 from visualsearch.index import get_index
+from visualsearch.ml import embedder, services
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 
 pytestmark = pytest.mark.slow

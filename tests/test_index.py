@@ -16,8 +16,7 @@ from PIL import Image, ImageEnhance
 
 from shop.models import Product
 from tests.support.catalogue import catalogue_photo, product_fields, rows_with_images
-from visualsearch import projection, search, services
-from visualsearch.index import FILTER_FIELDS, EmbeddingIndex, NotIndexed
+from visualsearch.index import FILTER_FIELDS, EmbeddingIndex, NotIndexed, projection, search, services
 from visualsearch.models import IndexChange, Projection
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]

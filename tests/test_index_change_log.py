@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from visualsearch import services
-from visualsearch.embedder import MODEL_VERSION
 from visualsearch.index import EmbeddingIndex
+from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.test import Client
 from shop.models import Product
-from visualsearch.embedder import MODEL_VERSION
+from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 from visualsearch.services import index_changes_record
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
-from visualsearch import embedder, weights
+from visualsearch.ml import embedder, weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -267,7 +267,7 @@ def test_unknown_layer_name_is_refused() -> None:
 def test_importing_does_not_import_tensorflow() -> None:
     code = (
         "import sys, django; django.setup(); "
-        "import visualsearch.embedder, visualsearch.weights; "
+        "import visualsearch.ml.embedder, visualsearch.ml.weights; "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}

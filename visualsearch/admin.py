@@ -12,8 +12,12 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from visualsearch import selectors, services
+from shop.admin import ProductAdmin
+from shop.models import Product
+from visualsearch import selectors
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+from visualsearch.services import embeddings as embedding_services
+from visualsearch.services import reindex as reindex_services
 
 STATUS_COLOURS = {"done": "#1a7f37", "pending": "#9a6700", "failed": "#cf222e", None: "#6e7781"}
 
@@ -42,7 +46,12 @@ class ProductEmbeddingAdminMixin:
         # The embedding is queued when the save's transaction commits, i.e. after the view
         # returned: only now can we tell the staff member whether that worked.
         saved = getattr(request, "_saved_product_pk", None)
-        if saved and ProductEmbedding.objects.filter(product_id=saved, error__startswith=services.NOT_QUEUED).exists():
+        if (
+            saved
+            and ProductEmbedding.objects.filter(
+                product_id=saved, error__startswith=embedding_services.NOT_QUEUED
+            ).exists()
+        ):
             self.message_user(
                 request,
                 "The product was saved, but its embedding could not be queued: the task queue (Redis) is "
@@ -91,8 +100,8 @@ class ProductEmbeddingAdminMixin:
     @admin.action(description="Compute embeddings for selected products")
     def compute_embeddings(self, request: HttpRequest, queryset: QuerySet) -> None:
         ids = list(queryset.values_list("pk", flat=True))
-        services.embeddings_mark_pending(ids)
-        if services.embeddings_enqueue(ids, force=True):
+        embedding_services.embeddings_mark_pending(ids)
+        if embedding_services.embeddings_enqueue(ids, force=True):
             self.message_user(
                 request,
                 f"Queued embeddings for {len(ids)} product(s); their status turns to Done as the worker finishes.",
@@ -104,6 +113,23 @@ class ProductEmbeddingAdminMixin:
                 "The task queue is unavailable, nothing was queued. Try again once Redis is back.",
                 messages.ERROR,
             )
+
+
+class ProductWithEmbeddingAdmin(ProductEmbeddingAdminMixin, ProductAdmin):
+    """The shop's product admin with visual search's column, filter, summary and action."""
+
+    list_display = (*ProductAdmin.list_display[:-1], "embedding_status_tag", ProductAdmin.list_display[-1])
+    list_filter = (EmbeddingStatusFilter, *ProductAdmin.list_filter)
+    readonly_fields = (*ProductAdmin.readonly_fields, "embedding_summary")
+    actions = ["compute_embeddings", *ProductAdmin.actions]
+    fieldsets = tuple(
+        (name, {**options, "fields": (*options["fields"], "embedding_summary")} if name == "Image" else options)
+        for name, options in ProductAdmin.fieldsets
+    )
+
+
+admin.site.unregister(Product)
+admin.site.register(Product, ProductWithEmbeddingAdmin)
 
 
 @admin.register(ReindexJob)
@@ -147,7 +173,7 @@ class ReindexJobAdmin(admin.ModelAdmin):
         return request.user.has_perm("visualsearch.add_reindexjob")
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
-        running = services.reindex_job_running()
+        running = reindex_services.reindex_job_running()
         context = {
             **self.admin_site.each_context(request),
             "title": "Visual search: embeddings and reindex",
@@ -179,11 +205,11 @@ class ReindexJobAdmin(admin.ModelAdmin):
             self.message_user(request, "Unknown reindex mode.", messages.ERROR)
             return self._back()
         try:
-            job = services.reindex_job_start(mode, user=request.user)
-        except services.ReindexAlreadyRunning as exc:
+            job = reindex_services.reindex_job_start(mode, user=request.user)
+        except reindex_services.ReindexAlreadyRunning as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return self._back()
-        except services.NothingToReindex as exc:
+        except reindex_services.NothingToReindex as exc:
             self.message_user(request, str(exc), messages.INFO)
             return self._back()
         self.message_user(request, f"Started reindex #{job.pk}: {job.total} product(s) queued.", messages.SUCCESS)
@@ -195,8 +221,8 @@ class ReindexJobAdmin(admin.ModelAdmin):
             return refused
         job = get_object_or_404(ReindexJob, pk=job_id)
         try:
-            count = services.reindex_job_retry_failed(job)
-        except services.ReindexAlreadyRunning as exc:
+            count = reindex_services.reindex_job_retry_failed(job)
+        except reindex_services.ReindexAlreadyRunning as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return self._back()
         self.message_user(request, f"Retrying {count} failed product(s) of reindex #{job.pk}.", messages.SUCCESS)
@@ -207,7 +233,7 @@ class ReindexJobAdmin(admin.ModelAdmin):
         if refused := self._refuse(request):
             return refused
         job = get_object_or_404(ReindexJob, pk=job_id)
-        count = services.reindex_job_resume(job)
+        count = reindex_services.reindex_job_resume(job)
         self.message_user(
             request, f"Queued the {count} pending product(s) of reindex #{job.pk} again.", messages.SUCCESS
         )
@@ -218,7 +244,7 @@ class ReindexJobAdmin(admin.ModelAdmin):
         if refused := self._refuse(request):
             return refused
         job = get_object_or_404(ReindexJob, pk=job_id)
-        services.reindex_job_cancel(job)
+        reindex_services.reindex_job_cancel(job)
         self.message_user(request, f"Cancelled reindex #{job.pk}; products already done keep their new embedding.")
         return self._back()
 
@@ -252,8 +278,8 @@ class ProductEmbeddingAdmin(admin.ModelAdmin):
     @admin.action(description="Compute these embeddings again")
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
         ids = list(queryset.values_list("product_id", flat=True))
-        services.embeddings_mark_pending(ids)
-        if services.embeddings_enqueue(ids, force=True):
+        embedding_services.embeddings_mark_pending(ids)
+        if embedding_services.embeddings_enqueue(ids, force=True):
             self.message_user(request, f"Queued {len(ids)} embedding(s) again.", messages.SUCCESS)
         else:
             self.message_user(request, "The task queue is unavailable; nothing was queued.", messages.ERROR)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
+
+from visualsearch.conf import vs_settings
 
 
 class PhotoSearchForm(forms.Form):
@@ -18,7 +19,7 @@ class PhotoSearchForm(forms.Form):
 
     def __init__(self, *args: object, choices: dict[str, list[str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        limit_mb = settings.VISUALSEARCH_MAX_UPLOAD_BYTES / 1e6
+        limit_mb = vs_settings.MAX_UPLOAD_BYTES / 1e6
         self.fields["image"].help_text = f"JPEG, PNG or WebP, up to {limit_mb:.0f} MB."
         for name in ("gender", "master", "sub", "type", "colour"):
             self.fields[name].choices = [("", "Any")] + [(v, v) for v in choices.get(name, [])]

@@ -1,35 +1,24 @@
-"""Signal receivers: product saves and deletes reach the embeddings and the search indexes.
-
-Saving a product with a new or changed image, from the admin, the import or any code,
-queues its embedding after the transaction commits. Every save or delete is written to the
-index change log so each web process's index picks it up (active flag, attributes).
-"""
+"""Visual search listens to the shop's announcements (shop.signals): every changed product
+is written to the index change log, every new or replaced image gets its embedding
+scheduled (computed after the transaction commits). The one mechanism for all paths:
+admin, import, code, bulk actions."""
 
 from __future__ import annotations
 
-from django.db.models.signals import post_delete, post_init, post_save
+from collections.abc import Sequence
+
 from django.dispatch import receiver
 
-from shop.models import Product
-from visualsearch import services
+from shop.signals import product_images_changed, products_changed
+from visualsearch.services.changelog import index_changes_record
+from visualsearch.services.embeddings import embeddings_schedule
 
 
-@receiver(post_init, sender=Product)
-def remember_image_name(sender: type[Product], instance: Product, **kwargs: object) -> None:
-    instance._loaded_image_name = instance.__dict__.get("image") and str(instance.__dict__["image"])
+@receiver(products_changed)
+def record_index_changes(sender: object, product_ids: Sequence[int], **kwargs: object) -> None:
+    index_changes_record(product_ids)
 
 
-@receiver(post_save, sender=Product)
-def product_saved(sender: type[Product], instance: Product, created: bool, raw: bool = False, **kwargs: object) -> None:
-    if raw:
-        return
-    services.index_changes_record([instance.pk])
-    image_name = instance.image.name if instance.image else ""
-    if image_name and (created or image_name != getattr(instance, "_loaded_image_name", None)):
-        services.embeddings_schedule([instance.pk])
-    instance._loaded_image_name = image_name
-
-
-@receiver(post_delete, sender=Product)
-def product_deleted(sender: type[Product], instance: Product, **kwargs: object) -> None:
-    services.index_changes_record([instance.pk])
+@receiver(product_images_changed)
+def schedule_embeddings(sender: object, product_ids: Sequence[int], **kwargs: object) -> None:
+    embeddings_schedule(product_ids)

@@ -10,18 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 from PIL import Image
 
+from core.images import ImageRejected, open_image, to_rgb
 from shop.models import Product
-from visualsearch.imaging import ImageRejected, open_image, to_model_input, to_rgb
-from visualsearch.index import EmbeddingIndex, Hit, NotIndexed, get_index
+from visualsearch.conf import vs_settings
+from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
+from visualsearch.ml.preprocessing import DECODE_DRAFT_SIZE, to_model_input
 from visualsearch.models import ProductEmbedding
-from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, SimilarProduct, products_for_hits
+from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, SimilarProduct, products_for_hits, refinement_on
 
 logger = logging.getLogger(__name__)
-# Hits taken from a PCA-projected index and re-scored with the full vectors (at least 4k).
-DEFAULT_RERANK_CANDIDATES = 32
 
 
 class SearchUnavailable(Exception):
@@ -55,14 +54,14 @@ def _preview_data_url(rgb: Image.Image, box: tuple[int, int] = (480, 480)) -> st
 def clamp_k(raw: str | int | None, default: int = 5) -> int:
     """k from a request: a whole number from 1 to VISUALSEARCH_MAX_K (ValueError otherwise)."""
     if raw in (None, ""):
-        return min(default, settings.VISUALSEARCH_MAX_K)
+        return min(default, vs_settings.MAX_K)
     try:
         k = int(raw)
     except (TypeError, ValueError):
         raise ValueError("k must be a whole number.") from None
     if k < 1:
         raise ValueError("k must be at least 1.")
-    return min(k, settings.VISUALSEARCH_MAX_K)
+    return min(k, vs_settings.MAX_K)
 
 
 def refinement_filters(product: Product, toggles: Mapping[str, object]) -> dict[str, str]:
@@ -70,7 +69,7 @@ def refinement_filters(product: Product, toggles: Mapping[str, object]) -> dict[
     return {
         field_name: getattr(product, field_name)
         for key, (field_name, _label) in REFINEMENTS.items()
-        if toggles.get(key) not in (None, "", "0", "false", "off", False)
+        if refinement_on(toggles.get(key))
     }
 
 
@@ -79,10 +78,10 @@ def explicit_filters(params: Mapping[str, str]) -> dict[str, str]:
     return {field_name: params[key] for key, field_name in PHOTO_FILTERS.items() if params.get(key)}
 
 
-def _rerank_candidates(index: EmbeddingIndex, k: int) -> int:
+def _rerank_candidates(index: SearchIndex, k: int) -> int:
     """How many index hits the full vectors re-score: 0 when the index holds full vectors
     already (or re-ranking is switched off with VISUALSEARCH_RERANK_CANDIDATES = 0)."""
-    extra = int(getattr(settings, "VISUALSEARCH_RERANK_CANDIDATES", DEFAULT_RERANK_CANDIDATES))
+    extra = int(vs_settings.RERANK_CANDIDATES)
     return max(k * 4, extra) if index.projected and extra > 0 else 0
 
 
@@ -106,7 +105,7 @@ def _rescored(hits: list[Hit], query: np.ndarray | None, query_product_id: int |
     A hit whose vector changed model or vanished since the index last refreshed keeps the
     index's order (the whole list does, so that scores stay comparable).
     """
-    from visualsearch.embedder import MODEL_VERSION
+    from visualsearch.ml.embedder import MODEL_VERSION
 
     wanted = [h.product_id for h in hits]
     if query_product_id is not None:
@@ -145,7 +144,7 @@ def similar_to_product(product: Product, *, k: int = 5, toggles: Mapping[str, ob
 
 
 def validate_upload_size(size: int | None) -> None:
-    limit = settings.VISUALSEARCH_MAX_UPLOAD_BYTES
+    limit = vs_settings.MAX_UPLOAD_BYTES
     if size is not None and size > limit:
         raise UploadRejected(f"The photo is too large ({size / 1e6:.1f} MB); the limit is {limit / 1e6:.0f} MB.")
 
@@ -153,13 +152,13 @@ def validate_upload_size(size: int | None) -> None:
 def query_embedding(pixels: np.ndarray) -> np.ndarray:
     """Embed a prepared photo. With a broker, on the worker's query queue (the web process
     never loads TensorFlow); with none, in-process."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        from visualsearch import embedder
+    if vs_settings.QUERY_IN_PROCESS:
+        from visualsearch.ml import embedder
 
         return embedder.embed_batch(pixels[np.newaxis])[0]
     from visualsearch.tasks import embed_query_image
 
-    timeout = settings.VISUALSEARCH_QUERY_TIMEOUT
+    timeout = vs_settings.QUERY_TIMEOUT
     async_result = None
     try:
         async_result = embed_query_image.apply_async(
@@ -182,7 +181,7 @@ def query_embedding(pixels: np.ndarray) -> np.ndarray:
 def _decoded_upload(data: bytes) -> Image.Image:
     """The upload as an upright RGB image, or UploadRejected saying why it cannot be used."""
     try:
-        return to_rgb(open_image(data))
+        return to_rgb(open_image(data, draft_size=DECODE_DRAFT_SIZE))
     except ImageRejected as exc:
         raise UploadRejected(str(exc)) from None
     except (OSError, ValueError, SyntaxError) as exc:  # e.g. a corrupt EXIF block

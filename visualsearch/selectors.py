@@ -8,26 +8,22 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from shop.attributes import SEARCHABLE_ATTRIBUTES
 from shop.models import Product
-from visualsearch.index import Hit
+from visualsearch.index.base import Hit
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 
-# Refinements a shopper can toggle on "find similar": query parameter → indexed field.
-REFINEMENTS = {
-    "same_gender": ("gender", "Same gender"),
-    "same_master": ("master_category", "Same category"),
-    "same_sub": ("sub_category", "Same sub category"),
-    "same_type": ("article_type", "Same article type"),
-    "same_colour": ("base_colour", "Same colour"),
-}
+# Refinements a shopper can toggle on "find similar": query parameter → (indexed field, label).
+REFINEMENTS = {a.refinement_param: (a.field, a.refinement_label) for a in SEARCHABLE_ATTRIBUTES}
 # Explicit filters for photo search (and the API): query parameter → indexed field.
-PHOTO_FILTERS = {
-    "gender": "gender",
-    "master": "master_category",
-    "sub": "sub_category",
-    "type": "article_type",
-    "colour": "base_colour",
-}
+PHOTO_FILTERS = {a.param: a.field for a in SEARCHABLE_ATTRIBUTES}
+# Values of a refinement toggle that mean "off" (a checkbox sends "on"; links may send "0").
+_OFF = {"", "0", "false", "off", "no"}
+
+
+def refinement_on(value: object) -> bool:
+    """Whether a toggle's query-string value switches the refinement on."""
+    return value not in (None, False) and str(value).strip().lower() not in _OFF
 
 
 @dataclass
@@ -60,7 +56,7 @@ class EmbeddingCounts:
 
 def embedding_counts() -> EmbeddingCounts:
     """How far the active catalogue's embeddings are (for the admin)."""
-    from visualsearch.embedder import MODEL_VERSION
+    from visualsearch.ml.embedder import MODEL_VERSION
 
     rows = ProductEmbedding.objects.filter(product__is_active=True).aggregate(
         done=Count("pk", filter=Q(status=EmbeddingStatus.DONE, model_version=MODEL_VERSION)),

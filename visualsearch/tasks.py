@@ -11,8 +11,8 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
-from visualsearch import services
-from visualsearch.weights import WeightsNotFound
+from visualsearch.ml.weights import WeightsNotFound
+from visualsearch.services import embeddings, job_progress, reindex
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +36,12 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
 def embed_products(self, product_ids: list[int], job_id: int | None = None, force: bool = False) -> dict:
     """Compute the embeddings of a batch of products (idempotent: safe to run twice)."""
     try:
-        result = services.embeddings_compute(product_ids, job_id=job_id, force=force)
+        result = embeddings.embeddings_compute(product_ids, job_id=job_id, force=force)
     except WeightsNotFound as exc:
         # A configuration problem, not a transient one: record it where staff look.
-        services.embeddings_record_failure(product_ids, str(exc))
+        embeddings.embeddings_record_failure(product_ids, str(exc))
         if job_id is not None:
-            services.reindex_job_check_finished(job_id)
+            job_progress.reindex_job_check_finished(job_id)
         raise
     return asdict(result)
 
@@ -50,7 +50,7 @@ def embed_products(self, product_ids: list[int], job_id: int | None = None, forc
 def embed_query_image(pixels_b64: str) -> str:
     """Embed one prepared query photo (224×224×3 uint8, base64); returns the float32
     vector, base64. The web process prepares the pixels, so TensorFlow stays here."""
-    from visualsearch import embedder
+    from visualsearch.ml import embedder
 
     pixels = np.frombuffer(base64.b64decode(pixels_b64), dtype=np.uint8).reshape(224, 224, 3)
     vector = embedder.embed_batch(pixels[np.newaxis])[0]
@@ -61,7 +61,7 @@ def embed_query_image(pixels_b64: str) -> str:
 def resume_interrupted_reindex(**kwargs: object) -> None:
     """A worker killed mid-reindex leaves pending rows: the next worker to start queues them again."""
     try:
-        resumed = services.reindex_jobs_resume_running()
+        resumed = reindex.reindex_jobs_resume_running()
     except Exception:  # never keep a worker from starting
         logger.exception("could not resume running reindex jobs")
         return

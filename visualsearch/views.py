@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from django.conf import settings
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -15,9 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from shop.selectors import product_get
 from visualsearch import search
+from visualsearch.conf import vs_settings
 from visualsearch.forms import PhotoSearchForm
 from visualsearch.index import get_index
-from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS
+from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, refinement_on
 
 # Errors Django raises while parsing a malformed or abusive request body.
 _BAD_BODY = (MultiPartParserError, BadRequest, SuspiciousOperation)
@@ -32,11 +32,11 @@ def _declared_too_large(request: HttpRequest) -> bool:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return False
-    return length > settings.VISUALSEARCH_MAX_UPLOAD_BYTES + _FORM_OVERHEAD
+    return length > vs_settings.MAX_UPLOAD_BYTES + _FORM_OVERHEAD
 
 
 def _too_large_message() -> str:
-    return f"The photo is too large; the limit is {settings.VISUALSEARCH_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
+    return f"The photo is too large; the limit is {vs_settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB."
 
 
 @require_GET
@@ -46,7 +46,7 @@ def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
         raise Http404("No such product.")
     context: dict[str, object] = {
         "product": product,
-        "refinements": [(key, label, bool(request.GET.get(key))) for key, (_f, label) in REFINEMENTS.items()],
+        "refinements": [(key, label, refinement_on(request.GET.get(key))) for key, (_f, label) in REFINEMENTS.items()],
     }
     try:
         context["result"] = search.similar_to_product(product, toggles=request.GET)

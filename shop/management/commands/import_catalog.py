@@ -60,7 +60,7 @@ class Command(BaseCommand):
                 batch_size=batch_size,
                 on_progress=bar.update,
                 on_skip=lambda message: tqdm.write(message, file=self.stderr._out),
-                embed=not no_embeddings,
+                announce_images=not no_embeddings,
             )
         self.stdout.write(
             self.style.SUCCESS(

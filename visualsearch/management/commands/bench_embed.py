@@ -44,7 +44,7 @@ from django.test import override_settings
 
 from shop.models import Product
 from visualsearch import services
-from visualsearch.imaging import bytes_to_model_input
+from visualsearch.ml.preprocessing import bytes_to_model_input
 
 TARGET_RATIO = 0.9
 # A second worker process must add at least this much throughput (measurements here vary ±10%).
@@ -80,7 +80,7 @@ def catalogue_images(n: int) -> list[tuple[str, bytes]]:
 
 def embed_timed(pixels: np.ndarray, batch: int) -> float:
     """Seconds ``embed_batch`` takes over these images, batch by batch (model already warm)."""
-    from visualsearch import embedder
+    from visualsearch.ml import embedder
 
     started = time.perf_counter()
     for start in range(0, len(pixels), batch):
@@ -136,7 +136,7 @@ def reported_round(bare: list[Timed], e2e: list[Timed]) -> tuple[Timed, Timed]:
 def model_seconds() -> Iterator[list[float]]:
     """Seconds spent inside ``embedder.embed_batch`` while the block runs: the pipeline's
     overhead is the rest, whatever else the machine is doing."""
-    from visualsearch import embedder
+    from visualsearch.ml import embedder
 
     spent = [0.0]
     original = embedder.embed_batch
@@ -226,7 +226,7 @@ class Command(BaseCommand):
             self._bench(n, batch, rounds, no_processes)
 
     def _bench(self, n: int, batch: int, rounds: int, no_processes: bool) -> None:
-        from visualsearch import embedder
+        from visualsearch.ml import embedder
 
         images = catalogue_images(n)
         self.stdout.write(f"{n} catalogue images from {catalogue_dir()}, batch {batch}, {os.cpu_count()} CPU(s)")
@@ -328,7 +328,7 @@ class Command(BaseCommand):
 
     def _child(self, n: int, batch: int) -> None:
         """Child of the concurrency measurement: warm up, wait for "go", embed, report."""
-        from visualsearch import embedder
+        from visualsearch.ml import embedder
 
         pixels = np.stack([bytes_to_model_input(data) for _id, data in catalogue_images(n)])
         embedder.warm_up()

@@ -33,10 +33,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from shop.models import Product
-from visualsearch import embedder
-from visualsearch import projection as projection_mod
-from visualsearch.imaging import bytes_to_model_input
+from visualsearch.conf import vs_settings
 from visualsearch.index import FILTER_FIELDS, FULL_DIMS, EmbeddingIndex, get_index
+from visualsearch.index import projection as projection_mod
+from visualsearch.ml import embedder
+from visualsearch.ml.preprocessing import bytes_to_model_input
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
 SYNTHETIC_ROWS = 43_461
@@ -159,7 +160,7 @@ class Command(BaseCommand):
         synthetic = ProductEmbedding.objects.filter(product_id__in=ids, source_checksum="synthetic").count()
         self.info(
             f"{len(ids)} products embedded ({synthetic} of them synthetic vectors from seed_synthetic_embeddings); "
-            f"VISUALSEARCH_INDEX_DIMS={settings.VISUALSEARCH_INDEX_DIMS}"
+            f"VISUALSEARCH_INDEX_DIMS={vs_settings.INDEX_DIMS}"
         )
         self.bench_knn(ids, queries, seed)
         if len(ids) <= K:
@@ -173,7 +174,7 @@ class Command(BaseCommand):
     # --- kNN --------------------------------------------------------------------------
 
     def bench_knn(self, ids: list[int], queries: int, seed: int) -> None:
-        dims = int(settings.VISUALSEARCH_INDEX_DIMS)
+        dims = int(vs_settings.INDEX_DIMS)
         attributes: dict[str, list[str]] | None = None
         if len(ids) >= REAL_MIN_ROWS:
             self.info(f"kNN data: the real catalogue, {len(ids)} embedded products × 2048")

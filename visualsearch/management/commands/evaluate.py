@@ -29,14 +29,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
 from shop.models import Product
-from visualsearch import projection as projection_mod
 from visualsearch import search
+from visualsearch.conf import vs_settings
 from visualsearch.index import get_index, reset_index
+from visualsearch.index import projection as projection_mod
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
 K = 5
@@ -63,7 +63,7 @@ def precision(query: Product, results: Sequence[Product], attribute: str, k: int
 
 def sample_products(size: int, seed: int) -> list[Product]:
     """``size`` random active, labelled products with a current embedding (all if fewer)."""
-    from visualsearch.embedder import MODEL_VERSION
+    from visualsearch.ml.embedder import MODEL_VERSION
 
     ids = np.asarray(
         ProductEmbedding.objects.filter(
@@ -131,7 +131,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         if int(options["sample"]) < 1:
             raise CommandError("--sample must be at least 1.")
-        dims = int(settings.VISUALSEARCH_INDEX_DIMS if options["dims"] is None else options["dims"])
+        dims = int(vs_settings.INDEX_DIMS if options["dims"] is None else options["dims"])
         overrides: dict[str, object] = {"VISUALSEARCH_INDEX_DIMS": dims, "VISUALSEARCH_INDEX_REFRESH_SECONDS": 3600.0}
         if options["no_rerank"]:
             overrides["VISUALSEARCH_RERANK_CANDIDATES"] = 0

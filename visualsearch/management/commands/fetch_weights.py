@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from visualsearch import weights
+from visualsearch.ml import weights
 
 
 class Command(BaseCommand):

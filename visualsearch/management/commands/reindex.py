@@ -1,6 +1,6 @@
 """``python manage.py reindex [--missing | --all] [--limit N] [--no-wait] [--resume]``
 
-Starts a reindex job (``services.reindex_job_start``) and follows it with a progress bar.
+Starts a reindex job (``reindex.reindex_job_start``) and follows it with a progress bar.
 Without a broker (tasks run in-process) the command computes the batches itself; with one,
 the workers do and the command polls the job's progress every second.
 """
@@ -15,9 +15,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 from tqdm import tqdm
 
-from visualsearch import selectors, services
+from visualsearch import selectors
+from visualsearch.ml.weights import WeightsNotFound
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
-from visualsearch.weights import WeightsNotFound
+from visualsearch.services import embeddings, job_progress, reindex
 
 # Products per embeddings_compute call when the command computes in-process: large enough
 # that the background image reads stay one model batch ahead across the whole call.
@@ -86,7 +87,7 @@ class Command(BaseCommand):
             self._load_model(resume)
         try:
             job = self._resume(in_process) if resume else self._start(mode, limit, dispatch=not in_process)
-        except services.NothingToReindex as exc:
+        except reindex.NothingToReindex as exc:
             self.stdout.write(self.style.SUCCESS(str(exc)))
             return
         if job.state == ReindexJob.State.RUNNING and not self._complete(job, in_process, no_wait):
@@ -112,9 +113,9 @@ class Command(BaseCommand):
     def _load_model(self, resume: bool) -> None:
         """Computing here: load the model before the job starts (its time is not the job's,
         and missing weights stop the command before any product is marked)."""
-        from visualsearch import embedder
+        from visualsearch.ml import embedder
 
-        running = services.reindex_job_running()
+        running = reindex.reindex_job_running()
         if resume and running is None:
             raise CommandError(NOTHING_TO_RESUME)
         if not resume and running is not None:
@@ -126,17 +127,17 @@ class Command(BaseCommand):
 
     def _start(self, mode: str, limit: int | None, *, dispatch: bool) -> ReindexJob:
         try:
-            job = services.reindex_job_start(mode, limit=limit, dispatch=dispatch)
-        except services.ReindexAlreadyRunning as exc:
+            job = reindex.reindex_job_start(mode, limit=limit, dispatch=dispatch)
+        except reindex.ReindexAlreadyRunning as exc:
             raise CommandError(running_message(exc.job)) from None
         self.stdout.write(f"Started reindex #{job.pk} ({job.get_mode_display().lower()}): {job.total} product(s).")
         return job
 
     def _resume(self, in_process: bool) -> ReindexJob:
-        job = services.reindex_job_running()
+        job = reindex.reindex_job_running()
         if job is None:
             raise CommandError(NOTHING_TO_RESUME)
-        count = len(services.reindex_job_pending_ids(job)) if in_process else services.reindex_job_resume(job)
+        count = len(reindex.reindex_job_pending_ids(job)) if in_process else reindex.reindex_job_resume(job)
         self.stdout.write(f"Resuming reindex #{job.pk}: {count} product(s) waiting.")
         return job
 
@@ -154,18 +155,18 @@ class Command(BaseCommand):
 
     def _run_in_process(self, job: ReindexJob) -> None:
         """No broker: compute the job's pending products here, batch by batch."""
-        ids = services.reindex_job_pending_ids(job)
+        ids = reindex.reindex_job_pending_ids(job)
         force = job.mode == ReindexJob.Mode.ALL
         with self._bar(selectors.reindex_job_progress(job)) as bar:
             try:
-                for chunk in services.chunked(ids, IN_PROCESS_BATCH):
-                    services.embeddings_compute(chunk, job_id=job.pk, force=force, on_chunk=bar.update)
+                for chunk in embeddings.chunked(ids, IN_PROCESS_BATCH):
+                    embeddings.embeddings_compute(chunk, job_id=job.pk, force=force, on_chunk=bar.update)
             except KeyboardInterrupt:
                 raise CommandError(
                     f"Interrupted: reindex #{job.pk} stays open with its remaining products waiting. "
                     f"Finish it with `manage.py reindex --resume`, or cancel it in the admin at {dashboard_url()}."
                 ) from None
-        services.reindex_job_check_finished(job.pk)
+        job_progress.reindex_job_check_finished(job.pk)
 
     def _follow(self, job: ReindexJob) -> bool:
         """Poll the job until the workers finish it; False when the user stopped watching."""

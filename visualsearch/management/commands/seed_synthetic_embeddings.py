@@ -13,7 +13,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from shop.models import Product
-from visualsearch.embedder import EMBEDDING_DIM, MODEL_VERSION
+from visualsearch.ml.embedder import EMBEDDING_DIM, MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 from visualsearch.services import chunked, index_changes_record
 

@@ -1,11 +1,11 @@
 """The image embedding model: ResNet50 (ImageNet weights), global max pooling, L2-normalised.
 
 This is the only module of the project that uses TensorFlow/Keras, and it imports them
-lazily, inside functions: ``import visualsearch.embedder`` stays cheap, so the web process
+lazily, inside functions: ``import visualsearch.ml.embedder`` stays cheap, so the web process
 and the management commands that never embed do not load TensorFlow.
 
 One model per process, loaded on first use (thread-safe) from the weights file that
-``visualsearch.weights.resolve_weights_path()`` finds; a missing file raises
+``visualsearch.ml.weights.resolve_weights_path()`` finds; a missing file raises
 ``WeightsNotFound`` saying what to do. Random weights are used only where a test asks for
 them by name (``use_random_weights_for_tests()`` or the setting
 ``VISUALSEARCH_RANDOM_WEIGHTS_FOR_TESTS = True``), never as a silent fallback.
@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+
+from visualsearch.conf import vs_settings
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +166,7 @@ def _load_models() -> _Models:
         logger.warning("visualsearch: using RANDOM model weights (test mode); embeddings are meaningless")
         _randomise_deterministically(full)
     else:
-        from visualsearch.weights import resolve_weights_path
+        from visualsearch.ml.weights import resolve_weights_path
 
         path = resolve_weights_path()
         logger.info("visualsearch: loading %s weights from %s", MODEL_VERSION, path)
@@ -213,7 +215,7 @@ def _check_images(images: np.ndarray) -> np.ndarray:
 def _predict(model: Any, images: np.ndarray) -> np.ndarray:
     """Preprocess (float32 copy, ResNet50 caffe mode) and run ``predict_on_batch`` in chunks."""
     keras = _keras()
-    batch_size = max(1, int(getattr(settings, "VISUALSEARCH_BATCH_SIZE", 32)))
+    batch_size = max(1, int(vs_settings.BATCH_SIZE))
     outputs = []
     for start in range(0, len(images), batch_size):
         chunk = np.array(images[start : start + batch_size], dtype=np.float32, copy=True)

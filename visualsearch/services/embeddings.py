@@ -1,44 +1,33 @@
-"""Writes of visual search: scheduling and computing embeddings, reindex jobs, the index
-change log. Views, tasks, commands and the catalogue import all call these."""
+"""Writes of embeddings: marking products pending, queueing their computation, computing
+and storing the vectors. Tasks, the reindex services and the shop's signals call these."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.images import ImageRejected
 from shop.models import Product
-from visualsearch.embedder import MODEL_VERSION
-from visualsearch.imaging import ImageRejected, bytes_to_model_input
-from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding, ReindexJob
+from visualsearch.conf import vs_settings
+from visualsearch.ml import embedder
+from visualsearch.ml.preprocessing import bytes_to_model_input
+from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+from visualsearch.services.changelog import index_changes_record
+from visualsearch.services.job_progress import reindex_job_check_finished, reindex_jobs_close_finished_meanwhile
 
 logger = logging.getLogger(__name__)
 
 NOT_QUEUED = "Not queued: the task queue is unavailable"
-
-
-class NothingToReindex(Exception):
-    """Every product the reindex would cover is already current: no job is created."""
-
-
-class ReindexAlreadyRunning(Exception):
-    def __init__(self, job: ReindexJob | None) -> None:
-        self.job = job
-        super().__init__(
-            f"Reindex #{job.pk} is already running; wait for it to finish."
-            if job
-            else "A reindex is already running; wait for it to finish."
-        )
 
 
 @dataclass
@@ -55,22 +44,6 @@ class ComputeResult:
 
 def chunked(items: Sequence, size: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-# --- The index change log -------------------------------------------------------------
-
-
-def index_changes_record(product_ids: Iterable[int]) -> None:
-    """Tell every web process's index that these products changed (read within seconds)."""
-    IndexChange.objects.bulk_create([IndexChange(product_id=pid) for pid in set(product_ids)])
-
-
-def index_changes_prune() -> int:
-    """Drop change-log entries older than VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS. A web
-    process that has not looked at the log for half that long reloads its whole index."""
-    hours = settings.VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS
-    deleted, _ = IndexChange.objects.filter(created__lt=timezone.now() - timedelta(hours=hours)).delete()
-    return deleted
 
 
 # --- Scheduling -----------------------------------------------------------------------
@@ -100,7 +73,7 @@ def embeddings_enqueue(product_ids: Sequence[int], *, job_id: int | None = None,
     reason on the rows, when the task queue cannot be reached."""
     from visualsearch.tasks import embed_products
 
-    batch = settings.VISUALSEARCH_TASK_BATCH
+    batch = vs_settings.TASK_BATCH
     sent = 0
     try:
         for chunk in chunked(list(product_ids), batch):
@@ -125,16 +98,6 @@ def embeddings_schedule(product_ids: Sequence[int], *, force: bool = False) -> N
         return
     embeddings_mark_pending(ids)
     transaction.on_commit(lambda: embeddings_enqueue(ids, force=force))
-
-
-def products_imported(
-    *, created_ids: Sequence[int], updated_ids: Sequence[int], image_changed_ids: Sequence[int], embed: bool = True
-) -> None:
-    """The catalogue import's per-batch seam: new and re-imaged products get embeddings
-    (one task per batch), every changed product is announced to the search indexes."""
-    index_changes_record([*created_ids, *updated_ids])
-    if embed:
-        embeddings_schedule([*created_ids, *image_changed_ids])
 
 
 # --- Computing ------------------------------------------------------------------------
@@ -253,8 +216,6 @@ def embeddings_compute(
     embedding (same sha256, same model) is not recomputed unless ``force``. Unreadable or
     missing images are recorded as failed with the reason; they are not retried.
     """
-    from visualsearch import embedder
-
     version = embedder.MODEL_VERSION
     result = ComputeResult()
     products = _targets(product_ids, job_id)
@@ -266,7 +227,7 @@ def embeddings_compute(
             "product_id", "source_checksum", "model_version", "status", "job_id"
         )
     }
-    chunks = chunked(products, settings.VISUALSEARCH_BATCH_SIZE)
+    chunks = chunked(products, vs_settings.BATCH_SIZE)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-io") as pool:
         ahead = pool.submit(lambda c=chunks[0]: [_load_image(p) for p in c])
         for index in range(len(chunks)):
@@ -300,20 +261,8 @@ def embeddings_compute(
                 reindex_job_check_finished(job_id)
             on_chunk(len(loaded))
     if job_id is None:
-        _close_jobs_finished_meanwhile(current.values())
+        reindex_jobs_close_finished_meanwhile(current.values())
     return result
-
-
-def _close_jobs_finished_meanwhile(rows: Iterable[ProductEmbedding]) -> None:
-    """A product of a running reindex can be computed outside it (saved with a new image
-    meanwhile); the job's own batches then skip it, so this computation may be the one that
-    finishes the job."""
-    job_ids = {row.job_id for row in rows if row.job_id is not None}
-    if job_ids:
-        for running in ReindexJob.objects.filter(pk__in=job_ids, state=ReindexJob.State.RUNNING).values_list(
-            "pk", flat=True
-        ):
-            reindex_job_check_finished(running)
 
 
 def embeddings_record_failure(product_ids: Sequence[int], reason: str) -> None:
@@ -321,136 +270,3 @@ def embeddings_record_failure(product_ids: Sequence[int], reason: str) -> None:
     ProductEmbedding.objects.filter(product_id__in=list(product_ids)).exclude(
         status=EmbeddingStatus.DONE, error=""
     ).update(status=EmbeddingStatus.FAILED, error=reason, computed_at=timezone.now())
-
-
-# --- Reindex jobs -----------------------------------------------------------------------
-
-
-def reindex_targets(mode: str) -> QuerySet[Product]:
-    """Active products a reindex of this mode covers."""
-    products = Product.objects.filter(is_active=True)
-    if mode == ReindexJob.Mode.MISSING:
-        current = Q(embedding__status=EmbeddingStatus.DONE, embedding__model_version=MODEL_VERSION)
-        products = products.exclude(current)
-    return products.order_by("pk")
-
-
-def reindex_job_start(mode: str, *, user=None, limit: int | None = None, dispatch: bool = True) -> ReindexJob:
-    """Start a reindex as batched tasks. Refuses while one runs (ReindexAlreadyRunning) and
-    creates no job when there is nothing to do (NothingToReindex)."""
-    if mode not in ReindexJob.Mode.values:
-        raise ValueError(f"unknown reindex mode {mode!r}")
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                job = ReindexJob.objects.create(mode=mode, requested_by=user, started_at=timezone.now())
-        except IntegrityError:
-            raise ReindexAlreadyRunning(reindex_job_running()) from None
-        ids = list(reindex_targets(mode).values_list("pk", flat=True)[: limit or None])
-        if not ids:
-            transaction.set_rollback(True)
-            raise NothingToReindex(
-                "Nothing to do: every active product already has a current embedding."
-                if mode == ReindexJob.Mode.MISSING
-                else "Nothing to do: there are no active products."
-            )
-        embeddings_mark_pending(ids, job=job)
-        job.total = len(ids)
-        job.save(update_fields=["total"])
-        if dispatch:
-            transaction.on_commit(lambda: embeddings_enqueue(ids, job_id=job.pk, force=mode == ReindexJob.Mode.ALL))
-    job.refresh_from_db()
-    return job
-
-
-def reindex_job_running() -> ReindexJob | None:
-    return ReindexJob.objects.filter(state=ReindexJob.State.RUNNING).first()
-
-
-def reindex_job_pending_ids(job: ReindexJob) -> list[int]:
-    return list(
-        ProductEmbedding.objects.filter(job=job, status=EmbeddingStatus.PENDING)
-        .order_by("product_id")
-        .values_list("product_id", flat=True)
-    )
-
-
-def reindex_job_check_finished(job_id: int) -> bool:
-    """Close the job when none of its rows is pending; returns whether it is finished."""
-    if ProductEmbedding.objects.filter(job_id=job_id, status=EmbeddingStatus.PENDING).exists():
-        return False
-    rows = ProductEmbedding.objects.filter(job_id=job_id)
-    closed = ReindexJob.objects.filter(pk=job_id, state=ReindexJob.State.RUNNING).update(
-        state=ReindexJob.State.DONE,
-        finished_at=timezone.now(),
-        done_count=rows.filter(status=EmbeddingStatus.DONE).count(),
-        failed_count=rows.filter(status=EmbeddingStatus.FAILED).count(),
-    )
-    if closed:
-        mode = ReindexJob.objects.filter(pk=job_id).values_list("mode", flat=True).first()
-        transaction.on_commit(lambda: projection_update_after_reindex(refit=mode == ReindexJob.Mode.ALL))
-        transaction.on_commit(index_changes_prune)
-    return True
-
-
-def projection_update_after_reindex(*, refit: bool) -> None:
-    """The index's PCA projection: fitted once enough embeddings exist, refitted after a full
-    reindex (every web process then reloads its index once). Never fails the reindex."""
-    from visualsearch.projection import projection_fit
-
-    try:
-        projection_fit(refit=refit)
-    except Exception:
-        logger.exception("could not fit the PCA projection after the reindex")
-
-
-def reindex_job_resume(job: ReindexJob) -> int:
-    """Queue again whatever a running job still has pending (after a worker was killed)."""
-    if job.state != ReindexJob.State.RUNNING:
-        return 0
-    ids = reindex_job_pending_ids(job)
-    if ids:
-        embeddings_enqueue(ids, job_id=job.pk, force=job.mode == ReindexJob.Mode.ALL)
-    else:
-        reindex_job_check_finished(job.pk)
-    return len(ids)
-
-
-def reindex_jobs_resume_running() -> int:
-    """Called when a worker starts: a job whose worker died mid-batch carries on."""
-    return sum(reindex_job_resume(job) for job in ReindexJob.objects.filter(state=ReindexJob.State.RUNNING))
-
-
-def reindex_job_retry_failed(job: ReindexJob) -> int:
-    """Queue the failed products of a finished job again, as a running job."""
-    with transaction.atomic():
-        ids = list(
-            ProductEmbedding.objects.filter(job=job, status=EmbeddingStatus.FAILED).values_list("product_id", flat=True)
-        )
-        if not ids:
-            return 0
-        try:
-            with transaction.atomic():
-                ReindexJob.objects.filter(pk=job.pk).update(state=ReindexJob.State.RUNNING, finished_at=None)
-        except IntegrityError:
-            raise ReindexAlreadyRunning(reindex_job_running()) from None
-        embeddings_mark_pending(ids, job=job)
-        transaction.on_commit(lambda: embeddings_enqueue(ids, job_id=job.pk, force=True))
-    return len(ids)
-
-
-def reindex_job_cancel(job: ReindexJob) -> None:
-    """Stop a running job: its pending rows are released (their old vectors stay)."""
-    with transaction.atomic():
-        updated = ReindexJob.objects.filter(pk=job.pk, state=ReindexJob.State.RUNNING).update(
-            state=ReindexJob.State.CANCELLED, finished_at=timezone.now()
-        )
-        if updated:
-            rows = ProductEmbedding.objects.filter(job=job)
-            rows.filter(status=EmbeddingStatus.PENDING).update(
-                status=EmbeddingStatus.FAILED, error=f"Cancelled with reindex #{job.pk}."
-            )
-            ReindexJob.objects.filter(pk=job.pk).update(
-                done_count=rows.filter(status=EmbeddingStatus.DONE).count(),
-                failed_count=rows.filter(status=EmbeddingStatus.FAILED).count(),
-            )

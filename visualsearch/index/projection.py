@@ -11,14 +11,13 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from visualsearch.embedder import MODEL_VERSION
+from visualsearch.conf import vs_settings
+from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, Projection
 
 logger = logging.getLogger(__name__)
-DEFAULT_MIN_ROWS = 2000
 SAMPLE_ROWS = 20_000
 
 
@@ -40,7 +39,7 @@ class ProjectionData:
 
 
 def _wanted_dims() -> int:
-    return int(settings.VISUALSEARCH_INDEX_DIMS)
+    return int(vs_settings.INDEX_DIMS)
 
 
 def _current_queryset():
@@ -77,7 +76,7 @@ def projection_fit(*, min_rows: int | None = None, refit: bool = False, seed: in
     existing = _current_queryset().first()
     if existing and not refit:
         return existing
-    min_rows = getattr(settings, "VISUALSEARCH_PCA_MIN_ROWS", DEFAULT_MIN_ROWS) if min_rows is None else min_rows
+    min_rows = vs_settings.PCA_MIN_ROWS if min_rows is None else min_rows
     rows = ProductEmbedding.objects.filter(
         status=EmbeddingStatus.DONE, model_version=MODEL_VERSION, vector__isnull=False
     )

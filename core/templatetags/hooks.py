@@ -1,0 +1,44 @@
+"""Template hooks: a template names a place (``{% render_hook "product_actions" product=p %}``)
+and every installed app that has ``<app label>/hooks/<place>.html`` renders into it, in
+INSTALLED_APPS order. The shop's templates so offer places to the apps built on top of the
+shop (visual search, the bag) without naming them: the shop renders with none installed."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django import template
+from django.apps import apps
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+
+@cache
+def _hook_templates(place: str) -> tuple[str, ...]:
+    found = []
+    for config in apps.get_app_configs():
+        name = f"{config.label}/hooks/{place}.html"
+        try:
+            get_template(name)
+        except TemplateDoesNotExist:
+            continue
+        found.append(name)
+    return tuple(found)
+
+
+@register.simple_tag(takes_context=True)
+def render_hook(context: template.Context, place: str, **extra: object) -> SafeString:
+    flat = context.flatten()
+    flat.update(extra)
+    request = context.get("request")
+    parts = [get_template(name).render(flat, request) for name in _hook_templates(place)]
+    return mark_safe("".join(parts))
+
+
+@register.simple_tag
+def hook_present(place: str) -> bool:
+    """Whether any installed app renders into this place (to lay out around it)."""
+    return bool(_hook_templates(place))

@@ -1,0 +1,54 @@
+"""Visual search's settings, each with its default once.
+
+A Django setting ``VISUALSEARCH_<NAME>`` overrides the default (``config/settings.py`` sets
+them from environment variables of the same name); code reads ``vs_settings.<NAME>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Model weights: an explicit file, else the cache folder ("" → BASE_DIR/var/models).
+    "WEIGHTS": "",
+    "MODEL_DIR": "",
+    # Images per forward pass, and products per embedding task.
+    "BATCH_SIZE": 32,
+    "TASK_BATCH": 64,
+    # How often each process looks for changed embeddings in the index change log.
+    "INDEX_REFRESH_SECONDS": 2.0,
+    # The change log is pruned after this long (when a reindex finishes).
+    "INDEX_CHANGE_RETENTION_HOURS": 48,
+    # PCA dimensions of the in-memory index (0 = the full 2048).
+    "INDEX_DIMS": 256,
+    # The index class (the seam where an approximate index plugs in, see README).
+    "INDEX_CLASS": "visualsearch.index.memory.EmbeddingIndex",
+    # Index hits re-scored with the full stored vectors (at least 4k; 0 = no re-rank).
+    "RERANK_CANDIDATES": 32,
+    # Photo search: upload limit, and how long a page waits for the query worker.
+    "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+    "QUERY_TIMEOUT": 15.0,
+    # Photo-search embeddings in the web process (embedded default) or on the worker's
+    # "query" queue (production: the web process never loads TensorFlow).
+    "QUERY_IN_PROCESS": False,
+    # Embeddings needed before the PCA projection is fitted.
+    "PCA_MIN_ROWS": 2000,
+    # The most results one search may ask for.
+    "MAX_K": 50,
+}
+
+
+class _VisualSearchSettings:
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"no visual search setting {name!r}")
+        from django.conf import settings
+
+        value = getattr(settings, f"VISUALSEARCH_{name}", DEFAULTS[name])
+        if name == "MODEL_DIR" and not value:
+            return Path(settings.BASE_DIR) / "var" / "models"
+        return value
+
+
+vs_settings = _VisualSearchSettings()

@@ -1,0 +1,33 @@
+"""The search index each process holds: the protocol (base), the exact in-memory index
+(memory), the shared PCA projection (projection), and this process's instance."""
+
+from __future__ import annotations
+
+import threading
+
+from django.utils.module_loading import import_string
+
+from visualsearch.conf import vs_settings
+from visualsearch.index.base import Hit, NotIndexed, SearchIndex
+
+__all__ = ["Hit", "NotIndexed", "SearchIndex", "get_index", "reset_index"]
+
+_index: SearchIndex | None = None
+_index_lock = threading.Lock()
+
+
+def get_index() -> SearchIndex:
+    """This process's index (created on first use, loaded on first search), an instance of
+    the class VISUALSEARCH_INDEX_CLASS names."""
+    global _index
+    if _index is None:
+        with _index_lock:
+            if _index is None:
+                _index = import_string(vs_settings.INDEX_CLASS)()
+    return _index
+
+
+def reset_index() -> None:
+    global _index
+    with _index_lock:
+        _index = None

@@ -1,0 +1,60 @@
+"""What the search services need from an index: the ``SearchIndex`` protocol.
+
+``VISUALSEARCH_INDEX_CLASS`` names the class; any class with these members works
+(``visualsearch.index.memory.EmbeddingIndex`` is the exact in-memory one; the tests run the
+search services against a second, brute-force one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+FULL_DIMS = 2048
+
+
+class NotIndexed(LookupError):
+    """The product has no embedding in the index (yet)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    product_id: int
+    score: float
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    def __len__(self) -> int:
+        """How many products are searchable (refreshes first)."""
+        ...
+
+    @property
+    def projected(self) -> bool:
+        """Whether the index ranks approximately (projected or ANN vectors): the search
+        services then re-score its best candidates with the stored full vectors."""
+        ...
+
+    def ensure_fresh(self) -> None:
+        """Load on first use, then apply the change log when it is due."""
+        ...
+
+    def filter_values(self) -> dict[str, list[str]]:
+        """For each searchable field, the non-empty values some indexed product has, sorted."""
+        ...
+
+    def similar_to_product(self, product_id: int, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
+        """The k products most similar to an indexed product, never the product itself;
+        raises NotIndexed when it has no embedding in the index."""
+        ...
+
+    def similar_to_vector(self, vector: np.ndarray, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
+        """The k products most similar to a raw (2048-dim) query embedding."""
+        ...
+
+    def memory_bytes(self) -> int:
+        """Memory the index holds, for the benchmarks and the admin."""
+        ...
