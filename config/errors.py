@@ -6,21 +6,19 @@ from __future__ import annotations
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views import defaults
+
+from core.errors import json_error
 
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def _json_error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": {"message": message, "status": status}}, status=status)
-
-
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return _json_error("Not found: no such API endpoint or product.", 404)
+        return json_error("Not found: no such API endpoint or product.", 404)
     return defaults.page_not_found(request, exception)
 
 
@@ -33,7 +31,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
             if unavailable
             else "Something went wrong on our side; please try again in a moment."
         )
-        return _json_error(message, status)
+        return json_error(message, status)
     response = defaults.server_error(request)
     response.status_code = status
     return response

@@ -112,12 +112,12 @@ def test_a_failing_batch_leaves_no_half_written_product(small_catalogue: Path, m
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
-    def explode(**kwargs: object) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated crash after the rows were written")
 
-    monkeypatch.setattr(module, "products_imported", explode)
+    monkeypatch.setattr(module, "catalogue_changes_announce", explode)
     with pytest.raises(RuntimeError):
-        catalog_import(small_catalogue, batch_size=15, embed=False)
+        catalog_import(small_catalogue, batch_size=15, announce_images=False)
     assert Product.objects.count() == 0
     assert default_storage.listdir("products")[1] == []
 

@@ -26,9 +26,11 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.models import Product
+from tests.support import random_weights
 from visualsearch.index import get_index
-from visualsearch.ml import embedder, services
+from visualsearch.ml import embedder
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+from visualsearch.services import embeddings, reindex
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +41,7 @@ DASHBOARD = "admin:visualsearch_reindex_dashboard"
 @pytest.fixture(scope="module", autouse=True)
 def real_model(real_weights: None) -> Iterator[None]:
     """The real ResNet50, loaded once for the module."""
-    with embedder.weights_mode_for_tests(False):
+    with random_weights.weights_mode(False):
         embedder.warm_up()
         yield
 
@@ -113,7 +115,7 @@ def test_saving_again_with_the_same_image_does_not_recompute(
     assert after.status == EmbeddingStatus.DONE
     assert after.computed_at == before.computed_at
     assert bytes(after.vector) == bytes(before.vector)
-    assert services.embeddings_compute([product.pk]) == services.ComputeResult(unchanged=1)
+    assert embeddings.embeddings_compute([product.pk]) == embeddings.ComputeResult(unchanged=1)
 
 
 def test_changing_the_image_embeds_it_again(embedded_product, make_image, django_capture_on_commit_callbacks):
@@ -164,9 +166,9 @@ def test_a_missing_file_fails_with_its_reason_and_keeps_the_old_vector(embedded_
     old_vector = bytes(embedding(product).vector)
     default_storage.delete(product.image.name)
 
-    result = services.embeddings_compute([product.pk], force=True)
+    result = embeddings.embeddings_compute([product.pk], force=True)
 
-    assert result == services.ComputeResult(failed=1)
+    assert result == embeddings.ComputeResult(failed=1)
     row = embedding(product)
     assert row.status == EmbeddingStatus.FAILED
     assert row.error == f"The image file {product.image.name} is missing from storage."
@@ -184,7 +186,7 @@ def test_reindex_missing_covers_only_missing_failed_and_stale(embedded_product, 
     ProductEmbedding.objects.filter(product=never).delete()
     broken = embedded_product()
     overwrite(broken.image.name, b"garbage")
-    services.embeddings_compute([broken.pk], force=True)
+    embeddings.embeddings_compute([broken.pk], force=True)
     assert embedding(broken).status == EmbeddingStatus.FAILED
 
     output = run_reindex("--missing")
@@ -232,11 +234,11 @@ def test_reindex_limit_takes_the_first_products(make_product):
 
 def test_a_second_start_is_refused_while_one_runs(make_product):
     make_product()
-    running = services.reindex_job_start(ReindexJob.Mode.ALL, dispatch=False)
+    running = reindex.reindex_job_start(ReindexJob.Mode.ALL, dispatch=False)
     assert running.state == ReindexJob.State.RUNNING and running.total == 1
 
-    with pytest.raises(services.ReindexAlreadyRunning) as refused:
-        services.reindex_job_start(ReindexJob.Mode.MISSING, dispatch=False)
+    with pytest.raises(reindex.ReindexAlreadyRunning) as refused:
+        reindex.reindex_job_start(ReindexJob.Mode.MISSING, dispatch=False)
     assert refused.value.job == running
     with pytest.raises(CommandError, match=rf"Reindex #{running.pk} \(everything\) is already running"):
         run_reindex("--all")
@@ -245,7 +247,7 @@ def test_a_second_start_is_refused_while_one_runs(make_product):
 
 def test_resume_finishes_the_running_job(make_product):
     products = [make_product() for _ in range(2)]
-    job = services.reindex_job_start(ReindexJob.Mode.MISSING, dispatch=False)  # as if the worker died
+    job = reindex.reindex_job_start(ReindexJob.Mode.MISSING, dispatch=False)  # as if the worker died
 
     output = run_reindex("--resume")
 
@@ -275,8 +277,8 @@ def test_two_concurrent_starts_make_exactly_one_job():
     def start() -> None:
         try:
             barrier.wait(timeout=10)
-            outcomes.append(("started", services.reindex_job_start(ReindexJob.Mode.ALL, dispatch=False).pk))
-        except services.ReindexAlreadyRunning as refused:
+            outcomes.append(("started", reindex.reindex_job_start(ReindexJob.Mode.ALL, dispatch=False).pk))
+        except reindex.ReindexAlreadyRunning as refused:
             outcomes.append(("refused", refused.job.pk if refused.job else None))
         finally:
             connection.close()
@@ -295,7 +297,7 @@ def test_old_vectors_keep_serving_during_a_full_reindex(embedded_product, make_i
     red, blue = embedded_product(image=make_image(RED)), embedded_product(image=make_image(BLUE))
     old_vector = bytes(embedding(red).vector)
 
-    job = services.reindex_job_start(ReindexJob.Mode.ALL, dispatch=False)
+    job = reindex.reindex_job_start(ReindexJob.Mode.ALL, dispatch=False)
 
     row = embedding(red)
     assert (row.status, row.job_id) == (EmbeddingStatus.PENDING, job.pk)
@@ -304,7 +306,7 @@ def test_old_vectors_keep_serving_during_a_full_reindex(embedded_product, make_i
     assert red.pk in index and blue.pk in index
     assert [hit.product_id for hit in index.similar_to_product(blue.pk, k=5)] == [red.pk]
 
-    services.embeddings_compute(services.reindex_job_pending_ids(job), job_id=job.pk, force=True)
+    embeddings.embeddings_compute(reindex.reindex_job_pending_ids(job), job_id=job.pk, force=True)
     job.refresh_from_db()
     assert job.state == ReindexJob.State.DONE and job.done_count == 2
     assert red.pk in index and embedding(red).status == EmbeddingStatus.DONE
@@ -314,8 +316,8 @@ def test_a_job_closes_when_its_last_product_is_computed_outside_it(
     embedded_product, make_image, django_capture_on_commit_callbacks
 ):
     red, blue = embedded_product(image=make_image(RED)), embedded_product(image=make_image(BLUE))
-    job = services.reindex_job_start(ReindexJob.Mode.ALL, dispatch=False)
-    services.embeddings_compute([red.pk], job_id=job.pk, force=True)
+    job = reindex.reindex_job_start(ReindexJob.Mode.ALL, dispatch=False)
+    embeddings.embeddings_compute([red.pk], job_id=job.pk, force=True)
     # blue gets a new image meanwhile: the save queues it outside the job, and that computes it.
     with django_capture_on_commit_callbacks(execute=True):
         blue.image.save("green.jpg", ContentFile(make_image(GREEN)), save=True)
@@ -359,7 +361,7 @@ def test_dashboard_shows_live_counts_to_staff(admin_client: Client, embedded_pro
     embedded_product(), embedded_product()
     broken = make_product()
     default_storage.delete(broken.image.name)
-    services.embeddings_compute([broken.pk])
+    embeddings.embeddings_compute([broken.pk])
     make_product()  # pending: never committed
 
     response = admin_client.get(reverse(DASHBOARD))
@@ -371,7 +373,7 @@ def test_dashboard_shows_live_counts_to_staff(admin_client: Client, embedded_pro
     assert 'data-count="done">2<' in content and 'data-count="failed">1<' in content
     assert "Start a reindex" in content and "Reindex missing (2)" in content
 
-    job = services.reindex_job_start(ReindexJob.Mode.MISSING, dispatch=False)
+    job = reindex.reindex_job_start(ReindexJob.Mode.MISSING, dispatch=False)
     content = admin_client.get(reverse(DASHBOARD)).content.decode()
     assert f"Reindex #{job.pk} running (missing only)" in content
     assert 'data-count="pending">2<' in content and "0 done" in content and "2 waiting" in content
@@ -404,7 +406,7 @@ def test_product_changelist_shows_and_filters_by_embedding_status(admin_client: 
     done = embedded_product()
     failed = make_product()
     default_storage.delete(failed.image.name)
-    services.embeddings_compute([failed.pk])
+    embeddings.embeddings_compute([failed.pk])
     none = make_product()
     ProductEmbedding.objects.filter(product=none).delete()
     url = reverse("admin:shop_product_changelist")

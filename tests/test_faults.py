@@ -45,9 +45,9 @@ from tests.support.servers import (
     start_worker,
     wait_until,
 )
-from visualsearch import services
 from visualsearch.index import get_index
 from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding, ReindexJob
+from visualsearch.services import embeddings, reindex
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +108,7 @@ def test_worker_killed_mid_reindex_finishes_without_loss_or_duplicates(
         first.wait_ready()
         before = _last_change_id()
         with publishing_to(redis_server.url):
-            job = services.reindex_job_start(ReindexJob.Mode.ALL)
+            job = reindex.reindex_job_start(ReindexJob.Mode.ALL)
         assert job.total == 300
 
         def some_done() -> bool:
@@ -168,7 +168,7 @@ def test_redis_down_site_keeps_serving_and_pending_work_resumes(
     settings.VISUALSEARCH_QUERY_TIMEOUT = 2.0
     settings.VISUALSEARCH_INDEX_REFRESH_SECONDS = 0.0
     product_ids = _import(tmp_path, 12)
-    services.embeddings_compute(product_ids)  # the catalogue is analysed (in this process)
+    embeddings.embeddings_compute(product_ids)  # the catalogue is analysed (in this process)
     assert ProductEmbedding.objects.filter(status=EmbeddingStatus.DONE).count() == 12
     shopper = Client()
     staff = Client()
@@ -283,7 +283,7 @@ def test_frozen_redis_photo_search_gives_up_in_seconds_and_recovers(tmp_path, re
     once Redis is back, without restarting the process."""
     settings.VISUALSEARCH_QUERY_TIMEOUT = 20.0
     product_ids = _import(tmp_path, 8)
-    services.embeddings_compute(product_ids)
+    embeddings.embeddings_compute(product_ids)
     photo = catalogue_photo(catalogue_rows(20)[-1])
     shopper = Client()
     db = database_url(connection.settings_dict)
@@ -451,7 +451,7 @@ def test_reindex_marks_corrupt_and_missing_images_failed_and_carries_on(
     Path(default_storage.path(empty.image.name)).write_bytes(b"")
 
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.reindex_job_start(ReindexJob.Mode.ALL)
+        job = reindex.reindex_job_start(ReindexJob.Mode.ALL)
     job.refresh_from_db()
     assert job.state == ReindexJob.State.DONE
     assert (job.total, job.done_count, job.failed_count) == (7, 4, 3)
@@ -517,7 +517,7 @@ def test_two_staff_starting_a_reindex_at_once_get_one_job(make_product, redis_se
             assert len(running) == 1
             assert f"#{running[0].pk}" in started[0] and f"#{running[0].pk}" in refused[0]
             assert running[0].total == 3
-            services.reindex_job_cancel(running[0])
+            reindex.reindex_job_cancel(running[0])
 
     import redis
 

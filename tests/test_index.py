@@ -1,7 +1,7 @@
 """The in-memory EmbeddingIndex: exact kNN, refinements, freshness across processes, PCA.
 
 Products are real catalogue photos (or images made here) saved through storage, with
-embeddings computed by the real model through visualsearch.services.
+embeddings computed by the real model through visualsearch.services.embeddings.
 """
 
 from __future__ import annotations
@@ -14,10 +14,15 @@ import pytest
 from django.core.files.base import ContentFile
 from PIL import Image, ImageEnhance
 
+from shop.attributes import SEARCHABLE_FIELDS as FILTER_FIELDS
 from shop.models import Product
 from tests.support.catalogue import catalogue_photo, product_fields, rows_with_images
-from visualsearch.index import FILTER_FIELDS, EmbeddingIndex, NotIndexed, projection, search, services
+from tests.support.index_probe import stored_attributes, stored_vector
+from visualsearch import search
+from visualsearch.index import NotIndexed, projection
+from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.models import IndexChange, Projection
+from visualsearch.services import changelog, embeddings
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -39,7 +44,7 @@ def product_from_row(make_product: Callable[..., Product], row: dict[str, str], 
 
 
 def embed(*products: Product) -> None:
-    result = services.embeddings_compute([p.pk for p in products])
+    result = embeddings.embeddings_compute([p.pk for p in products])
     assert result.failed == 0
 
 
@@ -86,14 +91,14 @@ def test_fewer_than_five_only_when_fewer_exist(make_product: Callable[..., Produ
     index = fresh_index()
     hits = index.similar_to_product(products[0].pk, 5)
     assert sorted(h.product_id for h in hits) == sorted(p.pk for p in products[1:])
-    assert len(index.similar_to_vector(index.vector_of(products[0].pk), 5)) == 4  # a vector query: all 4
+    assert len(index.similar_to_vector(stored_vector(index, products[0].pk), 5)) == 4  # a vector query: all 4
     assert index.similar_to_product(products[0].pk, 50) == hits
 
 
 def test_ranking_matches_brute_force_over_the_stored_vectors(catalogue: list[Product]) -> None:
     index = fresh_index()
     ids = [p.pk for p in catalogue]
-    matrix = np.stack([index.vector_of(pid) for pid in ids])
+    matrix = np.stack([stored_vector(index, pid) for pid in ids])
     for row, pid in enumerate(ids[:6]):
         scores = matrix @ matrix[row]
         scores[row] = -np.inf
@@ -195,14 +200,14 @@ def test_reembedded_product_gets_its_new_vector(
     writer, reader = two_processes
     product, other = catalogue[0], catalogue[10]
     assert product.article_type != other.article_type
-    before = reader.vector_of(product.pk)
+    before = stored_vector(reader, product.pk)
     with django_capture_on_commit_callbacks(execute=True):  # the real path: save → queued task → computed
         product.image.save("replaced.jpg", ContentFile(near_duplicate(stored_photo(other))))
-    assert np.array_equal(reader.vector_of(product.pk), before)  # not refreshed yet
+    assert np.array_equal(stored_vector(reader, product.pk), before)  # not refreshed yet
     assert refreshed_rows(writer) == refreshed_rows(reader) == 1
-    after = reader.vector_of(product.pk)
+    after = stored_vector(reader, product.pk)
     assert not np.allclose(after, before)
-    np.testing.assert_allclose(after, fresh_index().vector_of(product.pk), atol=1e-6)
+    np.testing.assert_allclose(after, stored_vector(fresh_index(), product.pk), atol=1e-6)
     assert reader.similar_to_product(product.pk, 1)[0].product_id == other.pk
     assert reader.stats["full_loads"] == 1
 
@@ -245,7 +250,7 @@ def test_changed_attributes_are_refreshed(reader: EmbeddingIndex, catalogue: lis
     product.base_colour = "Mauve"
     product.save()
     assert refreshed_rows(reader) == 1
-    assert reader.attributes_of(product.pk)["base_colour"] == "Mauve"
+    assert stored_attributes(reader, product.pk)["base_colour"] == "Mauve"
     hits = reader.similar_to_product(catalogue[7].pk, 5, {"base_colour": "Mauve"})
     assert [h.product_id for h in hits] == [product.pk]
 
@@ -255,8 +260,8 @@ def test_a_change_committed_late_is_still_applied(reader: EmbeddingIndex, catalo
     higher one was read. The refresh comes back for the ids it skipped."""
     first, second = catalogue[8], catalogue[9]
     Product.objects.filter(pk__in=[first.pk, second.pk]).update(is_active=False)
-    services.index_changes_record([first.pk])
-    services.index_changes_record([second.pk])
+    changelog.index_changes_record([first.pk])
+    changelog.index_changes_record([second.pk])
     late = IndexChange.objects.get(product_id=first.pk, id__gt=reader._watermark)
     late_id = late.id
     late.delete()  # not committed yet, as far as the reader can see
@@ -272,9 +277,9 @@ def test_a_change_committed_late_is_still_applied(reader: EmbeddingIndex, catalo
 def test_a_change_still_open_while_a_process_loads_is_applied_later(catalogue: list[Product]) -> None:
     first, second = catalogue[8], catalogue[9]
     Product.objects.filter(pk__in=[first.pk, second.pk]).update(is_active=False)
-    services.index_changes_record([first.pk])
-    services.index_changes_record([second.pk])
-    services.index_changes_record([catalogue[0].pk])
+    changelog.index_changes_record([first.pk])
+    changelog.index_changes_record([second.pk])
+    changelog.index_changes_record([catalogue[0].pk])
     late = IndexChange.objects.filter(product_id=first.pk).latest("id")
     late_id = late.id
     late.delete()
@@ -324,7 +329,7 @@ def test_pca_projection_switches_dims_and_keeps_the_near_duplicate_first(
     assert (stored.dims, stored.fitted_on) == (12, len(catalogue) + 1)
     index.refresh()  # a new projection: the index reloads itself in it
     assert (index.dims, index.projected) == (12, True)
-    assert index.vector_of(original.pk).shape == (12,)
+    assert stored_vector(index, original.pk).shape == (12,)
     assert index.stats["full_loads"] == 2
     assert index.nbytes < (len(catalogue) + 1) * 2048 * 4
     assert index.similar_to_product(original.pk, 1)[0].product_id == twin.pk
@@ -360,5 +365,5 @@ def test_index_from_arrays_is_exact_and_filters() -> None:
     expected = np.argsort(-(unit @ (query / np.linalg.norm(query))))[:5]
     assert [h.product_id for h in index.similar_to_vector(query, 5)] == [ids[i] for i in expected]
     red = index.similar_to_vector(query, 5, {"base_colour": "Red"})
-    assert len(red) == 5 and all(index.attributes_of(h.product_id)["base_colour"] == "Red" for h in red)
+    assert len(red) == 5 and all(stored_attributes(index, h.product_id)["base_colour"] == "Red" for h in red)
     assert index.filter_values()["base_colour"] == ["Blue", "Red"]

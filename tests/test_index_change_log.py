@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from visualsearch import services
-from visualsearch.index import EmbeddingIndex
+from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding
+from visualsearch.services import changelog
 
 pytestmark = pytest.mark.django_db
 
@@ -27,17 +27,17 @@ def _embed(product, seed: int) -> None:
             "model_version": MODEL_VERSION,
         },
     )
-    services.index_changes_record([product.pk])
+    changelog.index_changes_record([product.pk])
 
 
 def test_prune_drops_only_entries_past_the_retention(settings, make_product) -> None:
     settings.VISUALSEARCH_INDEX_CHANGE_RETENTION_HOURS = 48
     product = make_product()
     IndexChange.objects.all().delete()
-    services.index_changes_record([product.pk])
+    changelog.index_changes_record([product.pk])
     old = IndexChange.objects.create(product_id=product.pk)
     IndexChange.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(hours=49))
-    assert services.index_changes_prune() == 1
+    assert changelog.index_changes_prune() == 1
     assert IndexChange.objects.count() == 1
 
 

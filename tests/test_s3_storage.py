@@ -20,8 +20,8 @@ from shop.models import Product
 from shop.services import product_image_derivatives_update
 from tests.conftest import catalogue_rows, write_catalogue
 from tests.support.servers import free_port, start_process, wait_until
-from visualsearch import services
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
+from visualsearch.services import embeddings
 
 BUCKET = "lookalike-media"
 
@@ -92,7 +92,7 @@ def test_catalogue_on_s3_imports_embeds_and_serves(
     assert {p.image.name for p in products} <= keys
     assert all(p.image.url.startswith(f"{s3_endpoint}/{BUCKET}/products/") for p in products)
 
-    result = services.embeddings_compute([p.pk for p in products])
+    result = embeddings.embeddings_compute([p.pk for p in products])
     assert result.done == 6
     assert ProductEmbedding.objects.filter(status=EmbeddingStatus.DONE).count() == 6
 

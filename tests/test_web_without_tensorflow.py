@@ -24,7 +24,7 @@ from django.test import Client
 from shop.models import Product
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
-from visualsearch.services import index_changes_record
+from visualsearch.services.changelog import index_changes_record
 
 rng = np.random.default_rng(0)
 ids = []

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.test import override_settings
 
+from tests.support import random_weights
 from visualsearch.ml import embedder, weights
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def _weights_missing_message() -> str:
 @pytest.fixture(scope="module")
 def real_model() -> Iterator[None]:
     """The process's cached model loaded once, with the installed real weights."""
-    with override_settings(VISUALSEARCH_RANDOM_WEIGHTS_FOR_TESTS=False), embedder.weights_mode_for_tests(False):
+    with random_weights.weights_mode(False):
         missing = _weights_missing_message()
         if missing:
             pytest.fail(missing, pytrace=False)
@@ -277,25 +277,41 @@ def test_importing_does_not_import_tensorflow() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_ml_imports_without_django() -> None:
+    """visualsearch.ml stands alone: importing it loads neither Django nor the app's settings."""
+    code = (
+        "import sys; "
+        "import visualsearch.ml.embedder, visualsearch.ml.weights, visualsearch.ml.preprocessing; "
+        "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')); "
+        "assert not loaded, loaded; "
+        "assert 'visualsearch.conf' not in sys.modules, 'visualsearch.conf imported'"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
 # --- Random weights only on request (these drop the cached model: keep them last) ---------
 
 
 def test_missing_weights_never_fall_back_to_random(settings, tmp_path: Path) -> None:
     settings.VISUALSEARCH_WEIGHTS = str(tmp_path / "missing.weights.h5")
-    settings.VISUALSEARCH_RANDOM_WEIGHTS_FOR_TESTS = False
     with (
-        embedder.weights_mode_for_tests(False),
+        random_weights.weights_mode(False),
         pytest.raises(weights.WeightsNotFound, match="fetch_weights"),
     ):
         embedder.embed_batch(np.zeros((1, 224, 224, 3), np.uint8))
 
 
 def test_random_weights_only_when_asked(photos: np.ndarray) -> None:
-    with embedder.weights_mode_for_tests(True):
-        assert embedder.random_weights_requested()
+    with random_weights.weights_mode(True):
+        assert embedder.model_source() is random_weights.RANDOM_WEIGHTS
         first = embedder.embed_batch(photos)
         assert embedder.model_version() == embedder.MODEL_VERSION + "+random-test"
         embedder.reset_model()  # a reload gives the same seeded weights
         np.testing.assert_allclose(embedder.embed_batch(photos), first, atol=1e-5)
+    assert embedder.model_source() is embedder.INSTALLED_WEIGHTS
     assert first.shape == (2, 2048)
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)

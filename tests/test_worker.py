@@ -140,7 +140,7 @@ def test_a_saved_product_is_embedded_by_the_worker(worker: Worker, make_product)
 
 def test_reindex_all_through_the_worker(worker: Worker, tmp_path: Path) -> None:
     catalogue = write_catalogue(tmp_path / "catalogue", catalogue_rows(60))
-    count = catalog_import(catalogue, embed=False).created
+    count = catalog_import(catalogue, announce_images=False).created
     assert count >= 50 and Product.objects.count() == count
 
     command, out, errors = call_command_in_thread("reindex", "--all")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from core.errors import Conflict, InvalidInput, PayloadTooLarge, Unavailable
 from core.images import ImageRejected, open_image, to_rgb
 from shop.models import Product
 from visualsearch.conf import vs_settings
@@ -23,16 +24,20 @@ from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, SimilarProduct, p
 logger = logging.getLogger(__name__)
 
 
-class SearchUnavailable(Exception):
+class SearchUnavailable(Unavailable):
     """The search cannot be answered right now; the message is for the shopper."""
 
 
-class NotAnalysedYet(Exception):
+class NotAnalysedYet(Conflict):
     """The product has no embedding yet."""
 
 
-class UploadRejected(ValueError):
+class UploadRejected(InvalidInput):
     """An upload we refuse; the message is for the shopper."""
+
+
+class UploadTooLarge(PayloadTooLarge):
+    """An upload refused from its declared size, before its body is read."""
 
 
 @dataclass
@@ -52,15 +57,15 @@ def _preview_data_url(rgb: Image.Image, box: tuple[int, int] = (480, 480)) -> st
 
 
 def clamp_k(raw: str | int | None, default: int = 5) -> int:
-    """k from a request: a whole number from 1 to VISUALSEARCH_MAX_K (ValueError otherwise)."""
+    """k from a request: a whole number from 1 to VISUALSEARCH_MAX_K (InvalidInput otherwise)."""
     if raw in (None, ""):
         return min(default, vs_settings.MAX_K)
     try:
         k = int(raw)
     except (TypeError, ValueError):
-        raise ValueError("k must be a whole number.") from None
+        raise InvalidInput("k must be a whole number.") from None
     if k < 1:
-        raise ValueError("k must be at least 1.")
+        raise InvalidInput("k must be at least 1.")
     return min(k, vs_settings.MAX_K)
 
 

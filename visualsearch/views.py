@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.errors import ApplicationError, InvalidInput, NotFound, json_error
 from shop.selectors import product_get
 from visualsearch import search
 from visualsearch.conf import vs_settings
@@ -50,8 +51,8 @@ def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
     }
     try:
         context["result"] = search.similar_to_product(product, toggles=request.GET)
-    except (search.NotAnalysedYet, search.SearchUnavailable) as exc:
-        context["message"] = str(exc)
+    except ApplicationError as exc:
+        context["message"] = exc.message
     return render(request, "visualsearch/similar.html", context)
 
 
@@ -100,22 +101,15 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
                 search.validate_upload_size(upload.size)
                 result = search.similar_to_photo(upload.read(), filters=search.explicit_filters(form.cleaned_data))
                 context["result"] = result
-            except search.UploadRejected as exc:
-                form.add_error("image", str(exc))
-                status = 400
-            except search.SearchUnavailable as exc:
-                form.add_error(None, str(exc))
-                status = 503
+            except ApplicationError as exc:
+                form.add_error("image" if isinstance(exc, search.UploadRejected) else None, exc.message)
+                status = exc.status
         else:
             status = 400
     else:
         form = PhotoSearchForm(choices=choices)
     context["form"] = form
     return render(request, "visualsearch/photo_search.html", context, status=status)
-
-
-def _error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": {"message": message, "status": status}}, status=status)
 
 
 def _api_methods(*methods: str) -> Callable[[Callable[..., JsonResponse]], Callable[..., JsonResponse]]:
@@ -125,7 +119,7 @@ def _api_methods(*methods: str) -> Callable[[Callable[..., JsonResponse]], Calla
         @wraps(view)
         def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
             if request.method not in methods:
-                response = _error(f"Use {' or '.join(methods)} for this endpoint.", 405)
+                response = json_error(f"Use {' or '.join(methods)} for this endpoint.", 405)
                 response["Allow"] = ", ".join(methods)
                 return response
             return view(request, *args, **kwargs)
@@ -156,46 +150,35 @@ def _result_json(request: HttpRequest, result: search.SimilarResult) -> JsonResp
     )
 
 
+# API views raise core.errors.ApplicationError subclasses (bad k, unknown product, refused
+# upload, search unavailable); core.middleware.ApplicationErrorMiddleware answers them as JSON.
+
+
 @_api_methods("GET")
 def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
-    try:
-        k = search.clamp_k(request.GET.get("k"))
-    except ValueError as exc:
-        return _error(str(exc), 400)
+    k = search.clamp_k(request.GET.get("k"))
     product = product_get(product_id)
     if product is None:
-        return _error(f"No active product with id {product_id}.", 404)
-    try:
-        result = search.similar_to_product(product, k=k, toggles=request.GET)
-    except search.NotAnalysedYet as exc:
-        return _error(str(exc), 409)
-    except search.SearchUnavailable as exc:
-        return _error(str(exc), 503)
-    return _result_json(request, result)
+        raise NotFound(f"No active product with id {product_id}.")
+    return _result_json(request, search.similar_to_product(product, k=k, toggles=request.GET))
 
 
 @csrf_exempt  # a read-only search: no session state changes, callable from any client
 @_api_methods("POST")
 def api_photo_search(request: HttpRequest) -> JsonResponse:
     if _declared_too_large(request):
-        return _error(_too_large_message(), 413)
+        raise search.UploadTooLarge(_too_large_message())
     try:
         upload = request.FILES.get("image")
         post = request.POST
     except _BAD_BODY:
-        return _error("The request body could not be read: send multipart/form-data with the field 'image'.", 400)
-    try:
-        k = search.clamp_k(request.GET.get("k") or post.get("k"))
-    except ValueError as exc:
-        return _error(str(exc), 400)
+        raise InvalidInput(
+            "The request body could not be read: send multipart/form-data with the field 'image'."
+        ) from None
+    k = search.clamp_k(request.GET.get("k") or post.get("k"))
     if upload is None:
-        return _error("Send the photo as multipart/form-data in the field 'image'.", 400)
+        raise InvalidInput("Send the photo as multipart/form-data in the field 'image'.")
     params = {**request.GET.dict(), **post.dict()}
-    try:
-        search.validate_upload_size(upload.size)
-        result = search.similar_to_photo(upload.read(), k=k, filters=search.explicit_filters(params), preview=False)
-    except search.UploadRejected as exc:
-        return _error(str(exc), 400)
-    except search.SearchUnavailable as exc:
-        return _error(str(exc), 503)
+    search.validate_upload_size(upload.size)
+    result = search.similar_to_photo(upload.read(), k=k, filters=search.explicit_filters(params), preview=False)
     return _result_json(request, result)

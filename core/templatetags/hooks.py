@@ -9,6 +9,8 @@ from functools import cache
 
 from django import template
 from django.apps import apps
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
@@ -27,6 +29,12 @@ def _hook_templates(place: str) -> tuple[str, ...]:
             continue
         found.append(name)
     return tuple(found)
+
+
+@receiver(setting_changed)
+def _forget_hook_templates(setting: str, **kwargs: object) -> None:
+    if setting in {"INSTALLED_APPS", "TEMPLATES"}:
+        _hook_templates.cache_clear()
 
 
 @register.simple_tag(takes_context=True)

@@ -99,8 +99,8 @@ def product_fields(row: dict[str, str]) -> dict[str, object]:
 def embedded_catalogue(make_product: Callable[..., Product], count: int) -> list[Product]:
     """``count`` real catalogue products (photo and fields from their rows) made through the
     ``make_product`` fixture, embedded with the real model."""
-    from visualsearch import services
+    from visualsearch.services import embeddings
 
     products = [make_product(image=catalogue_photo(row), **product_fields(row)) for row in rows_with_images(count)]
-    assert services.embeddings_compute([p.pk for p in products]).done == count
+    assert embeddings.embeddings_compute([p.pk for p in products]).done == count
     return products

@@ -106,3 +106,16 @@ def projection_fit(*, min_rows: int | None = None, refit: bool = False, seed: in
         return _current_queryset().first()
     logger.info("fitted PCA %d on %d embeddings (%.1f%% variance)", dims, len(vectors), 100 * row.explained_variance)
     return row
+
+
+def projection_fit_vectors(vectors: np.ndarray, dims: int, *, seed: int = 0) -> tuple[ProjectionData, float]:
+    """A PCA-``dims`` projection fitted on these raw (N, 2048) vectors in memory only (nothing
+    is stored, so no process reloads; its pk is 0), with the share of the variance it keeps.
+    For evaluations and experiments; the site's projection comes from ``projection_fit``."""
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit(np.asarray(vectors, np.float32))
+    data = ProjectionData(
+        0, dims, pca.mean_.astype(np.float32), np.ascontiguousarray(pca.components_, dtype=np.float32)
+    )
+    return data, float(pca.explained_variance_ratio_.sum())

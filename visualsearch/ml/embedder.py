@@ -2,30 +2,29 @@
 
 This is the only module of the project that uses TensorFlow/Keras, and it imports them
 lazily, inside functions: ``import visualsearch.ml.embedder`` stays cheap, so the web process
-and the management commands that never embed do not load TensorFlow.
+and the management commands that never embed do not load TensorFlow. No Django either: the
+weights file and batch size come from ``visualsearch.ml.settings``.
 
 One model per process, loaded on first use (thread-safe) from the weights file that
 ``visualsearch.ml.weights.resolve_weights_path()`` finds; a missing file raises
-``WeightsNotFound`` saying what to do. Random weights are used only where a test asks for
-them by name (``use_random_weights_for_tests()`` or the setting
-``VISUALSEARCH_RANDOM_WEIGHTS_FOR_TESTS = True``), never as a silent fallback.
+``WeightsNotFound`` saying what to do, never a silent fallback. ``use_model_source()`` is
+the one seam to load other weights (the tests' seeded random weights,
+``tests/support/random_weights.py``), under a version of their own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
-from visualsearch.conf import vs_settings
+from visualsearch.ml.settings import current as current_settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +36,6 @@ EMBEDDING_LAYER = "conv5_block3_out"
 # The ImageNet weights were trained with Keras 2's BatchNormalization epsilon (1e-3);
 # Keras 3's ResNet50 builds its BN layers with 1.001e-5, which shifts every activation.
 BN_EPSILON = 1e-3
-RANDOM_WEIGHTS_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -46,13 +44,21 @@ class _Models:
 
     full: Any
     embedding: Any
-    random_weights: bool
+    version: str
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the full model (ResNet50 with its top, weights set) comes from, and the model
+    version the embeddings it computes are stored under."""
+
+    load_full_model: Callable[[], Any]
+    version: str
 
 
 _lock = threading.Lock()
 _models: _Models | None = None
-# None: follow settings.VISUALSEARCH_RANDOM_WEIGHTS_FOR_TESTS; True/False: a test decided.
-_random_override: bool | None = None
+_source: ModelSource | None = None  # None: the installed weights file (INSTALLED_WEIGHTS)
 
 
 def _keras() -> Any:
@@ -105,78 +111,45 @@ def save_weights(model: Any, path: str | Path) -> None:
     model.save_weights(str(path))
 
 
-def _randomise_deterministically(model: Any) -> None:
-    """Replace the weights with seeded He-normal kernels and neutral BN statistics.
+def _load_installed_full_model() -> Any:
+    """The full model with the installed weights (``resolve_weights_path()``)."""
+    from visualsearch.ml.weights import resolve_weights_path
 
-    Keras' own initialisers are not seeded, so every process would embed differently;
-    this gives the same random model in every test process.
-    """
-    rng = np.random.default_rng(RANDOM_WEIGHTS_SEED)
-    for layer in model.layers:
-        values = []
-        for variable in layer.weights:
-            shape = tuple(variable.shape)
-            if variable.name == "kernel":
-                fan_in = int(np.prod(shape[:-1]))
-                values.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), shape).astype(np.float32))
-            elif variable.name in ("gamma", "moving_variance"):
-                values.append(np.ones(shape, np.float32))
-            else:
-                values.append(np.zeros(shape, np.float32))
-        if values:
-            layer.set_weights(values)
+    path = resolve_weights_path()
+    logger.info("visualsearch: loading %s weights from %s", MODEL_VERSION, path)
+    return load_full_model(path)
 
 
-def use_random_weights_for_tests(enabled: bool | None = True) -> None:
-    """TEST ONLY: load seeded random weights instead of the weights file; drops the cached model.
+INSTALLED_WEIGHTS = ModelSource(load_full_model=_load_installed_full_model, version=MODEL_VERSION)
 
-    ``enabled=False`` forces the real weights, ``None`` goes back to the setting
-    ``VISUALSEARCH_RANDOM_WEIGHTS_FOR_TESTS``.
-    """
-    global _random_override
+
+def use_model_source(source: ModelSource | None) -> ModelSource | None:
+    """Load the models from ``source`` from now on (None: the installed weights file) and
+    drop the cached ones; returns the previous source, to put back later."""
+    global _source, _models
     with _lock:
-        _random_override = enabled
-    reset_model()
+        previous = _source
+        _source = source
+        _models = None
+    return previous
 
 
-@contextlib.contextmanager
-def weights_mode_for_tests(random: bool) -> Iterator[None]:
-    """TEST ONLY: random (or real) weights inside the block, the previous mode after it."""
-    previous = _random_override
-    use_random_weights_for_tests(random)
-    try:
-        yield
-    finally:
-        use_random_weights_for_tests(previous)
-
-
-def random_weights_requested() -> bool:
-    """Whether the next load uses random weights: only if a test asked for them by name."""
-    if _random_override is not None:
-        return _random_override
-    return bool(getattr(settings, "VISUALSEARCH_RANDOM_WEIGHTS_FOR_TESTS", False))
+def model_source() -> ModelSource:
+    """The source the next load uses."""
+    return _source or INSTALLED_WEIGHTS
 
 
 def _load_models() -> _Models:
-    """Build the full model (real or test-random weights) and the embedding model on it."""
+    """Build the full model from the current source and the embedding model on it."""
     keras = _keras()
-    random_weights = random_weights_requested()
-    full = build_resnet50(include_top=True)
-    if random_weights:
-        logger.warning("visualsearch: using RANDOM model weights (test mode); embeddings are meaningless")
-        _randomise_deterministically(full)
-    else:
-        from visualsearch.ml.weights import resolve_weights_path
-
-        path = resolve_weights_path()
-        logger.info("visualsearch: loading %s weights from %s", MODEL_VERSION, path)
-        full.load_weights(str(path))
+    source = model_source()
+    full = source.load_full_model()
     pooled = keras.layers.GlobalMaxPooling2D(name="embedding_gmp")(full.get_layer(EMBEDDING_LAYER).output)
     embedding = keras.Model(full.input, pooled, name="resnet50_gmp")
     # Create the predict functions under the lock, not racing in the first requests.
     full.make_predict_function()
     embedding.make_predict_function()
-    return _Models(full=full, embedding=embedding, random_weights=random_weights)
+    return _Models(full=full, embedding=embedding, version=source.version)
 
 
 def _get_models() -> _Models:
@@ -200,8 +173,9 @@ def reset_model() -> None:
 
 
 def model_version() -> str:
-    """MODEL_VERSION, marked ``+random-test`` when the test-only random weights are loaded."""
-    return MODEL_VERSION + ("+random-test" if _get_models().random_weights else "")
+    """The loaded models' version: MODEL_VERSION for the installed weights, the source's own
+    otherwise (the tests' random weights: ``MODEL_VERSION + "+random-test"``)."""
+    return _get_models().version
 
 
 def _check_images(images: np.ndarray) -> np.ndarray:
@@ -215,7 +189,7 @@ def _check_images(images: np.ndarray) -> np.ndarray:
 def _predict(model: Any, images: np.ndarray) -> np.ndarray:
     """Preprocess (float32 copy, ResNet50 caffe mode) and run ``predict_on_batch`` in chunks."""
     keras = _keras()
-    batch_size = max(1, int(vs_settings.BATCH_SIZE))
+    batch_size = current_settings().batch_size
     outputs = []
     for start in range(0, len(images), batch_size):
         chunk = np.array(images[start : start + batch_size], dtype=np.float32, copy=True)

