@@ -418,6 +418,7 @@ def test_postgres_restart_while_serving(tmp_path, real_weights) -> None:
         assert seconds < 8
         status, body, seconds = _get(base + "/healthz")
         assert status == 503 and '"unavailable"' in body and seconds < 8
+        assert body.strip() == '{"status": "unavailable"}'  # no host, port, database or role for strangers
         print(f"with PostgreSQL down, /healthz answered 503 in {seconds:.2f} s")
         # The photo search form may still render from the index in memory; if not, cleanly.
         status, body, seconds = _get(base + "/search/photo/")
