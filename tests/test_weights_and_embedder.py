@@ -20,6 +20,7 @@ import pytest
 
 from tests.support import random_weights
 from visualsearch.ml import embedder, weights
+from visualsearch.ml import settings as ml_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,6 +147,18 @@ def test_missing_default_weights_names_fetch_weights(settings, tmp_path: Path) -
     settings.VISUALSEARCH_MODEL_DIR = tmp_path
     with pytest.raises(weights.WeightsNotFound, match="fetch_weights"):
         weights.resolve_weights_path()
+
+
+def test_django_settings_reach_the_model_settings(settings, tmp_path: Path) -> None:
+    """visualsearch.ml has no Django: the app configures it, and again when a setting changes."""
+    settings.VISUALSEARCH_WEIGHTS = str(tmp_path / "w.weights.h5")
+    settings.VISUALSEARCH_MODEL_DIR = str(tmp_path)
+    settings.VISUALSEARCH_BATCH_SIZE = 2
+    assert ml_settings.current() == ml_settings.ModelSettings(
+        weights=tmp_path / "w.weights.h5", model_dir=tmp_path, batch_size=2
+    )
+    settings.VISUALSEARCH_WEIGHTS = ""
+    assert ml_settings.current().weights is None
 
 
 def test_resolve_order_explicit_then_model_dir(settings, tmp_path: Path) -> None:
