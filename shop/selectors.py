@@ -12,18 +12,11 @@ from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.http import QueryDict
 
+from shop.attributes import ATTRIBUTES
 from shop.models import CatalogueVersion, Product
 
 # Facet parameter → (model field, label), in sidebar order.
-FACETS: dict[str, tuple[str, str]] = {
-    "gender": ("gender", "Gender"),
-    "master": ("master_category", "Category"),
-    "sub": ("sub_category", "Sub category"),
-    "type": ("article_type", "Article type"),
-    "colour": ("base_colour", "Colour"),
-    "season": ("season", "Season"),
-    "usage": ("usage", "Usage"),
-}
+FACETS: dict[str, tuple[str, str]] = {a.param: (a.field, a.label) for a in ATTRIBUTES}
 
 SORTS: dict[str, tuple[str, list]] = {
     "newest": ("Newest", [F("year").desc(nulls_last=True), "-id"]),

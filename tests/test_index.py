@@ -262,7 +262,7 @@ def test_a_change_committed_late_is_still_applied(reader: EmbeddingIndex, catalo
     Product.objects.filter(pk__in=[first.pk, second.pk]).update(is_active=False)
     changelog.index_changes_record([first.pk])
     changelog.index_changes_record([second.pk])
-    late = IndexChange.objects.get(product_id=first.pk, id__gt=reader._watermark)
+    late = IndexChange.objects.get(product_id=first.pk, id__gt=reader._changes.watermark)
     late_id = late.id
     late.delete()  # not committed yet, as far as the reader can see
     assert refreshed_rows(reader) == 1

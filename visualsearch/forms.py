@@ -1,7 +1,12 @@
+"""The photo search form: the photo, and one optional filter per searchable attribute."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 
+from shop.attributes import SEARCHABLE_ATTRIBUTES
 from visualsearch.conf import vs_settings
 
 
@@ -11,15 +16,17 @@ class PhotoSearchForm(forms.Form):
         help_text="JPEG, PNG or WebP.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
     )
-    gender = forms.ChoiceField(required=False)
-    master = forms.ChoiceField(required=False, label="Category")
-    sub = forms.ChoiceField(required=False, label="Sub category")
-    type = forms.ChoiceField(required=False, label="Article type")
-    colour = forms.ChoiceField(required=False)
 
-    def __init__(self, *args: object, choices: dict[str, list[str]], **kwargs: object) -> None:
+    def __init__(self, *args: Any, choices: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limit_mb = vs_settings.MAX_UPLOAD_BYTES / 1e6
         self.fields["image"].help_text = f"JPEG, PNG or WebP, up to {limit_mb:.0f} MB."
-        for name in ("gender", "master", "sub", "type", "colour"):
-            self.fields[name].choices = [("", "Any")] + [(v, v) for v in choices.get(name, [])]
+        for attribute in SEARCHABLE_ATTRIBUTES:
+            self.fields[attribute.param] = forms.ChoiceField(
+                required=False,
+                label=attribute.label,
+                choices=[("", "Any")] + [(v, v) for v in choices.get(attribute.param, [])],
+            )
+
+    def filter_fields(self) -> list[forms.BoundField]:
+        return [self[attribute.param] for attribute in SEARCHABLE_ATTRIBUTES]

@@ -10,10 +10,8 @@ projection (see projection.py) once one has been fitted, 2048-dim float32 before
 With a projection the index ranks candidates; ``visualsearch.search`` re-scores them
 with the full vectors, so the final order is the exact 2048-dim one.
 
-Change-log ids come from a sequence, and transactions commit out of id order: a change
-with a lower id can become visible after a higher one was read. Ids skipped over by a
-refresh are remembered for a while (``_GAP_TTL_SECONDS``) and looked for again, so a
-late commit is still applied.
+The change log is read by ``changelog.ChangeLogReader``, which also catches changes that
+commit late (out of id order).
 """
 
 from __future__ import annotations
@@ -22,25 +20,26 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
 
 import numpy as np
-from django.db.models import Q
-from django.utils import timezone
 
 from shop.attributes import SEARCHABLE_FIELDS as FILTER_FIELDS
 from visualsearch.conf import vs_settings
 from visualsearch.index import projection as projection_mod
 from visualsearch.index.base import FULL_DIMS, Hit, NotIndexed
+from visualsearch.index.changelog import FULL_RELOAD_AFTER, ChangeLogReader, latest_change_id
 from visualsearch.ml.embedder import MODEL_VERSION
-from visualsearch.models import IndexChange, ProductEmbedding
+from visualsearch.models import ProductEmbedding
 
-_FULL_RELOAD_AFTER = 20_000  # more pending changes than this: reload everything
 _LOAD_CHUNK = 2000
-# Change ids missing below the watermark (a transaction still open, or rolled back).
-_GAP_TTL_SECONDS = 600.0
-_GAP_LOOKBACK_IDS = 2000  # at load, holes this far below the watermark are watched
-_MAX_GAPS = 5000
+# seed_synthetic_embeddings' random vectors (load tests) carry this version: the index
+# serves them only with VISUALSEARCH_INDEX_SYNTHETIC, and `reindex --missing` replaces them.
+SYNTHETIC_MODEL_VERSION = f"{MODEL_VERSION}+synthetic"
+
+
+def served_model_versions() -> list[str]:
+    """The model versions whose vectors the index serves."""
+    return [MODEL_VERSION, SYNTHETIC_MODEL_VERSION] if vs_settings.INDEX_SYNTHETIC else [MODEL_VERSION]
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -55,8 +54,7 @@ class EmbeddingIndex:
         self._static = False  # built from arrays: never reads the database
         self._loaded = False
         self._last_check = 0.0
-        self._watermark = 0
-        self._gaps: dict[int, float] = {}  # change id → when it was first found missing
+        self._changes = ChangeLogReader()
         self._projection: projection_mod.ProjectionData | None = None
         self._size = 0
         self._ids = np.zeros(0, dtype=np.int64)
@@ -119,7 +117,7 @@ class EmbeddingIndex:
 
     def _rows(self, product_ids: Iterable[int] | None = None):
         rows = ProductEmbedding.objects.filter(
-            product__is_active=True, vector__isnull=False, model_version=MODEL_VERSION
+            product__is_active=True, vector__isnull=False, model_version__in=served_model_versions()
         )
         if product_ids is not None:
             rows = rows.filter(product_id__in=list(product_ids))
@@ -129,7 +127,7 @@ class EmbeddingIndex:
         """(Re)load the whole index from the database."""
         with self._lock:
             # Read the watermark first: changes made during the load are applied again later.
-            watermark = IndexChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            watermark = latest_change_id()
             self._projection = projection_mod.projection_current()
             ids: list[int] = []
             attrs: list[tuple] = []
@@ -154,52 +152,11 @@ class EmbeddingIndex:
                 for i, name in enumerate(FILTER_FIELDS)
             }
             self._row_of = {pid: i for i, pid in enumerate(ids)}
-            self._watermark = watermark
-            self._gaps = self._holes_below(watermark)
+            self._changes.restart(watermark)
             self._loaded = True
             self._last_check = time.monotonic()
             self._version += 1
             self.stats["full_loads"] += 1
-
-    def _holes_below(self, watermark: int) -> dict[int, float]:
-        """Change ids just below the watermark, among recent changes, that are not visible yet
-        (their transactions are still open)."""
-        recent = timezone.now() - timedelta(seconds=_GAP_TTL_SECONDS)
-        seen = set(
-            IndexChange.objects.filter(
-                id__gt=max(watermark - _GAP_LOOKBACK_IDS, 0), id__lte=watermark, created__gte=recent
-            ).values_list("id", flat=True)
-        )
-        if not seen:
-            return {}
-        now = time.monotonic()
-        return {cid: now for cid in range(min(seen), max(seen)) if cid not in seen}
-
-    def _pending_changes(self) -> list[tuple[int, int]]:
-        condition = Q(id__gt=self._watermark)
-        if self._gaps:
-            condition |= Q(id__in=list(self._gaps))
-        return list(
-            IndexChange.objects.filter(condition).order_by("id").values_list("id", "product_id")[:_FULL_RELOAD_AFTER]
-        )
-
-    def _track_gaps(self, change_ids: list[int]) -> None:
-        """Forget the gaps that showed up, remember the new ones, expire the old ones."""
-        now = time.monotonic()
-        seen = set(change_ids)
-        late = [cid for cid in seen if cid in self._gaps]
-        for cid in late:
-            del self._gaps[cid]
-        self.stats["late_changes"] += len(late)
-        new_watermark = max(max(change_ids, default=0), self._watermark)
-        if new_watermark - self._watermark <= _FULL_RELOAD_AFTER + _MAX_GAPS:
-            for cid in range(self._watermark + 1, new_watermark):
-                if cid not in seen:
-                    self._gaps[cid] = now
-        self._watermark = new_watermark
-        self._gaps = {cid: t for cid, t in self._gaps.items() if now - t < _GAP_TTL_SECONDS}
-        if len(self._gaps) > _MAX_GAPS:
-            self._gaps = dict(sorted(self._gaps.items())[-_MAX_GAPS:])
 
     def refresh(self) -> None:
         """Apply the changes logged since the last look: O(changed rows)."""
@@ -215,11 +172,11 @@ class EmbeddingIndex:
             if latest != (self._projection.pk if self._projection else None):
                 self.load()
                 return
-            changes = self._pending_changes()
+            changes = self._changes.pending()
             if not changes:
-                self._track_gaps([])
+                self._changes.advance([])
                 return
-            if len(changes) >= _FULL_RELOAD_AFTER:
+            if len(changes) >= FULL_RELOAD_AFTER:
                 self.load()
                 return
             changed = {pid for _id, pid in changes}
@@ -229,7 +186,8 @@ class EmbeddingIndex:
                 self._upsert(row[0], self._project([bytes(row[1])])[0], row[2:])
             for pid in changed - present:
                 self._remove(pid)
-            self._track_gaps([cid for cid, _pid in changes])
+            self._changes.advance([cid for cid, _pid in changes])
+            self.stats["late_changes"] = self._changes.late_changes
             self._version += 1
             self.stats["refreshes"] += 1
             self.stats["rows_refreshed"] += len(changed)

@@ -88,7 +88,8 @@ def projection_fit(*, min_rows: int | None = None, refit: bool = False, seed: in
     ids = np.asarray(rows.values_list("product_id", flat=True), dtype=np.int64)
     rng = np.random.default_rng(seed)
     sample = rng.choice(ids, size=min(SAMPLE_ROWS, len(ids)), replace=False)
-    raw = b"".join(bytes(v) for v in rows.filter(product_id__in=sample.tolist()).values_list("vector", flat=True))
+    sampled = rows.filter(product_id__in=sample.tolist()).values_list("vector", flat=True)
+    raw = b"".join(bytes(v) for v in sampled if v is not None)  # never None: the rows are filtered on it
     vectors = np.frombuffer(raw, dtype="<f4").reshape(-1, 2048)
     pca = PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit(vectors)
     fields = {
