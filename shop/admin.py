@@ -3,6 +3,8 @@ extend ``ProductAdmin`` from their own admin modules (visual search adds the emb
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,6 +15,9 @@ from shop.forms import ProductAdminForm
 from shop.models import Product
 from shop.services import catalogue_changes_announce, product_image_derivatives_update
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
+
 admin.site.site_header = "Lookalike staff"
 admin.site.site_title = "Lookalike staff"
 admin.site.index_title = "Shop administration"
@@ -22,8 +27,10 @@ admin.site.enable_nav_sidebar = False
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    # The options that subclasses extend (``(*ProductAdmin.list_filter, …)``) are typed as
+    # variable-length tuples, so that a longer one still matches.
     form = ProductAdminForm
-    list_display = (
+    list_display: tuple[str, ...] = (
         "thumbnail_tag",
         "name",
         "external_id",
@@ -33,7 +40,7 @@ class ProductAdmin(admin.ModelAdmin):
         "is_active",
     )
     list_display_links = ("thumbnail_tag", "name")
-    list_filter = (
+    list_filter: ClassVar[tuple[str | type[admin.ListFilter], ...]] = (
         "is_active",
         "gender",
         "master_category",
@@ -44,9 +51,9 @@ class ProductAdmin(admin.ModelAdmin):
     )
     search_fields = ("name", "=external_id")
     list_per_page = 50
-    readonly_fields = ("image_preview", "created", "updated")
-    actions = ["make_active", "make_inactive"]
-    fieldsets = (
+    readonly_fields: ClassVar[tuple[str, ...]] = ("image_preview", "created", "updated")
+    actions: list[str] = ["make_active", "make_inactive"]
+    fieldsets: ClassVar[_FieldsetSpec] = (
         (None, {"fields": ("name", "external_id", "price", "is_active")}),
         ("Image", {"fields": ("image", "image_preview")}),
         ("Category", {"fields": ("gender", "master_category", "sub_category", "article_type")}),
@@ -71,7 +78,7 @@ class ProductAdmin(admin.ModelAdmin):
             product.image.url,
         )
 
-    def save_model(self, request: HttpRequest, product: Product, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, product: Product, form: ProductAdminForm, change: bool) -> None:
         super().save_model(request, product, form, change)
         if "image" in form.changed_data:
             product_image_derivatives_update(product)

@@ -17,11 +17,12 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 
 from core.images import ImageRejected, open_image
 from shop.models import Product
@@ -82,7 +83,10 @@ class ImportResult:
 
 
 def _max_length(field_name: str) -> int:
-    return Product._meta.get_field(field_name).max_length
+    model_field = Product._meta.get_field(field_name)
+    if not isinstance(model_field, models.Field) or model_field.max_length is None:
+        raise TypeError(f"Product.{field_name} is not a text field with a max_length")
+    return model_field.max_length
 
 
 def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> CatalogRow:
@@ -104,10 +108,11 @@ def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> Catalo
         attributes[field_name] = value
     year_text = values["year"]
     try:
-        attributes["year"] = int(float(year_text)) if year_text else None
+        year = int(float(year_text)) if year_text else None
     except ValueError:
         raise RowError(f"year {year_text!r} is not a number") from None
-    if attributes["year"] is not None and not 1900 <= attributes["year"] <= 2100:
+    attributes["year"] = year
+    if year is not None and not 1900 <= year <= 2100:
         raise RowError(f"year {year_text!r} is out of range")
     return CatalogRow(line, external_id, attributes, images_dir / f"{external_id}.jpg")
 
@@ -263,7 +268,7 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
             default_storage.delete(name)
         raise
     for name in replaced_files:
-        transaction.on_commit(lambda name=name: default_storage.delete(name))
+        transaction.on_commit(partial(default_storage.delete, name))
     result.created += len(to_create)
     result.updated += len(to_update)
 

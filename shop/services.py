@@ -31,13 +31,14 @@ def catalogue_changes_announce(product_ids: Sequence[int], *, images_changed: Se
 
 def product_image_derivatives_update(product: Product) -> None:
     """After a new image was saved: record its checksum and make its grid thumbnail."""
-    if not product.image:
+    image_name = product.image.name
+    if not image_name:  # the same test as ``not product.image``: a FieldFile is falsy without a name
         return
-    with default_storage.open(product.image.name, "rb") as handle:
+    with default_storage.open(image_name, "rb") as handle:
         data = handle.read()
     old_thumbnail = product.thumbnail.name
     try:
-        thumbnail = thumbnail_create(product.image.name, data)
+        thumbnail = thumbnail_create(image_name, data)
     except ImageRejected:
         thumbnail = ""
     product.image_checksum = hashlib.sha256(data).hexdigest()

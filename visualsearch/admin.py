@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
@@ -19,14 +21,32 @@ from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 from visualsearch.services import embeddings as embedding_services
 from visualsearch.services import reindex as reindex_services
 
-STATUS_COLOURS = {"done": "#1a7f37", "pending": "#9a6700", "failed": "#cf222e", None: "#6e7781"}
+STATUS_COLOURS: dict[str | None, str] = {
+    "done": "#1a7f37",
+    "pending": "#9a6700",
+    "failed": "#cf222e",
+    None: "#6e7781",
+}
+STATUS_LABELS: dict[str | None, str] = dict(EmbeddingStatus.choices)
+
+# save_model notes the saved product on the request; changeform_view reads it once the
+# save's transaction has committed.
+_SAVED_PRODUCT_PK = "_saved_product_pk"
+
+
+def _saved_product_remember(request: HttpRequest, pk: int) -> None:
+    setattr(request, _SAVED_PRODUCT_PK, pk)
+
+
+def _saved_product_pk(request: HttpRequest) -> int | None:
+    return getattr(request, _SAVED_PRODUCT_PK, None)
 
 
 class EmbeddingStatusFilter(admin.SimpleListFilter):
     title = "embedding"
     parameter_name = "embedding"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [*EmbeddingStatus.choices, ("none", "Not computed yet")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -38,14 +58,24 @@ class EmbeddingStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ProductEmbeddingAdminMixin:
-    """Embedding status column, summary and the "compute embeddings" action for products."""
+class ProductEmbeddingAdminMixin(admin.ModelAdmin):
+    """Embedding status column, summary and the "compute embeddings" action for products.
 
-    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None) -> HttpResponse:
+    Listed before the shop's ``ProductAdmin`` in a subclass's bases; it derives from
+    ``ModelAdmin`` itself so that ``super()`` and the admin's methods are known to it (the
+    method resolution order is the same as for a plain mixin)."""
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         response = super().changeform_view(request, object_id, form_url, extra_context)
         # The embedding is queued when the save's transaction commits, i.e. after the view
         # returned: only now can we tell the staff member whether that worked.
-        saved = getattr(request, "_saved_product_pk", None)
+        saved = _saved_product_pk(request)
         if (
             saved
             and ProductEmbedding.objects.filter(
@@ -61,11 +91,11 @@ class ProductEmbeddingAdminMixin:
             )
         return response
 
-    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        request._saved_product_pk = obj.pk
+        _saved_product_remember(request, obj.pk)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         return (
             super()
             .get_queryset(request)
@@ -73,9 +103,9 @@ class ProductEmbeddingAdminMixin:
         )
 
     @admin.display(description="Embedding", ordering="embedding__status")
-    def embedding_status_tag(self, product) -> str:
-        state = getattr(product, "embedding_state", None)
-        label = dict(EmbeddingStatus.choices).get(state, "Not computed")
+    def embedding_status_tag(self, product: Product) -> str:
+        state: str | None = getattr(product, "embedding_state", None)  # annotated by get_queryset
+        label = STATUS_LABELS.get(state, "Not computed")
         return format_html(
             '<span title="{}" style="color:{};font-weight:600">{}</span>',
             getattr(product, "embedding_error", "") or "",
@@ -84,7 +114,7 @@ class ProductEmbeddingAdminMixin:
         )
 
     @admin.display(description="Embedding")
-    def embedding_summary(self, product) -> str:
+    def embedding_summary(self, product: Product) -> str:
         if not product.pk:
             return "Computed by the worker after the product is saved."
         row = ProductEmbedding.objects.filter(product=product).defer("vector").first()
@@ -98,7 +128,7 @@ class ProductEmbeddingAdminMixin:
         return " · ".join(parts)
 
     @admin.action(description="Compute embeddings for selected products")
-    def compute_embeddings(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def compute_embeddings(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         embedding_services.embeddings_mark_pending(ids)
         if embedding_services.embeddings_enqueue(ids, force=True):
@@ -153,7 +183,7 @@ class ReindexJobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: ReindexJob | None = None) -> bool:
         return False
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
             path("dashboard/", view(self.dashboard_view), name="visualsearch_reindex_dashboard"),
@@ -164,7 +194,7 @@ class ReindexJobAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if "all" not in request.GET and not request.GET:
             return HttpResponseRedirect(reverse("admin:visualsearch_reindex_dashboard"))
         return super().changelist_view(request, extra_context)
@@ -269,14 +299,14 @@ class ProductEmbeddingAdmin(admin.ModelAdmin):
         "updated",
     )
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProductEmbedding]:
         return super().get_queryset(request).defer("vector")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description="Compute these embeddings again")
-    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def retry(self, request: HttpRequest, queryset: QuerySet[ProductEmbedding]) -> None:
         ids = list(queryset.values_list("product_id", flat=True))
         embedding_services.embeddings_mark_pending(ids)
         if embedding_services.embeddings_enqueue(ids, force=True):

@@ -115,11 +115,12 @@ def _rescored(hits: list[Hit], query: np.ndarray | None, query_product_id: int |
     wanted = [h.product_id for h in hits]
     if query_product_id is not None:
         wanted.append(query_product_id)
-    vectors = dict(
+    rows = (
         ProductEmbedding.objects.filter(product_id__in=wanted, model_version=MODEL_VERSION, vector__isnull=False)
         .values_list("product_id", "vector")
         .order_by()
     )
+    vectors = {product_id: vector for product_id, vector in rows if vector is not None}
     if query is None and query_product_id is not None and query_product_id in vectors:
         query = np.frombuffer(bytes(vectors[query_product_id]), dtype="<f4")
     if query is None or any(h.product_id not in vectors for h in hits):

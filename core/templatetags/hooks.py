@@ -6,6 +6,7 @@ shop (visual search, the bag) without naming them: the shop renders with none in
 from __future__ import annotations
 
 from functools import cache
+from typing import Any, cast
 
 from django import template
 from django.apps import apps
@@ -39,7 +40,8 @@ def _forget_hook_templates(setting: str, **kwargs: object) -> None:
 
 @register.simple_tag(takes_context=True)
 def render_hook(context: template.Context, place: str, **extra: object) -> SafeString:
-    flat = context.flatten()
+    # A template context's keys are variable names; django-stubs types them more widely.
+    flat = cast(dict[str, Any], context.flatten())
     flat.update(extra)
     request = context.get("request")
     parts = [get_template(name).render(flat, request) for name in _hook_templates(place)]

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from django.conf import settings
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 NOT_QUEUED = "Not queued: the task queue is unavailable"
 
+T = TypeVar("T")
+
 
 @dataclass
 class ComputeResult:
@@ -42,7 +45,7 @@ class ComputeResult:
         self.failed += other.failed
 
 
-def chunked(items: Sequence, size: int) -> list[Sequence]:
+def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -130,6 +133,10 @@ def _load_image(product: Product) -> _Loaded:
         return _Loaded(product.pk, checksum, bytes_to_model_input(data))
     except ImageRejected as exc:
         return _Loaded(product.pk, checksum, error=f"Unreadable image {name}: {exc}")
+
+
+def _load_images(products: Sequence[Product]) -> list[_Loaded]:
+    return [_load_image(p) for p in products]
 
 
 def _store_chunk(loaded: list[_Loaded], vectors: dict[int, np.ndarray], unchanged: set[int], version: str) -> None:
@@ -229,11 +236,11 @@ def embeddings_compute(
     }
     chunks = chunked(products, vs_settings.BATCH_SIZE)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-io") as pool:
-        ahead = pool.submit(lambda c=chunks[0]: [_load_image(p) for p in c])
+        ahead = pool.submit(_load_images, chunks[0])
         for index in range(len(chunks)):
             loaded = ahead.result()
             if index + 1 < len(chunks):
-                ahead = pool.submit(lambda c=chunks[index + 1]: [_load_image(p) for p in c])
+                ahead = pool.submit(_load_images, chunks[index + 1])
             unchanged = set()
             if not force:
                 for item in loaded:
@@ -249,7 +256,8 @@ def embeddings_compute(
             todo = [item for item in loaded if not item.error and item.product_id not in unchanged]
             vectors: dict[int, np.ndarray] = {}
             if todo:
-                batch = embedder.embed_batch(np.stack([item.pixels for item in todo]))
+                pixels = [item.pixels for item in todo if item.pixels is not None]  # all: none has an error
+                batch = embedder.embed_batch(np.stack(pixels))
                 vectors = {item.product_id: vec for item, vec in zip(todo, batch, strict=True)}
             _store_chunk(loaded, vectors, unchanged, version)
             result.add(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         ids: Path | None,
         batch_size: int,
         no_embeddings: bool,
-        **options: object,
+        **options: Any,
     ) -> None:
         if not (path / "styles.csv").is_file():
             raise CommandError(
