@@ -24,10 +24,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 
-from core.images import ImageRejected, open_image
+from core.images import ImageRejected
 from shop.models import Product
 from shop.services import catalogue_changes_announce
-from shop.thumbnails import THUMBNAIL_DRAFT_SIZE, thumbnail_create, thumbnail_needed
+from shop.thumbnails import image_validate, thumbnail_create, thumbnail_needed
 
 CSV_COLUMNS = (
     "id",
@@ -120,22 +120,28 @@ def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> Catalo
 def read_rows(
     path: Path, *, ids: set[str] | None = None, limit: int | None = None
 ) -> Iterator[CatalogRow | tuple[int, str, str]]:
-    """Yield parsed rows, or (line, id, reason) for rows that cannot be parsed."""
+    """Yield parsed rows, or (line, id, reason) for rows that cannot be parsed.
+
+    Lines are numbered where each row starts (a quoted field may span several lines). An
+    id seen again replaces the earlier row, which is reported as skipped. A UTF-8
+    byte-order mark (spreadsheet exports) is read as such."""
     styles = path / "styles.csv"
     images_dir = path / "images"
     yielded = 0
-    with styles.open(newline="", encoding="utf-8", errors="replace") as handle:
+    first_line: dict[str, int] = {}
+    with styles.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
         reader = csv.DictReader(handle)
         missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{styles} lacks the columns {', '.join(missing)}")
         while True:
+            start = reader.line_num + 1
             try:
                 raw = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield (reader.line_num, "?", f"malformed line: {exc}")
+                yield (start, "?", f"malformed line: {exc}")
                 continue
             external_id = (raw.get("id") or "").strip()
             if ids is not None and external_id not in ids:
@@ -143,10 +149,14 @@ def read_rows(
             if limit is not None and yielded >= limit:
                 return
             yielded += 1
+            if external_id in first_line:
+                yield (first_line[external_id], external_id, f"duplicate id: replaced by line {start}")
+            if external_id:
+                first_line[external_id] = start
             try:
-                yield parse_row(raw, reader.line_num, images_dir)
+                yield parse_row(raw, start, images_dir)
             except RowError as exc:
-                yield (reader.line_num, external_id or "?", str(exc))
+                yield (start, external_id or "?", str(exc))
 
 
 def count_rows(path: Path, *, ids: set[str] | None = None, limit: int | None = None) -> int:
@@ -186,16 +196,21 @@ def _prepare(row: CatalogRow) -> _Prepared:
     except OSError as exc:
         raise RowError(f"image {row.image_path.name} cannot be read ({exc.strerror})") from None
     try:
-        size = open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE).size
+        size = image_validate(data)
     except ImageRejected as exc:
         raise RowError(f"image {row.image_path.name} is unusable: {exc}") from None
     return _Prepared(row, data, hashlib.sha256(data).hexdigest(), size)
 
 
-def _store_image(prepared: _Prepared) -> tuple[str, str]:
-    """Save the image (and its thumbnail when it is large) through the storage API."""
+def _store_image(prepared: _Prepared, saved_files: list[str]) -> tuple[str, str]:
+    """Save the image (and its thumbnail when it is large) through the storage API. Each
+    file goes on ``saved_files`` (the batch's cleanup list) as soon as it exists, before
+    anything else that can fail."""
     name = default_storage.save(f"products/{prepared.row.external_id}.jpg", ContentFile(prepared.data))
+    saved_files.append(name)
     thumb = thumbnail_create(name, prepared.data) if thumbnail_needed(prepared.size) else ""
+    if thumb:
+        saved_files.append(thumb)
     return name, thumb
 
 
@@ -224,8 +239,7 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
         for external_id, item in by_id.items():
             product = existing.get(external_id)
             if product is None:
-                name, thumb = _store_image(item)
-                saved_files += [n for n in (name, thumb) if n]
+                name, thumb = _store_image(item, saved_files)
                 to_create.append(
                     Product(
                         external_id=external_id,
@@ -241,8 +255,7 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
                 setattr(product, field_name, item.row.attributes[field_name])
             if product.image_checksum != item.checksum:
                 replaced_files += [n for n in (product.image.name, product.thumbnail.name) if n]
-                name, thumb = _store_image(item)
-                saved_files += [n for n in (name, thumb) if n]
+                name, thumb = _store_image(item, saved_files)
                 product.image, product.thumbnail, product.image_checksum = name, thumb, item.checksum
                 changed += ["image", "thumbnail", "image_checksum"]
                 image_changed.append(product)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from core.images import ImageRejected, open_image
+from core.images import ImageRejected
 from shop.models import Product
+from shop.thumbnails import image_validate
 
 
 class ProductAdminForm(forms.ModelForm):
@@ -33,7 +34,7 @@ class ProductAdminForm(forms.ModelForm):
         if upload is not None:
             upload.seek(0)
             try:
-                open_image(upload.read())
+                image_validate(upload.read())
             except ImageRejected as exc:
                 raise forms.ValidationError(str(exc)) from None
             finally:

@@ -21,13 +21,22 @@ def thumbnail_needed(size: tuple[int, int]) -> bool:
     return size[0] > THUMBNAIL_BOX[0] or size[1] > THUMBNAIL_BOX[1]
 
 
+def image_validate(data: bytes) -> tuple[int, int]:
+    """Decode ``data`` as the thumbnail will (ImageRejected when it cannot be used); returns
+    the decoded size (JPEGs at their reduced decoding scale)."""
+    image = open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE)
+    size = image.size
+    to_rgb(image, box=THUMBNAIL_DRAFT_SIZE)
+    return size
+
+
 def thumbnail_create(image_name: str, data: bytes) -> str:
     """Write a JPEG thumbnail of ``data`` next to the other thumbnails; returns its storage
     name, or "" when the image is small enough to be its own thumbnail."""
     image = open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE)
     if not thumbnail_needed(image.size):
         return ""
-    rgb = to_rgb(image)
+    rgb = to_rgb(image, box=THUMBNAIL_DRAFT_SIZE)
     rgb.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=85, optimize=True, progressive=True)

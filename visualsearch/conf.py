@@ -24,10 +24,16 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_DIMS": 256,
     # The index class (the seam where an approximate index plugs in, see README).
     "INDEX_CLASS": "visualsearch.index.memory.EmbeddingIndex",
+    # Load tests only: the index also serves seed_synthetic_embeddings' random vectors.
+    "INDEX_SYNTHETIC": False,
     # Index hits re-scored with the full stored vectors (at least 4k; 0 = no re-rank).
     "RERANK_CANDIDATES": 32,
     # Photo search: upload limit, and how long a page waits for the query worker.
     "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+    # Shopper photos in formats decoded at full size (PNG, WebP, TIFF, …) are refused above
+    # this many pixels (a 7071×7071 RGBA PNG would take 200 MB, 10 MP of RGBA ~80 MB); JPEGs are decoded at a
+    # reduced scale, so they go up to the general MAX_IMAGE_PIXELS.
+    "QUERY_MAX_PIXELS": 10_000_000,
     "QUERY_TIMEOUT": 15.0,
     # Photo-search embeddings in the web process (embedded default) or on the worker's
     # "query" queue (production: the web process never loads TensorFlow).

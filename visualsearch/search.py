@@ -13,11 +13,11 @@ import numpy as np
 from PIL import Image
 
 from core.errors import Conflict, InvalidInput, PayloadTooLarge, Unavailable
-from core.images import ImageRejected, open_image, to_rgb
+from core.images import ImageRejected
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
-from visualsearch.ml.preprocessing import DECODE_DRAFT_SIZE, to_model_input
+from visualsearch.ml.preprocessing import decode_for_model, to_model_input
 from visualsearch.models import ProductEmbedding
 from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, SimilarProduct, products_for_hits, refinement_on
 
@@ -187,11 +187,9 @@ def query_embedding(pixels: np.ndarray) -> np.ndarray:
 def _decoded_upload(data: bytes) -> Image.Image:
     """The upload as an upright RGB image, or UploadRejected saying why it cannot be used."""
     try:
-        return to_rgb(open_image(data, draft_size=DECODE_DRAFT_SIZE))
+        return decode_for_model(data, max_decoded_pixels=vs_settings.QUERY_MAX_PIXELS)
     except ImageRejected as exc:
         raise UploadRejected(str(exc)) from None
-    except (OSError, ValueError, SyntaxError) as exc:  # e.g. a corrupt EXIF block
-        raise UploadRejected(f"The image could not be decoded ({exc}).") from None
 
 
 def similar_to_photo(
@@ -205,8 +203,12 @@ def similar_to_photo(
     size = len(index)
     if size == 0:
         raise SearchUnavailable("Visual search has no analysed products yet. Please try again later.")
-    vector = query_embedding(to_model_input(rgb))
     filters = dict(filters or {})
+    known = index.filter_values()
+    if any(value not in known.get(name, ()) for name, value in filters.items()):
+        # No product has that value: nothing can match, so the photo is not even embedded.
+        return SimilarResult([], filters, size, _preview_data_url(rgb) if preview else "")
+    vector = query_embedding(to_model_input(rgb))
     candidates = _rerank_candidates(index, k)
     hits = index.similar_to_vector(vector, candidates or k, filters)
     results = _ranked_products(hits, k, rerank=bool(candidates), query=vector)

@@ -9,15 +9,12 @@ from dataclasses import asdict
 import numpy as np
 from celery import shared_task
 from celery.signals import worker_ready
-from django.db import InterfaceError, OperationalError
 
 from visualsearch.ml.weights import WeightsNotFound
 from visualsearch.services import embeddings, job_progress, reindex
+from visualsearch.services.embeddings import TRANSIENT_ERRORS
 
 logger = logging.getLogger(__name__)
-
-# Errors worth retrying: the database or storage was briefly unreachable.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
 @shared_task(
@@ -37,9 +34,13 @@ def embed_products(self, product_ids: list[int], job_id: int | None = None, forc
     """Compute the embeddings of a batch of products (idempotent: safe to run twice)."""
     try:
         result = embeddings.embeddings_compute(product_ids, job_id=job_id, force=force)
-    except WeightsNotFound as exc:
-        # A configuration problem, not a transient one: record it where staff look.
-        embeddings.embeddings_record_failure(product_ids, str(exc))
+    except TRANSIENT_ERRORS:
+        raise  # retried with backoff
+    except Exception as exc:
+        # Not transient (missing weights, a model error, a bug): record the reason where staff
+        # look, so the products and their job never wait for ever.
+        reason = str(exc) if isinstance(exc, WeightsNotFound) else f"The embedding computation failed: {exc!r}"
+        embeddings.embeddings_record_failure(product_ids, reason)
         if job_id is not None:
             job_progress.reindex_job_check_finished(job_id)
         raise

@@ -13,7 +13,7 @@ from typing import TypeVar
 import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -29,6 +29,8 @@ from visualsearch.services.job_progress import reindex_job_check_finished, reind
 logger = logging.getLogger(__name__)
 
 NOT_QUEUED = "Not queued: the task queue is unavailable"
+# Errors worth retrying: the database or storage was briefly unreachable.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 T = TypeVar("T")
 
@@ -133,6 +135,9 @@ def _load_image(product: Product) -> _Loaded:
         return _Loaded(product.pk, checksum, bytes_to_model_input(data))
     except ImageRejected as exc:
         return _Loaded(product.pk, checksum, error=f"Unreadable image {name}: {exc}")
+    except Exception as exc:  # never let one file fail the batch: it fails only its own product
+        logger.exception("unexpected error decoding %s", name)
+        return _Loaded(product.pk, checksum, error=f"Unreadable image {name}: {type(exc).__name__}: {exc}")
 
 
 def _load_images(products: Sequence[Product]) -> list[_Loaded]:
@@ -271,6 +276,28 @@ def embeddings_compute(
     if job_id is None:
         reindex_jobs_close_finished_meanwhile(current.values())
     return result
+
+
+def embeddings_compute_or_fail(
+    product_ids: Sequence[int],
+    *,
+    job_id: int | None = None,
+    force: bool = False,
+    on_chunk: Callable[[int], None] = lambda n: None,
+) -> ComputeResult:
+    """``embeddings_compute``, except that an unexpected error (not a transient database or
+    storage one, which callers retry) marks the still-pending products failed with the
+    reason instead of leaving them, and their job, pending for ever."""
+    try:
+        return embeddings_compute(product_ids, job_id=job_id, force=force, on_chunk=on_chunk)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        logger.exception("computing the embeddings of %d products failed", len(product_ids))
+        embeddings_record_failure(product_ids, f"The embedding computation failed: {type(exc).__name__}: {exc}")
+        if job_id is not None:
+            reindex_job_check_finished(job_id)
+        return ComputeResult(failed=len(product_ids))
 
 
 def embeddings_record_failure(product_ids: Sequence[int], reason: str) -> None:

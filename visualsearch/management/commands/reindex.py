@@ -160,7 +160,7 @@ class Command(BaseCommand):
         with self._bar(selectors.reindex_job_progress(job)) as bar:
             try:
                 for chunk in embeddings.chunked(ids, IN_PROCESS_BATCH):
-                    embeddings.embeddings_compute(chunk, job_id=job.pk, force=force, on_chunk=bar.update)
+                    embeddings.embeddings_compute_or_fail(chunk, job_id=job.pk, force=force, on_chunk=bar.update)
             except KeyboardInterrupt:
                 raise CommandError(
                     f"Interrupted: reindex #{job.pk} stays open with its remaining products waiting. "
@@ -201,7 +201,8 @@ class Command(BaseCommand):
         waiting = sum(queues.values()) if queues else 0
         bar.write(
             f"No progress for {STALL_HINT_SECONDS:.0f} s ({waiting} task(s) in the queue): is a worker running? "
-            "Start one with `celery -A config worker -Q celery,query -c 1`.",
+            "Start one with `celery -A config worker -Q celery --concurrency 1` (embeddings; photo searches "
+            "have their own `celery -A config worker -Q query --pool solo`).",
             file=self.stderr._out,
         )
         return True
