@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
 from django.views import defaults
 
 from core.errors import json_error
@@ -35,3 +36,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
     response = defaults.server_error(request)
     response.status_code = status
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 (a malformed request, a disallowed Host, too many fields): the site's page, JSON
+    under /api/. The exception's text is for the log, not for the client."""
+    if _is_api(request):
+        return json_error("Bad request: it could not be read.", 400)
+    try:
+        return render(request, "400.html", status=400)
+    except Exception:  # a request too broken to render a page with (no valid host to build URLs)
+        return HttpResponseBadRequest("<h1>Bad request</h1>", content_type="text/html")

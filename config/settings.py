@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "core",
     "shop",
     "visualsearch",
@@ -51,6 +53,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Refuses what Django cannot read before anything parses the request: a chunked body
+    # (no Content-Length: 411) and NUL characters in an admin query string (400).
+    "core.middleware.UnreadableRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -58,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApplicationErrorMiddleware",
+    # django-axes: last, it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,7 +98,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Per-process cache (facet counts): pages keep working when Redis is down.
+# "ratelimit" holds the rate-limit counters (core/ratelimit.py): shared by every process
+# through Redis in production, per process without REDIS_URL. Short socket timeouts: a
+# frozen Redis costs a request 0.5 s, and the limiter then lets the request through.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+_RATELIMIT_REDIS_URL = env("DJANGO_RATELIMIT_REDIS_URL", default=env("REDIS_URL", default=""))
+CACHES["ratelimit"] = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _RATELIMIT_REDIS_URL,
+        "KEY_PREFIX": "lookalike-rl",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+    if _RATELIMIT_REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+)
+
+# --- Authentication. django-axes first (it refuses a locked-out login before any password
+# is checked; it needs the request, which the login form passes), then the usual backend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -206,8 +235,107 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
-    CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
+# --- Security: HTTPS, proxy, headers. `manage.py check --deploy` is clean with the
+# production variables of README.md (tests/test_deploy_checks.py runs it).
+
+# DJANGO_BEHIND_PROXY=1: our reverse proxy (deploy/nginx/nginx.conf) sets X-Forwarded-Proto
+# and X-Forwarded-For, overwriting whatever the client sent. Only then are they trusted:
+# X-Forwarded-Proto for request.is_secure() (secure redirects, CSRF's origin check), the
+# last X-Forwarded-For address as the client for rate limits and login lockouts. Without a
+# proxy a client could claim https or any address with them, so they are ignored.
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=BEHIND_PROXY):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# Health checks come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy (django-csp). Scripts: none of our own but the admin's static
+# files; the templates' `onchange="this.form.submit()"` handlers are allowed by their hash
+# ('unsafe-hashes' allows exactly that attribute text, nothing else inline), and a template
+# that needs an inline <script> uses nonce="{{ request.csp_nonce }}". Styles: inline
+# style attributes and <style> blocks (the reindex dashboard's progress bar, the 500 page)
+# are allowed: they cannot run code. Images: ours, data: URLs (the photo-search preview)
+# and the media host when media is elsewhere (S3, a CDN).
+from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES, UNSAFE_INLINE  # noqa: E402
+
+
+def _script_hash(source: str) -> str:
+    import base64
+    import hashlib
+
+    return f"'sha256-{base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()}'"
+
+
+_SUBMIT_ON_CHANGE = _script_hash("this.form.submit()")
+
+
+def _origin(url: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    if "://" not in url:
+        url = f"https://{url}"
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+
+
+_media_origins = [
+    origin
+    for origin in (
+        _origin(MEDIA_URL) if "://" in MEDIA_URL else None,
+        _origin(env("AWS_S3_CUSTOM_DOMAIN", default=None)),
+        _origin(env("AWS_S3_ENDPOINT_URL", default=None)) if MEDIA_STORAGE == "s3" else None,
+    )
+    if origin
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, UNSAFE_HASHES, _SUBMIT_ON_CHANGE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", *_media_origins, *env.list("DJANGO_CSP_IMG_SRC", default=[])],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- Rate limits (core/ratelimit.py): "<requests>/<period>" per client, period s, m, h or
+# d (a fixed window). Clients over the limit get 429 with Retry-After. The photo-search page
+# and API share one budget (both run the model); GETs of the form page are free.
+RATELIMIT_ENABLED = env.bool("DJANGO_RATELIMIT_ENABLED", default=True)
+RATELIMITS = {
+    "photo_search": env("DJANGO_RATELIMIT_PHOTO_SEARCH", default="20/m"),
+    "similar_api": env("DJANGO_RATELIMIT_SIMILAR_API", default="120/m"),
+    "login": env("DJANGO_RATELIMIT_LOGIN", default="10/m"),
+}
+
+# --- Admin login lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
+# user name from one client, that pair is refused for the cool-off (429, templates/429.html),
+# even with the right password. Records are in the database (admin: Axes › Access attempts;
+# `manage.py axes_reset` lifts every lockout).
+from datetime import timedelta  # noqa: E402
+
+AXES_ENABLED = env.bool("DJANGO_AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("DJANGO_AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("DJANGO_AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "core.ratelimit.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429

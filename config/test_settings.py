@@ -23,3 +23,6 @@ VISUALSEARCH_INDEX_REFRESH_SECONDS = 0.0
 STATIC_ROOT = tempfile.mkdtemp(prefix="fashion-test-static-")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Rate limits would refuse the suite's many searches from one test client;
+# tests/test_rate_limits.py turns them on where it tests them.
+RATELIMIT_ENABLED = False

@@ -1,15 +1,20 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from config.health import healthz
+from config.media import serve_media
+from core.ratelimit import ratelimit
 
+handler400 = "config.errors.bad_request"
 handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The admin's sign-in form, limited per client (RATELIMITS["login"]); django-axes also
+    # locks one user name out after AXES_FAILURE_LIMIT wrong passwords.
+    path("admin/login/", ratelimit("login", methods=("POST",))(admin.site.login)),
     path("admin/", admin.site.urls),
     path("", include("visualsearch.urls")),
     path("", include("shop.urls")),
@@ -20,5 +25,5 @@ if settings.SERVE_MEDIA:
     # production puts media on S3 or behind the web server instead.
     media_prefix = settings.MEDIA_URL.lstrip("/")
     urlpatterns += [
-        re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+        re_path(rf"^{media_prefix}(?P<path>.*)$", serve_media),
     ]

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, InvalidInput, NotFound, json_error
+from core.ratelimit import ratelimit
 from shop.selectors import product_get
 from visualsearch import search
 from visualsearch.conf import vs_settings
@@ -75,6 +76,7 @@ def _form_with_error(choices: dict[str, list[str]], message: str) -> PhotoSearch
 
 # The CSRF check reads the whole body (it looks for the token in the form), so it runs
 # after the Content-Length check: an oversize upload is refused before it is read.
+@ratelimit("photo_search", methods=("POST",))
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def photo_search_page(request: HttpRequest) -> HttpResponse:
@@ -154,6 +156,7 @@ def _result_json(request: HttpRequest, result: search.SimilarResult) -> JsonResp
 # upload, search unavailable); core.middleware.ApplicationErrorMiddleware answers them as JSON.
 
 
+@ratelimit("similar_api", methods=("GET",))
 @_api_methods("GET")
 def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
     k = search.clamp_k(request.GET.get("k"))
@@ -163,6 +166,7 @@ def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
     return _result_json(request, search.similar_to_product(product, k=k, toggles=request.GET))
 
 
+@ratelimit("photo_search", methods=("POST",))
 @csrf_exempt  # a read-only search: no session state changes, callable from any client
 @_api_methods("POST")
 def api_photo_search(request: HttpRequest) -> JsonResponse:
