@@ -1,5 +1,17 @@
 """gunicorn settings: `gunicorn -c config/gunicorn.py config.wsgi:application`.
 
+Production runs gunicorn behind the buffering proxy (deploy/nginx/nginx.conf), on the
+internal network only: nginx reads each request whole (headers and body, however slowly the
+client sends them) before it passes it on, and reads each response at once. So a worker
+thread here only ever sees complete requests over a fast local link; slow or idle clients
+wait in nginx, which holds thousands of connections cheaply. The limits below are the
+second line, for when gunicorn is reached directly anyway.
+
+What a request costs here: a catalogue page or find-similar is ~20-40 ms of Python and
+PostgreSQL; a photo search mostly waits (for the query worker's embedding over Celery, up to
+VISUALSEARCH_QUERY_TIMEOUT = 15 s), and each process holds the whole search index in memory
+(43k embeddings). Each setting can be overridden by the GUNICORN_<NAME> variable.
+
 Each worker loads its search index in the background as soon as it starts, so the first
 shopper does not wait for 43k embeddings to be read (~2.5 s).
 """
@@ -7,9 +19,56 @@ shopper does not wait for 43k embeddings to be read (~2.5 s).
 import os
 import threading
 
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(f"GUNICORN_{name}", default))
+
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+
+# gthread: a few threads per process. Waiting (PostgreSQL, a photo search's Celery result)
+# releases the GIL, so one process serves other requests meanwhile, and the search index is
+# held once per process, not once per request slot: 2 processes x 4 threads = 8 requests
+# at once for the memory of 2. (sync workers would need 8 processes and 8 index copies for
+# the same; async workers would need every library to cooperate.) One process per core.
+worker_class = "gthread"
+workers = _int("WORKERS", 2)
+threads = _int("THREADS", 4)
+# Open connections per process (in-flight + kept alive). nginx keeps a small pool of
+# connections to us; more than this waits in the listen backlog.
+worker_connections = _int("WORKER_CONNECTIONS", 200)
+
+# A worker whose main loop does not report for this long is killed and replaced (with
+# gthread the loop keeps reporting while its threads work: this catches a wedged process,
+# not a slow request). Above the longest legitimate request: a photo search gives up after
+# 15 s; nginx's proxy_read_timeout is 30 s too.
+timeout = _int("TIMEOUT", 30)
+# On SIGTERM (a deploy, `docker compose stop`) requests in flight get this long to finish.
+graceful_timeout = _int("GRACEFUL_TIMEOUT", 30)
+# Seconds an idle connection is kept open for its next request. Longer than nginx's
+# upstream keepalive_timeout (20 s), so that nginx, not gunicorn, closes an idle pooled
+# connection: otherwise nginx could send a request on one gunicorn is just closing (a 502).
+# Also how long gthread keeps a connection that has not sent its request yet.
+keepalive = _int("KEEPALIVE", 30)
+
+# Request head limits (gunicorn answers 400 past them). The longest URLs are catalogue
+# pages with a 100-character search and a few facets: well under 4 KB. Browsers send
+# ~15 headers; nginx adds 4. Cookies are the session's and the CSRF token.
+limit_request_line = _int("LIMIT_REQUEST_LINE", 4094)
+limit_request_fields = _int("LIMIT_REQUEST_FIELDS", 50)
+limit_request_field_size = _int("LIMIT_REQUEST_FIELD_SIZE", 8190)
+
+# Replace each worker after about this many requests: decoding photos fragments the heap
+# (Pillow's large buffers), so a long-lived process only grows. The jitter keeps the two
+# workers from restarting together; the replacement warms its index in the background.
+max_requests = _int("MAX_REQUESTS", 2000)
+max_requests_jitter = _int("MAX_REQUESTS_JITTER", 200)
+
+# The heartbeat file on tmpfs: on a container's overlay filesystem a slow disk write can
+# make a healthy worker look dead.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 
 
