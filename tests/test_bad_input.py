@@ -6,18 +6,17 @@ with the test that proves it."""
 from __future__ import annotations
 
 import functools
+import html
 import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.test import Client
@@ -25,16 +24,23 @@ from django.urls import reverse
 from PIL import Image
 
 from shop.models import Product
-from tests.support.catalogue import ROOT, catalogue_photo, catalogue_rows, product_fields
+from tests.support.catalogue import ROOT, rows_and_photos, stored_catalogue
 from tests.support.images import (
-    animated_gif,
-    bomb_png,
     decoded,
     encoded,
     exif_rotated_jpeg,
-    sixteen_bit_png,
-    truncated_jpeg,
 )
+from tests.support.uploads import (
+    ACCEPTED,
+    REFUSED,
+    SCRIPT,
+    a_photo,
+    animated_gif_photo,
+    form_errors,
+    one_pixel_png,
+    preview_size,
+)
+from visualsearch.conf import vs_settings
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 
 pytestmark = pytest.mark.django_db
@@ -48,34 +54,29 @@ CATALOGUE_SIZE = 24
 
 
 @functools.cache
-def _catalogue_vectors() -> list[tuple[dict[str, str], bytes, bytes]]:
-    """Real catalogue rows with their image bytes and real embeddings (computed once)."""
+def _real_vectors() -> list[bytes]:
+    """The catalogue photos' real embeddings (computed once, with the model)."""
     from visualsearch.ml import embedder
     from visualsearch.ml.preprocessing import bytes_to_model_input
 
-    rows = catalogue_rows(CATALOGUE_SIZE)
-    images = [catalogue_photo(row) for row in rows]
-    vectors = embedder.embed_batch(np.stack([bytes_to_model_input(data) for data in images]))
-    return [(row, data, vec.astype("<f4").tobytes()) for row, data, vec in zip(rows, images, vectors, strict=True)]
+    photos = [data for _row, data in rows_and_photos(CATALOGUE_SIZE)]
+    vectors = embedder.embed_batch(np.stack([bytes_to_model_input(data) for data in photos]))
+    return [vector.astype("<f4").tobytes() for vector in vectors]
 
 
 @pytest.fixture
-def catalogue(real_weights) -> list[Product]:
-    """24 real products with their real embeddings, saved without queueing any task."""
-    from visualsearch.ml.embedder import MODEL_VERSION
+def catalogue(real_weights, db) -> list[Product]:
+    """24 real products with their real embeddings: photo searches give real results (slow)."""
+    return stored_catalogue(CATALOGUE_SIZE, _real_vectors())
 
-    products = []
-    for row, data, _vector in _catalogue_vectors():
-        name = f"products/bad-input-{row['id']}.jpg"
-        if not default_storage.exists(name):
-            default_storage.save(name, ContentFile(data))
-        products.append(Product(**product_fields(row), season=row["season"], usage=row["usage"], image=name))
-    products = Product.objects.bulk_create(products)  # no signals: nothing is queued
-    ProductEmbedding.objects.bulk_create(
-        ProductEmbedding(product=p, vector=vec, status=EmbeddingStatus.DONE, model_version=MODEL_VERSION)
-        for p, (_row, _data, vec) in zip(products, _catalogue_vectors(), strict=True)
-    )
-    return products
+
+@pytest.fixture
+def site(db) -> list[Product]:
+    """The same 24 products on random vectors, for tests that never embed a photo (no
+    model): the site is up and its index is not empty, so what they check is the answer to
+    the bad input, not an empty catalogue. A photo embedded by mistake loads TensorFlow,
+    which fails a test not marked slow."""
+    return stored_catalogue(CATALOGUE_SIZE)
 
 
 def _media_snapshot() -> dict[str, tuple[int, int]]:
@@ -93,69 +94,29 @@ def _upload_temp_files() -> list[str]:
 
 
 @pytest.fixture
-def nothing_written(catalogue) -> Iterator[None]:
-    """The test may not add, change or remove anything under MEDIA_ROOT."""
+def nothing_written(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The test may not add, change or remove anything under MEDIA_ROOT (the catalogue the
+    test asks for is stored before)."""
+    for name in ("catalogue", "site"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
     before = _media_snapshot()
     yield
     assert _media_snapshot() == before, "a request wrote under MEDIA_ROOT"
 
 
-# --- Upload bodies -----------------------------------------------------------------------
-
-
-def _catalogue_photo() -> Image.Image:
-    """A real product photo (60×80, portrait) that is not in the searched catalogue."""
-    return decoded(catalogue_photo(catalogue_rows(CATALOGUE_SIZE + 40)[-1]))
-
-
-def _truncated_jpeg() -> bytes:
-    return truncated_jpeg(_catalogue_photo(), (300, 400), quality=90)
-
-
-def _animated_gif() -> bytes:
-    first = _catalogue_photo()
-    return animated_gif(first, Image.new("RGB", first.size, (0, 160, 0)))
-
-
-def _cmyk_jpeg() -> bytes:
-    return encoded(_catalogue_photo().convert("CMYK"), "JPEG", quality=95)
-
-
-def _png_16bit() -> bytes:
-    return sixteen_bit_png(_catalogue_photo())
-
-
-def _one_pixel() -> bytes:
-    return encoded(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG")
-
-
-SCRIPT = '<script>alert("owned")</script>'
-SVG = f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">{SCRIPT}<rect width="10" height="10"/></svg>'
-HTML = f"<!doctype html><html><body><h1>hi</h1>{SCRIPT}</body></html>"
-
-# name → (file name, bytes, content type, expected status, what the message says)
-REFUSED: dict[str, tuple[str, Callable[[], bytes], str, tuple[str, ...]]] = {
-    "zero bytes": ("empty.jpg", lambda: b"", "image/jpeg", ("empty",)),
-    "text named .jpg": ("notes.jpg", lambda: b"just some text, not a photo\n" * 20, "image/jpeg", ("not an image",)),
-    "truncated JPEG": ("cut.jpg", _truncated_jpeg, "image/jpeg", ("truncated or corrupt",)),
-    "20000x20000 PNG bomb": ("bomb.png", bomb_png, "image/png", ("too large", "megapixels")),
-    "SVG with a script": (f"{SCRIPT}.svg", lambda: SVG.encode(), "image/svg+xml", ("not an image",)),
-    "HTML with a script": ("page.jpg", lambda: HTML.encode(), "text/html", ("not an image",)),
-}
-ACCEPTED: dict[str, tuple[str, Callable[[], bytes], str]] = {
-    "1x1 image": ("dot.png", _one_pixel, "image/png"),
-    "animated GIF": ("anim.gif", _animated_gif, "image/gif"),
-    "CMYK JPEG": ("cmyk.jpg", _cmyk_jpeg, "image/jpeg"),
-    "16-bit PNG": ("deep.png", _png_16bit, "image/png"),
-}
+def _post(client: Client, endpoint: str, name: str, data: bytes, content_type: str, query: str = "", **fields: str):
+    """POST a photo to the page or the API."""
+    url = {"page": PAGE, "api": API}[endpoint] + query
+    return client.post(url, {"image": SimpleUploadedFile(name, data, content_type=content_type), **fields})
 
 
 def _post_page(client: Client, name: str, data: bytes, content_type: str, **fields: str):
-    return client.post(PAGE, {"image": SimpleUploadedFile(name, data, content_type=content_type), **fields})
+    return _post(client, "page", name, data, content_type, **fields)
 
 
 def _post_api(client: Client, name: str, data: bytes, content_type: str, query: str = "", **fields: str):
-    return client.post(API + query, {"image": SimpleUploadedFile(name, data, content_type=content_type), **fields})
+    return _post(client, "api", name, data, content_type, query, **fields)
 
 
 def _assert_not_echoed(body: str) -> None:
@@ -163,57 +124,62 @@ def _assert_not_echoed(body: str) -> None:
     assert "<script" not in body.lower()
 
 
-# --- Uploads that are refused ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", list(REFUSED))
-def test_photo_page_refuses_bad_upload_with_a_message(client: Client, nothing_written, case: str) -> None:
-    name, make, content_type, words = REFUSED[case]
-    started = time.monotonic()
-    response = _post_page(client, name, make(), content_type)
+def _refusal_message(endpoint: str, response) -> str:
+    """The message of a 400 refusal, in lower case, once the endpoint's shape is checked:
+    the page shows the form again with the error and no results or preview; the API
+    answers the JSON error envelope."""
     body = response.content.decode()
     assert response.status_code == 400, body[:2000]
-    assert time.monotonic() - started < 5  # refused from the header, never decoded whole
-    assert 'class="form-error"' in body
-    errors = " ".join(response.context["form"].errors.get("image", [])).lower()
-    assert all(word in errors for word in words), errors
-    _assert_not_echoed(body)
-    assert response.context.get("result") is None
-
-
-@pytest.mark.parametrize("case", list(REFUSED))
-def test_photo_api_refuses_bad_upload_with_a_message(client: Client, nothing_written, case: str) -> None:
-    name, make, content_type, words = REFUSED[case]
-    started = time.monotonic()
-    response = _post_api(client, name, make(), content_type)
-    assert response.status_code == 400, response.content[:2000]
-    assert time.monotonic() - started < 5
+    if endpoint == "page":
+        assert 'class="form-error"' in body
+        assert "query-photo" not in body
+        assert response.context.get("result") is None
+        message = " ".join(response.context["form"].errors.get("image", []))
+        assert message and html.escape(message) in form_errors(body)
+        return message.lower()
     assert response["Content-Type"] == "application/json"
     error = response.json()["error"]
     assert error["status"] == 400
-    assert all(word in error["message"].lower() for word in words), error
+    return error["message"].lower()
+
+
+# --- Uploads: the one table, on the page and the API ----------------------------------------
+
+ENDPOINTS = ["page", "api"]
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_bad_upload_is_refused_with_a_message(client: Client, site, nothing_written, endpoint: str, case: str) -> None:
+    upload = REFUSED[case]
+    started = time.monotonic()
+    response = _post(client, endpoint, upload.file_name, upload.make(), upload.content_type)
+    assert time.monotonic() - started < 5  # refused from the header, never decoded whole
+    message = _refusal_message(endpoint, response)
+    assert all(word in message for word in upload.words), message
     _assert_not_echoed(response.content.decode())
 
 
-# --- Uploads that work ----------------------------------------------------------------------
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(ACCEPTED))
-def test_photo_page_and_api_accept_unusual_images(client: Client, nothing_written, case: str) -> None:
-    name, make, content_type = ACCEPTED[case]
-    data = make()
-    page = _post_page(client, name, data, content_type)
-    assert page.status_code == 200, page.content.decode()[:2000]
-    assert len(page.context["result"].results) == 5
-    api = _post_api(client, name, data, content_type)
-    assert api.status_code == 200, api.content[:2000]
-    assert len(api.json()["results"]) == 5
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_unusual_image_is_searched(client: Client, catalogue, nothing_written, endpoint: str, case: str) -> None:
+    upload = ACCEPTED[case]
+    response = _post(client, endpoint, upload.file_name, upload.make(), upload.content_type)
+    body = response.content.decode()
+    assert response.status_code == 200, body[:2000]
+    if endpoint == "page":
+        assert len(response.context["result"].results) == 5
+        assert preview_size(body) == upload.size  # upright, whatever the file's orientation
+    else:
+        assert len(response.json()["results"]) == 5
 
 
-def test_animated_gif_searches_with_its_first_frame(client: Client, nothing_written) -> None:
+@pytest.mark.slow
+def test_animated_gif_searches_with_its_first_frame(client: Client, catalogue, nothing_written) -> None:
     from visualsearch.ml.preprocessing import bytes_to_model_input
 
-    gif = _animated_gif()
+    gif = animated_gif_photo()
     first_frame = encoded(decoded(gif), "PNG")
     assert np.array_equal(bytes_to_model_input(gif), bytes_to_model_input(first_frame))
     from_gif = _post_api(client, "anim.gif", gif, "image/gif").json()["results"]
@@ -221,10 +187,11 @@ def test_animated_gif_searches_with_its_first_frame(client: Client, nothing_writ
     assert [(r["id"], r["score"]) for r in from_gif] == [(r["id"], r["score"]) for r in from_frame]
 
 
-def test_exif_rotated_phone_photo_is_searched_upright(client: Client, nothing_written) -> None:
+@pytest.mark.slow
+def test_exif_rotated_phone_photo_is_searched_upright(client: Client, catalogue, nothing_written) -> None:
     """A phone stores the photo sideways with EXIF Orientation 6 (rotate 90° clockwise to
     view): the search sees it upright, exactly as the upright image."""
-    upright = _catalogue_photo()
+    upright = a_photo()
     assert upright.height > upright.width
     phone = exif_rotated_jpeg(upright)  # what the sensor wrote: sideways, with the tag
     stored = decoded(phone)  # the sideways pixels, as decoded
@@ -249,10 +216,11 @@ def test_exif_rotated_phone_photo_is_searched_upright(client: Client, nothing_wr
     assert [(r.product.pk, round(r.score, 6)) for r in page.context["result"].results] == ranked["upright"]
 
 
-def test_path_traversal_and_unicode_file_name_writes_nothing(client: Client, nothing_written) -> None:
+@pytest.mark.slow
+def test_path_traversal_and_unicode_file_name_writes_nothing(client: Client, catalogue, nothing_written) -> None:
     marker = f"lookalike-traversal-{uuid.uuid4().hex[:8]}"
     name = f"../../../{marker}-Ünïcødé-照片.jpg"
-    photo = encoded(_catalogue_photo(), "JPEG")
+    photo = encoded(a_photo(), "JPEG")
     page = _post_page(client, name, photo, "image/jpeg")
     api = _post_api(client, name, photo, "image/jpeg")
     assert page.status_code == 200
@@ -299,7 +267,7 @@ def recording_uploads(settings, tmp_path) -> Iterator[list[str]]:
 FIFTY_MB = 50 * 1024 * 1024
 
 
-def test_50mb_upload_is_refused_from_content_length_on_the_page(nothing_written, recording_uploads) -> None:
+def test_50mb_upload_is_refused_from_content_length_on_the_page(site, nothing_written, recording_uploads) -> None:
     """As a browser sends it (CSRF cookie and token): 413 before the body is parsed, so no
     temporary file is ever made and nothing is left behind."""
     browser = Client(enforce_csrf_checks=True)
@@ -312,14 +280,14 @@ def test_50mb_upload_is_refused_from_content_length_on_the_page(nothing_written,
     )
     assert response.status_code == 413, response.content.decode()[:2000]
     assert "too large" in response.content.decode()
-    assert f"{settings.VISUALSEARCH_MAX_UPLOAD_BYTES / 1e6:.0f} MB" in response.content.decode()
+    assert f"{vs_settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB" in response.content.decode()
     assert recording_uploads == [], "the upload was read before it was refused"
     assert _upload_temp_files() == []
     assert time.monotonic() - started < 10
 
 
 def test_50mb_upload_is_refused_from_content_length_on_the_api(
-    client: Client, nothing_written, recording_uploads
+    client: Client, site, nothing_written, recording_uploads
 ) -> None:
     response = client.post(API, {"image": SimpleUploadedFile("huge.jpg", b"\xff" * FIFTY_MB, "image/jpeg")})
     assert response.status_code == 413
@@ -329,12 +297,12 @@ def test_50mb_upload_is_refused_from_content_length_on_the_api(
 
 
 def test_upload_just_over_the_limit_is_refused_after_reading(
-    client: Client, nothing_written, settings, tmp_path
+    client: Client, site, nothing_written, settings, tmp_path
 ) -> None:
     """Under the Content-Length allowance but over the photo limit: refused by size (400);
     the temporary upload file Django made for it is gone afterwards."""
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
-    data = b"\xff" * (settings.VISUALSEARCH_MAX_UPLOAD_BYTES + 10)
+    data = b"\xff" * (vs_settings.MAX_UPLOAD_BYTES + 10)
     response = _post_api(client, "big.jpg", data, "image/jpeg")
     assert response.status_code == 400
     assert "too large" in response.json()["error"]["message"]
@@ -344,7 +312,7 @@ def test_upload_just_over_the_limit_is_refused_after_reading(
     assert _upload_temp_files() == []
 
 
-def test_api_without_a_file_or_with_the_wrong_method(client: Client, nothing_written) -> None:
+def test_api_without_a_file_or_with_the_wrong_method(client: Client, site, nothing_written) -> None:
     response = client.post(API, {"photo": "not a file"})
     assert response.status_code == 400
     assert "multipart/form-data" in response.json()["error"]["message"]
@@ -358,7 +326,7 @@ def test_api_without_a_file_or_with_the_wrong_method(client: Client, nothing_wri
 
 
 @pytest.mark.parametrize("boundary", ["; boundary=xyz", "", "; boundary=\x00"], ids=["cut", "no boundary", "NUL"])
-def test_malformed_multipart_body(catalogue, nothing_written, boundary: str) -> None:
+def test_malformed_multipart_body(site, nothing_written, boundary: str) -> None:
     body = b'--xyz\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nabc'
     content_type = "multipart/form-data" + boundary
     for enforce_csrf, page_status in ((False, 400), (True, 403)):  # with CSRF on, the token cannot be read
@@ -383,6 +351,7 @@ def test_malformed_multipart_body(catalogue, nothing_written, boundary: str) -> 
         ("1000000000", 200, ""),
     ],
 )
+@pytest.mark.slow
 def test_k_is_validated_and_capped(client: Client, catalogue, k: str, status: int, words: str) -> None:
     product = catalogue[0]
     response = client.get(f"/api/products/{product.pk}/similar", {"k": k})
@@ -390,12 +359,12 @@ def test_k_is_validated_and_capped(client: Client, catalogue, k: str, status: in
     if status == 400:
         assert words in response.json()["error"]["message"]
     else:
-        assert len(response.json()["results"]) == min(settings.VISUALSEARCH_MAX_K, len(catalogue) - 1)
-    photo = encoded(_catalogue_photo(), "JPEG")
+        assert len(response.json()["results"]) == min(vs_settings.MAX_K, len(catalogue) - 1)
+    photo = encoded(a_photo(), "JPEG")
     response = _post_api(client, "p.jpg", photo, "image/jpeg", query=f"?k={k}")
     assert response.status_code == status, response.content[:1000]
     if status == 200:
-        assert len(response.json()["results"]) == min(settings.VISUALSEARCH_MAX_K, len(catalogue))
+        assert len(response.json()["results"]) == min(vs_settings.MAX_K, len(catalogue))
 
 
 @pytest.mark.parametrize(
@@ -412,7 +381,7 @@ def test_k_is_validated_and_capped(client: Client, catalogue, k: str, status: in
         "/api/products/99999999999999999999999/similar",
     ],
 )
-def test_unknown_or_non_numeric_product_ids_are_404(client: Client, catalogue, url: str) -> None:
+def test_unknown_or_non_numeric_product_ids_are_404(client: Client, site, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 404
     if url.startswith("/api/"):  # the API answers JSON, also for paths no route matches
@@ -422,16 +391,16 @@ def test_unknown_or_non_numeric_product_ids_are_404(client: Client, catalogue, u
         assert "couldn’t find that page" in response.content.decode()
 
 
-def test_inactive_product_is_404(client: Client, catalogue) -> None:
-    product = catalogue[0]
+def test_inactive_product_is_404(client: Client, site) -> None:
+    product = site[0]
     Product.objects.filter(pk=product.pk).update(is_active=False)
     assert client.get(f"/products/{product.pk}/").status_code == 404
     assert client.get(f"/products/{product.pk}/similar/").status_code == 404
     assert client.get(f"/api/products/{product.pk}/similar").status_code == 404
 
 
-def test_unknown_refinement_values(client: Client, catalogue, nothing_written) -> None:
-    photo = encoded(_catalogue_photo(), "JPEG")
+def test_unknown_refinement_values(client: Client, site, nothing_written) -> None:
+    photo = encoded(a_photo(), "JPEG")
     page = _post_page(client, "p.jpg", photo, "image/jpeg", gender="Martian")
     assert page.status_code == 400
     assert "Select a valid choice" in page.content.decode()
@@ -443,9 +412,9 @@ def test_unknown_refinement_values(client: Client, catalogue, nothing_written) -
     assert api.status_code == 200
     assert api.json()["results"] == []
     assert api.json()["filters"] == {"gender": "Martian", "base_colour": "Ultraviolet"}
-    similar = client.get(f"/products/{catalogue[0].pk}/similar/", {"same_gender": "Martian", "bogus": "1"})
+    similar = client.get(f"/products/{site[0].pk}/similar/", {"same_gender": "Martian", "bogus": "1"})
     assert similar.status_code == 200
-    api = client.get(f"/api/products/{catalogue[0].pk}/similar", {"same_colour": "yes", "colour": "Martian"})
+    api = client.get(f"/api/products/{site[0].pk}/similar", {"same_colour": "yes", "colour": "Martian"})
     assert api.status_code == 200
 
 
@@ -465,12 +434,12 @@ def test_unknown_refinement_values(client: Client, catalogue, nothing_written) -
     ],
     ids=lambda q: repr(q)[:40],
 )
-def test_catalogue_query_strings(client: Client, catalogue, query: dict[str, str]) -> None:
+def test_catalogue_query_strings(client: Client, site, query: dict[str, str]) -> None:
     response = client.get("/", query)
     assert response.status_code == 200
 
 
-def test_catalogue_search_text_is_escaped(client: Client, catalogue) -> None:
+def test_catalogue_search_text_is_escaped(client: Client, site) -> None:
     response = client.get("/", {"q": SCRIPT})
     assert response.status_code == 200
     body = response.content.decode()
@@ -478,8 +447,8 @@ def test_catalogue_search_text_is_escaped(client: Client, catalogue) -> None:
     assert "&lt;script&gt;" in body
 
 
-def test_nul_characters_in_photo_filters(client: Client, catalogue, nothing_written) -> None:
-    photo = encoded(_catalogue_photo(), "JPEG")
+def test_nul_characters_in_photo_filters(client: Client, site, nothing_written) -> None:
+    photo = encoded(a_photo(), "JPEG")
     assert _post_page(client, "p.jpg", photo, "image/jpeg", gender="Men\x00").status_code == 400
     assert _post_api(client, "p.jpg", photo, "image/jpeg", gender="Men\x00").status_code == 200
     assert client.get(PAGE, {"gender": "\x00"}).status_code == 200
@@ -493,28 +462,29 @@ def staff(django_user_model):
     return django_user_model.objects.create_superuser("staffer", "staff@example.com", "x-secret-123")
 
 
-def test_photo_search_form_without_csrf_token_is_refused(catalogue, nothing_written) -> None:
+def test_photo_search_form_without_csrf_token_is_refused(site, nothing_written) -> None:
     browser = Client(enforce_csrf_checks=True)
     browser.get(PAGE)  # has the CSRF cookie, but the form is posted without the token
-    response = browser.post(PAGE, {"image": SimpleUploadedFile("p.jpg", _one_pixel(), "image/png")})
+    response = browser.post(PAGE, {"image": SimpleUploadedFile("p.jpg", one_pixel_png(), "image/png")})
     assert response.status_code == 403
     no_cookie = Client(enforce_csrf_checks=True).post(
-        PAGE, {"image": SimpleUploadedFile("p.jpg", _one_pixel(), "image/png")}
+        PAGE, {"image": SimpleUploadedFile("p.jpg", one_pixel_png(), "image/png")}
     )
     assert no_cookie.status_code == 403
 
 
+@pytest.mark.slow
 def test_photo_search_form_with_csrf_token_works(catalogue, nothing_written) -> None:
     browser = Client(enforce_csrf_checks=True)
     token = str(browser.get(PAGE).context["csrf_token"])
     response = browser.post(
-        PAGE, {"csrfmiddlewaretoken": token, "image": SimpleUploadedFile("p.jpg", _one_pixel(), "image/png")}
+        PAGE, {"csrfmiddlewaretoken": token, "image": SimpleUploadedFile("p.jpg", one_pixel_png(), "image/png")}
     )
     assert response.status_code == 200
     assert len(response.context["result"].results) == 5
 
 
-def test_admin_reindex_start_without_csrf_token_is_refused(catalogue, staff) -> None:
+def test_admin_reindex_start_without_csrf_token_is_refused(site, staff) -> None:
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(staff)
     response = browser.post(reverse("admin:visualsearch_reindex_start"), {"mode": "all"})
@@ -545,7 +515,7 @@ def _admin_urls(job: ReindexJob) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("who", ["anonymous", "shopper"])
-def test_reindex_and_admin_views_refuse_non_staff(client: Client, catalogue, django_user_model, who: str) -> None:
+def test_reindex_and_admin_views_refuse_non_staff(client: Client, site, django_user_model, who: str) -> None:
     job = ReindexJob.objects.create(mode="all", state=ReindexJob.State.DONE)
     if who == "shopper":
         client.force_login(django_user_model.objects.create_user("shopper", password="x-secret-123"))
@@ -557,7 +527,7 @@ def test_reindex_and_admin_views_refuse_non_staff(client: Client, catalogue, dja
     assert not ProductEmbedding.objects.filter(status=EmbeddingStatus.PENDING).exists()
 
 
-def test_staff_without_the_reindex_permission_cannot_start_one(client: Client, catalogue, django_user_model) -> None:
+def test_staff_without_the_reindex_permission_cannot_start_one(client: Client, site, django_user_model) -> None:
     from django.contrib.auth.models import Permission
 
     clerk = django_user_model.objects.create_user("clerk", password="x-secret-123", is_staff=True)
@@ -569,7 +539,7 @@ def test_staff_without_the_reindex_permission_cannot_start_one(client: Client, c
     assert not ReindexJob.objects.exists()
 
 
-def test_reindex_views_need_post_and_a_known_mode(client: Client, catalogue, staff) -> None:
+def test_reindex_views_need_post_and_a_known_mode(client: Client, site, staff) -> None:
     client.force_login(staff)
     assert client.get(reverse("admin:visualsearch_reindex_start")).status_code == 405
     response = client.post(reverse("admin:visualsearch_reindex_start"), {"mode": "everything!"}, follow=True)

@@ -45,6 +45,7 @@ from tests.support.servers import (
     start_worker,
     wait_until,
 )
+from visualsearch.conf import vs_settings
 from visualsearch.index import get_index
 from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding, ReindexJob
 from visualsearch.services import embeddings, reindex
@@ -122,7 +123,7 @@ def test_worker_killed_mid_reindex_finishes_without_loss_or_duplicates(
         at_kill = _job_counts(job)
         assert 0 < at_kill.get(EmbeddingStatus.DONE, 0) < 300
         assert at_kill.get(EmbeddingStatus.PENDING, 0) > 0
-        print(f"worker killed with {at_kill} (tasks of {settings.VISUALSEARCH_TASK_BATCH} products)")
+        print(f"worker killed with {at_kill} (tasks of {vs_settings.TASK_BATCH} products)")
         job.refresh_from_db()
         assert job.state == ReindexJob.State.RUNNING
 
@@ -211,7 +212,7 @@ def test_redis_down_site_keeps_serving_and_pending_work_resumes(
         print(f"photo search with Redis down: page {page_seconds:.2f} s, API {api_seconds:.2f} s")
 
         # A staff upload is saved; the embedding waits, and the admin says why.
-        from tests.conftest import image_bytes
+        from tests.support.images import image_bytes
 
         started = time.monotonic()
         upload = SimpleUploadedFile("staff photo.jpg", image_bytes(size=(300, 400)), content_type="image/jpeg")

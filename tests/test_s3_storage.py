@@ -18,10 +18,12 @@ from django.core.management import call_command
 
 from shop.models import Product
 from shop.services import product_image_derivatives_update
-from tests.conftest import catalogue_rows, write_catalogue
+from tests.support.catalogue import catalogue_rows, write_catalogue
 from tests.support.servers import free_port, start_process, wait_until
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 from visualsearch.services import embeddings
+
+pytestmark = pytest.mark.slow  # a moto server process, and the model
 
 BUCKET = "lookalike-media"
 

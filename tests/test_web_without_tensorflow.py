@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = r"""
@@ -51,6 +53,7 @@ sys.exit(1 if loaded else 0)
 """
 
 
+@pytest.mark.slow  # a second Python process that migrates and collects static files (~2 s)
 def test_pages_and_find_similar_do_not_import_tensorflow(tmp_path: Path) -> None:
     env = {
         **os.environ,

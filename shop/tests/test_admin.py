@@ -1,4 +1,5 @@
-"""Staff side of the catalogue: product list, filters, search, adding a product with an image."""
+"""Staff side of the catalogue: product list, filters, search, refusing a non-image upload,
+staff only. (A product added by staff getting its embedding: visualsearch/tests/test_admin.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from django.urls import reverse
 
 from shop.models import Product
 from tests.support.products import admin_product_form
-from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
 pytestmark = pytest.mark.django_db
 
@@ -33,29 +33,6 @@ def test_product_list_has_thumbnails_filters_and_search(staff_client: Client, ma
     assert list(found.context["cl"].result_list.values_list("name", flat=True)) == ["Findable Blue Jeans"]
     found = staff_client.get(url, {"article_type__exact": "Jeans"})
     assert found.context["cl"].result_count == 1
-
-
-def test_staff_add_a_product_with_an_image_and_it_gets_an_embedding(
-    staff_client: Client, make_image, real_weights, django_capture_on_commit_callbacks
-) -> None:
-    upload = make_image(size=(900, 1200))
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(
-            reverse("admin:shop_product_add"),
-            admin_product_form(SimpleUploadedFile("my photo.jpg", upload, content_type="image/jpeg")),
-        )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    product = Product.objects.get(name="Staff Added Red Tshirt")
-    assert product.image.name.startswith("products/")
-    assert product.thumbnail.name.startswith("thumbs/")  # 900×1200 gets a grid thumbnail
-    embedding = ProductEmbedding.objects.get(product=product)
-    assert embedding.status == EmbeddingStatus.DONE
-    assert len(bytes(embedding.vector)) == 2048 * 4
-    change = staff_client.get(reverse("admin:shop_product_change", args=[product.pk]))
-    assert "Done" in change.content.decode()
-    assert product.image.url in change.content.decode()  # preview
 
 
 def test_admin_refuses_a_non_image_upload_with_a_message(staff_client: Client) -> None:

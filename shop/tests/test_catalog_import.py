@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 
 from shop.catalog_import import catalog_import
 from shop.models import Product
-from tests.conftest import catalogue_rows, image_bytes, write_catalogue
+from tests.support.catalogue import catalogue_rows, write_catalogue
+from tests.support.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -1,11 +1,12 @@
-"""Real-browser journeys: Debian's Chromium driven by pytest-playwright against pytest-django's
+"""Real-browser journeys: Debian's Chromium driven by Playwright against pytest-django's
 live server on the PostgreSQL test database, with a real Celery worker on a Redis database of
 its own computing the embeddings.
 
 * Playwright's sync API keeps an asyncio loop running in the test thread while it is started,
-  and Django refuses ORM calls beside a running loop. The Playwright fixtures are therefore
-  module-scoped here (the loop ends with this module instead of living on into the rest of
-  the suite), and DJANGO_ALLOW_ASYNC_UNSAFE is set only while this module runs.
+  and Django refuses ORM calls beside a running loop. The browser is therefore started here,
+  module-scoped, with Playwright's public API (the loop ends with this module instead of living
+  on into the rest of the suite), and DJANGO_ALLOW_ASYNC_UNSAFE is set only while this module
+  runs. pytest-playwright's plugin is disabled (``-p no:playwright`` in pyproject.toml).
 * The worker is module-scoped (TensorFlow takes a while to start); every test imports its own
   products into the freshly flushed database and waits until the worker has embedded them.
 * The test settings do not serve media (DEBUG is off), so the live server gets a URLconf that
@@ -27,10 +28,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.urls import re_path
 from django.views.static import serve
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 import config.urls
-from tests.conftest import write_catalogue
+from tests.support.catalogue import write_catalogue
 from tests.support.servers import Worker, database_url, publishing_to, start_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,14 +58,9 @@ urlpatterns = [
 
 
 # --- Chromium and Playwright ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    """Debian's Chromium (Playwright's own browser download is not available here)."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium).", pytrace=False)
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+# Playwright's public sync API only (sync_playwright, BrowserType.launch, Browser.new_context),
+# not pytest-playwright's fixtures: theirs are session-scoped, and their loop would then live
+# on beside the ORM in the rest of the suite (see the module docstring).
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -82,54 +78,31 @@ def _orm_beside_playwright() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def playwright(_pw_api_request_contexts: Any) -> Iterator[Any]:
-    """pytest-playwright's fixture, module-scoped (see the module docstring)."""
-    pw = sync_playwright().start()
-    if _pw_api_request_contexts:
-        _pw_api_request_contexts.instrument(pw)
-    yield pw
-    pw.stop()
-
-
-@pytest.fixture(scope="module")
-def browser_type(playwright: Any, browser_name: str) -> Any:
-    return getattr(playwright, browser_name)
-
-
-@pytest.fixture(scope="module")
-def launch_browser(browser_type_launch_args: dict, browser_type: Any) -> Callable[..., Any]:
-    def launch(**kwargs: Any) -> Any:
-        return browser_type.launch(**{**browser_type_launch_args, **kwargs})
-
-    return launch
-
-
-@pytest.fixture(scope="module")
-def browser(launch_browser: Callable[..., Any]) -> Iterator[Any]:
-    browser = launch_browser()
-    yield browser
-    browser.close()
-
-
-@pytest.fixture(scope="module")
-def browser_context_args(
-    pytestconfig: pytest.Config, playwright: Any, device: str | None, _pw_artifacts_folder: Any
-) -> dict:
-    # pytest-playwright's own also takes --base-url (pytest-base-url); these tests use live_server.url.
-    args: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
-    if device:
-        args.update(playwright.devices[device])
-    if pytestconfig.getoption("--video") in ("on", "retain-on-failure"):
-        args["record_video_dir"] = _pw_artifacts_folder.name
-    return args
+def chromium(_orm_beside_playwright: None) -> Iterator[Browser]:
+    """Debian's Chromium (Playwright's own browser download is not available here), headless,
+    started once for the module."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium).", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture
-def page(page: Any) -> Any:
-    """Generous timeouts: the machine is shared and has two cores."""
+def page(chromium: Browser) -> Iterator[Page]:
+    """A fresh browser context and page per test, with generous timeouts: the machine is
+    shared and has two cores."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
     page.set_default_timeout(30_000)
     page.set_default_navigation_timeout(90_000)
-    return page
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 # --- The worker, the live server and the data ------------------------------------------------

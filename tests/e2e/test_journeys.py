@@ -15,9 +15,9 @@ import pytest
 from PIL import Image, ImageEnhance
 from playwright.sync_api import Page, expect
 
-from tests.conftest import CATALOGUE_DIR, catalogue_rows
+from tests.support.catalogue import CATALOGUE_DIR, catalogue_rows
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 PRODUCT_URL = re.compile(r"/products/(\d+)/$")
 PASSWORD = "e2e-Secret-pass-42"

@@ -1,15 +1,18 @@
 """The real catalogue in tests: rows of the shared Fashion Product Images (Small) folder, their
-photos, the Product fields a row names, and real products made from rows and embedded."""
+photos, the Product fields a row names, and real products made from rows: embedded with the
+real model, or stored with given (or random) vectors."""
 
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
 
 if TYPE_CHECKING:
@@ -103,4 +106,41 @@ def embedded_catalogue(make_product: Callable[..., Product], count: int) -> list
 
     products = [make_product(image=catalogue_photo(row), **product_fields(row)) for row in rows_with_images(count)]
     assert embeddings.embeddings_compute([p.pk for p in products]).done == count
+    return products
+
+
+@functools.cache
+def rows_and_photos(count: int) -> tuple[tuple[dict[str, str], bytes], ...]:
+    """The first ``count`` of catalogue_rows() with their photos' bytes (read once)."""
+    return tuple((row, catalogue_photo(row)) for row in catalogue_rows(count))
+
+
+def random_unit_vectors(count: int, seed: int = 0) -> list[bytes]:
+    vectors = np.random.default_rng(seed).standard_normal((count, 2048)).astype("<f4")
+    return [(vector / np.linalg.norm(vector)).tobytes() for vector in vectors]
+
+
+def stored_catalogue(count: int, vectors: list[bytes] | None = None) -> list[Product]:
+    """The first ``count`` real catalogue products (photos in storage, attributes from their
+    rows) with done embeddings: ``vectors`` (float32 bytes, in row order), by default random
+    unit ones, i.e. a working index without the model. Saved in bulk: no signal fires,
+    nothing is queued."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from shop.models import Product
+    from visualsearch.ml.embedder import MODEL_VERSION
+    from visualsearch.models import EmbeddingStatus, ProductEmbedding
+
+    products = []
+    for row, data in rows_and_photos(count):
+        name = f"products/catalogue-{row['id']}.jpg"
+        if not default_storage.exists(name):
+            default_storage.save(name, ContentFile(data))
+        products.append(Product(**product_fields(row), season=row["season"], usage=row["usage"], image=name))
+    products = Product.objects.bulk_create(products)
+    ProductEmbedding.objects.bulk_create(
+        ProductEmbedding(product=p, vector=vector, status=EmbeddingStatus.DONE, model_version=MODEL_VERSION)
+        for p, vector in zip(products, vectors or random_unit_vectors(count), strict=True)
+    )
     return products

@@ -1,35 +1,51 @@
-"""Shared fixtures: images made by the tests, products saved through storage, a small
-subset of the real catalogue, and the real model."""
+"""The shared fixtures, loaded for every test folder by the repository's root ``conftest.py``
+(``pytest_plugins``): products saved through storage, a small subset of the real catalogue,
+the real model, and each test's own unloaded search index.
+
+Helpers that are not fixtures live in the other modules of ``tests.support``; import them
+from there.
+"""
 
 from __future__ import annotations
 
-import io
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.core.files.base import ContentFile
-from PIL import Image
 
-from tests.support.catalogue import CATALOGUE_DIR, ROOT, catalogue_dir, catalogue_rows, write_catalogue
+from tests.support.catalogue import catalogue_rows, write_catalogue
+from tests.support.images import image_bytes
 from tests.support.products import PRODUCT_ATTRIBUTES
 
-# The catalogue helpers live in tests.support.catalogue; `from tests.conftest import ...` still finds them.
-__all__ = ["CATALOGUE_DIR", "ROOT", "catalogue_dir", "catalogue_rows", "image_bytes", "unit", "write_catalogue"]
+HEAVY_MODULES = ("tensorflow", "keras")
+_MODEL_LOADED_BEFORE = pytest.StashKey[bool]()
 
 
-def image_bytes(
-    colour: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (60, 80), fmt: str = "JPEG", **save: object
-) -> bytes:
-    """A plain image of one colour with a darker square in it (so it is not flat)."""
-    image = Image.new("RGB", size, colour)
-    w, h = size
-    darker = tuple(max(c - 90, 0) for c in colour)
-    image.paste(Image.new("RGB", (max(w // 3, 1), max(h // 3, 1)), darker), (w // 3, h // 3))
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **save)
-    return buffer.getvalue()
+def _model_loaded() -> bool:
+    return any(name in sys.modules for name in HEAVY_MODULES)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_MODEL_LOADED_BEFORE] = _model_loaded()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    """The fast tier (``-m "not slow"``) runs without the model: a test that is not marked
+    ``slow`` and loads TensorFlow (itself or through its fixtures) fails at its teardown."""
+    report = yield
+    if (
+        call.when == "teardown"
+        and item.get_closest_marker("slow") is None
+        and not item.stash.get(_MODEL_LOADED_BEFORE, True)
+        and _model_loaded()
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid} loaded TensorFlow but is not marked slow"
+    return report
 
 
 @pytest.fixture
@@ -84,5 +100,24 @@ def real_weights() -> None:
         pytest.fail(str(exc), pytrace=False)
 
 
-def unit(vector: np.ndarray) -> np.ndarray:
-    return vector / np.linalg.norm(vector)
+@pytest.fixture(scope="module")
+def real_model(real_weights: None) -> Iterator[None]:
+    """The real ResNet50 (the installed weights, never random ones), loaded once per module."""
+    from tests.support import random_weights
+    from visualsearch.ml import embedder
+
+    with random_weights.weights_mode(False):
+        embedder.warm_up()
+        yield
+
+
+@pytest.fixture
+def embedded_product(real_model: None, make_product, django_capture_on_commit_callbacks) -> Callable[..., object]:
+    """A product saved and committed: its embedding task has run (on the real model)."""
+
+    def factory(image: bytes | None = None, **fields: object) -> object:
+        with django_capture_on_commit_callbacks(execute=True):
+            product = make_product(image=image, **fields)
+        return product
+
+    return factory

@@ -1,4 +1,5 @@
-"""Image files made by the tests: unusual but valid uploads and broken or hostile ones."""
+"""Image files made by the tests: plain product photos, unusual but valid uploads and broken
+or hostile ones."""
 
 from __future__ import annotations
 
@@ -8,6 +9,17 @@ import zlib
 
 import numpy as np
 from PIL import Image
+
+
+def image_bytes(
+    colour: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (60, 80), fmt: str = "JPEG", **save: object
+) -> bytes:
+    """A plain image of one colour with a darker square in it (so it is not flat)."""
+    image = Image.new("RGB", size, colour)
+    w, h = size
+    darker = tuple(max(c - 90, 0) for c in colour)
+    image.paste(Image.new("RGB", (max(w // 3, 1), max(h // 3, 1)), darker), (w // 3, h // 3))
+    return encoded(image, fmt, **save)
 
 
 def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:

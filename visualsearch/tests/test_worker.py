@@ -25,7 +25,7 @@ from django.db import connection
 
 from shop.catalog_import import catalog_import
 from shop.models import Product
-from tests.conftest import catalogue_rows, write_catalogue
+from tests.support.catalogue import catalogue_rows, write_catalogue
 from tests.support.servers import Worker, database_url, publishing_to, start_worker
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 

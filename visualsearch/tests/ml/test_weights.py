@@ -1,7 +1,6 @@
-"""The ResNet50 weights (finding, checking, converting names) and the embedder on real weights.
-
-The real weights must be installed (``python manage.py fetch_weights``): without them the
-model tests fail with the WeightsNotFound message instead of being skipped.
+"""The ResNet50 weights: finding them, the settings that say where, download checks,
+converting layer names, and importing the model package without TensorFlow or Django.
+The embedder itself is tested in test_embedder.py.
 """
 
 from __future__ import annotations
@@ -11,123 +10,24 @@ import os
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.support import random_weights
 from visualsearch.ml import embedder, weights
 from visualsearch.ml import settings as ml_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the repository
 
 
-def _weights_missing_message() -> str:
-    """WeightsNotFound's message when the weights are not installed, else ""."""
-    try:
-        weights.resolve_weights_path()
-    except weights.WeightsNotFound as exc:
-        return str(exc)
-    return ""
-
-
-@pytest.fixture(scope="module")
-def real_model() -> Iterator[None]:
-    """The process's cached model loaded once, with the installed real weights."""
-    with random_weights.weights_mode(False):
-        missing = _weights_missing_message()
-        if missing:
-            pytest.fail(missing, pytrace=False)
-        embedder.warm_up()
-        yield
-    embedder.reset_model()
-
-
-@pytest.fixture(scope="module")
-def photos() -> np.ndarray:
-    """The cat and espresso photos as model inputs, (2, 224, 224, 3) uint8."""
-    return weights.verification_images()
-
-
-# --- The model on real weights ----------------------------------------------------------
-
-
-def test_classifies_cat_and_espresso(real_model: None, photos: np.ndarray) -> None:
-    probabilities = embedder.classify(photos)
-    assert probabilities.shape == (2, 1000)
-    assert np.argmax(probabilities, axis=1).tolist() == [285, 967]
-    result = weights.check_predictions(probabilities)
-    assert result.egyptian_cat > 0.5
-    assert result.espresso > 0.9
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
-
-
-def test_verify_weights_accepts_the_installed_file(real_model: None) -> None:
-    result = weights.verify_weights(weights.resolve_weights_path())
-    assert result.egyptian_cat > 0.5 and result.espresso > 0.9
+# --- Checking predictions ---------------------------------------------------------------
 
 
 def test_check_predictions_refuses_wrong_classes() -> None:
     uniform = np.full((2, 1000), 1e-3, np.float32)
     with pytest.raises(weights.WeightsVerificationFailed, match="Egyptian_cat"):
         weights.check_predictions(uniform)
-
-
-def test_embeddings_are_unit_float32_rows(real_model: None, photos: np.ndarray) -> None:
-    vectors = embedder.embed_batch(photos)
-    assert vectors.shape == (2, embedder.EMBEDDING_DIM)
-    assert vectors.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert float(vectors[0] @ vectors[1]) < 0.99  # a cat is not an espresso
-
-
-def test_embeddings_are_deterministic(real_model: None, photos: np.ndarray) -> None:
-    twice = embedder.embed_batch(np.stack([photos[0], photos[0]]))
-    np.testing.assert_array_equal(twice[0], twice[1])
-    single = embedder.embed_batch(photos[1:2])
-    batch = embedder.embed_batch(photos)
-    np.testing.assert_allclose(batch[1], single[0], atol=1e-5)
-    np.testing.assert_array_equal(embedder.embed_batch(photos[1:2]), single)
-
-
-def test_embed_batch_chunks_by_batch_size(real_model: None, photos: np.ndarray, settings) -> None:
-    settings.VISUALSEARCH_BATCH_SIZE = 2
-    images = np.concatenate([photos, photos[:1]])
-    chunked = embedder.embed_batch(images)
-    assert chunked.shape == (3, embedder.EMBEDDING_DIM)
-    np.testing.assert_allclose(chunked[2], chunked[0], atol=1e-5)
-
-
-def test_embed_batch_empty_and_wrong_shapes() -> None:
-    assert embedder.embed_batch(np.zeros((0, 224, 224, 3), np.uint8)).shape == (0, 2048)
-    with pytest.raises(ValueError, match="224"):
-        embedder.embed_batch(np.zeros((224, 224, 3), np.uint8))
-
-
-def test_l2_normalise_leaves_zero_rows_zero() -> None:
-    out = embedder.l2_normalise(np.array([[0.0, 0.0], [3.0, 4.0]], np.float32))
-    np.testing.assert_allclose(out, [[0.0, 0.0], [0.6, 0.8]])
-
-
-def test_concurrent_first_use_loads_the_model_once(real_model: None, photos: np.ndarray, monkeypatch) -> None:
-    expected = embedder.embed_batch(photos)
-    loads: list[int] = []
-    original = embedder._load_models
-
-    def counting_load() -> object:
-        loads.append(1)
-        return original()
-
-    monkeypatch.setattr(embedder, "_load_models", counting_load)
-    embedder.reset_model()
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: embedder.embed_batch(photos), range(4)))
-    assert len(loads) == 1
-    for result in results:
-        np.testing.assert_allclose(result, expected, atol=1e-5)
 
 
 # --- Finding the weights ----------------------------------------------------------------
@@ -304,27 +204,3 @@ def test_ml_imports_without_django() -> None:
         [sys.executable, "-c", code], check=False, cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-
-
-# --- Random weights only on request (these drop the cached model: keep them last) ---------
-
-
-def test_missing_weights_never_fall_back_to_random(settings, tmp_path: Path) -> None:
-    settings.VISUALSEARCH_WEIGHTS = str(tmp_path / "missing.weights.h5")
-    with (
-        random_weights.weights_mode(False),
-        pytest.raises(weights.WeightsNotFound, match="fetch_weights"),
-    ):
-        embedder.embed_batch(np.zeros((1, 224, 224, 3), np.uint8))
-
-
-def test_random_weights_only_when_asked(photos: np.ndarray) -> None:
-    with random_weights.weights_mode(True):
-        assert embedder.model_source() is random_weights.RANDOM_WEIGHTS
-        first = embedder.embed_batch(photos)
-        assert embedder.model_version() == embedder.MODEL_VERSION + "+random-test"
-        embedder.reset_model()  # a reload gives the same seeded weights
-        np.testing.assert_allclose(embedder.embed_batch(photos), first, atol=1e-5)
-    assert embedder.model_source() is embedder.INSTALLED_WEIGHTS
-    assert first.shape == (2, 2048)
-    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
