@@ -1,0 +1,295 @@
+"""How good "find similar" is on the labelled catalogue: precision of its 5 results.
+
+The evaluation reads the searchable embeddings once (``load_catalogue``), builds a static
+index over them in memory (``EmbeddingIndex.from_arrays``) with the projection the site
+serves — the stored PCA projection, or one fitted in memory only when none is stored —
+and asks it, as the search services do, for each sampled product's best candidates, then
+re-scores them with the full 2048-dim vectors. Nothing is written to the database: a
+projection stored by an evaluation would make every web process reload its index.
+
+Figures per run (``Scores``): P@5 and P@1 on the article type, P@5 on the sub category and
+colour, per master category, and the worst article types. A query with fewer than 5
+results counts the missing ones as misses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shop.attributes import SEARCHABLE_FIELDS
+from visualsearch.conf import vs_settings
+from visualsearch.index import projection as projection_mod
+from visualsearch.index.base import FULL_DIMS, NotIndexed
+from visualsearch.index.memory import EmbeddingIndex
+from visualsearch.selectors import REFINEMENTS
+
+K = 5
+REFINEMENT_RUNS = ("same_gender", "same_master", "same_sub")
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Searchable products in memory: ids, raw unit vectors and filter attributes, row by row."""
+
+    ids: np.ndarray  # (N,) int64
+    vectors: np.ndarray  # (N, 2048) float32
+    attributes: Mapping[str, Sequence[str]]  # SEARCHABLE_FIELDS → one value per row
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def value(self, name: str, row: int) -> str:
+        return self.attributes[name][row]
+
+
+def load_catalogue() -> Catalogue:
+    """The products the site's index serves (active, with a vector of the current model)."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+    from visualsearch.models import ProductEmbedding
+
+    rows = (
+        ProductEmbedding.objects.filter(product__is_active=True, vector__isnull=False, model_version=MODEL_VERSION)
+        .order_by("product_id")
+        .values_list("product_id", "vector", *(f"product__{name}" for name in SEARCHABLE_FIELDS))
+    )
+    ids: list[int] = []
+    raw: list[bytes] = []
+    attributes: dict[str, list[str]] = {name: [] for name in SEARCHABLE_FIELDS}
+    for row in rows.iterator(chunk_size=2000):
+        ids.append(row[0])
+        raw.append(bytes(row[1]))
+        for name, value in zip(SEARCHABLE_FIELDS, row[2:], strict=True):
+            attributes[name].append(value)
+    vectors = np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), FULL_DIMS).astype(np.float32)
+    return Catalogue(np.asarray(ids, dtype=np.int64), vectors, attributes)
+
+
+def sample_queries(catalogue: Catalogue, size: int, seed: int) -> np.ndarray:
+    """Rows of ``size`` random labelled products (an article type), in id order (all if fewer)."""
+    rows = np.asarray([i for i, t in enumerate(catalogue.attributes["article_type"]) if t], dtype=np.int64)
+    if size < len(rows):
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
+    return rows
+
+
+@dataclass(frozen=True)
+class ProjectionChoice:
+    """The projection an evaluation indexes with, and where it came from."""
+
+    data: projection_mod.ProjectionData | None
+    source: str  # "none" (full vectors), "stored" or "fitted in memory"
+    fitted_on: int = 0
+    explained_variance: float = 0.0
+
+    def describe(self, dims: int) -> str:
+        if dims <= 0:
+            return "none (--dims 0): full 2048-dim vectors"
+        if self.data is None:
+            return f"too few embeddings to fit PCA-{dims}: full 2048-dim vectors"
+        where = "stored" if self.source == "stored" else "fitted in memory for this evaluation, not stored"
+        return (
+            f"PCA-{self.data.dims} ({where}) fitted on {self.fitted_on} embeddings "
+            f"({100 * self.explained_variance:.1f}% of the variance)"
+        )
+
+
+def choose_projection(catalogue: Catalogue, dims: int, *, seed: int = 0) -> ProjectionChoice:
+    """The stored PCA-``dims`` projection of the current model, as the site would use it;
+    without one, a projection fitted in memory on a sample of the catalogue (as
+    ``projection_fit`` would fit it) when enough embeddings exist, else none."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+    from visualsearch.models import Projection
+
+    if dims <= 0:
+        return ProjectionChoice(None, "none")
+    row = Projection.objects.filter(model_version=MODEL_VERSION, dims=dims).first()
+    if row is not None:
+        return ProjectionChoice(
+            projection_mod.ProjectionData.from_model(row), "stored", row.fitted_on, row.explained_variance
+        )
+    if len(catalogue) < max(int(vs_settings.PCA_MIN_ROWS), dims * 2):
+        return ProjectionChoice(None, "none")
+    sample = np.random.default_rng(seed).choice(
+        len(catalogue), size=min(projection_mod.SAMPLE_ROWS, len(catalogue)), replace=False
+    )
+    data, explained = projection_mod.projection_fit_vectors(catalogue.vectors[np.sort(sample)], dims, seed=seed)
+    return ProjectionChoice(data, "fitted in memory", len(sample), explained)
+
+
+def build_index(catalogue: Catalogue, projection: projection_mod.ProjectionData | None) -> EmbeddingIndex:
+    """A static in-memory index over the catalogue (reads and writes no database)."""
+    return EmbeddingIndex.from_arrays(catalogue.ids, catalogue.vectors, catalogue.attributes, projection=projection)
+
+
+class Searcher:
+    """Find similar over an evaluation index: the index's best candidates, re-scored with the
+    full vectors when the index is projected, as ``visualsearch.search`` ranks them."""
+
+    def __init__(self, catalogue: Catalogue, index: EmbeddingIndex, rerank_candidates: int) -> None:
+        self.catalogue = catalogue
+        self.index = index
+        self.row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
+        # The same candidate count as the site (visualsearch.search._rerank_candidates).
+        self.candidates = max(K * 4, rerank_candidates) if index.projected and rerank_candidates > 0 else 0
+
+    def filters(self, row: int, toggles: Mapping[str, str]) -> dict[str, str]:
+        """The query product's own values of the refinements switched on."""
+        return {REFINEMENTS[t][0]: self.catalogue.value(REFINEMENTS[t][0], row) for t in toggles if t in REFINEMENTS}
+
+    def similar(self, row: int, toggles: Mapping[str, str], k: int = K) -> list[int]:
+        """Rows of the k products most similar to the product in ``row`` (never itself)."""
+        product_id = int(self.catalogue.ids[row])
+        try:
+            hits = self.index.similar_to_product(product_id, self.candidates or k, self.filters(row, toggles))
+        except NotIndexed:
+            return []
+        rows = [self.row_of[h.product_id] for h in hits]
+        if self.candidates and rows:
+            scores = self.catalogue.vectors[rows] @ self.catalogue.vectors[row]
+            rows = [rows[i] for i in np.argsort(-scores, kind="stable")]
+        if row in rows:
+            raise AssertionError(f"find similar returned product {product_id} itself")
+        return rows[:k]
+
+
+@dataclass
+class Scores:
+    """Per-query precision figures of one run."""
+
+    type_at_5: list[float] = field(default_factory=list)
+    type_at_1: list[float] = field(default_factory=list)
+    sub_at_5: list[float] = field(default_factory=list)
+    colour_at_5: list[float] = field(default_factory=list)
+    masters: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+
+    @property
+    def queries(self) -> int:
+        return len(self.type_at_5)
+
+
+def precision(catalogue: Catalogue, query: int, results: Sequence[int], attribute: str, k: int = K) -> float:
+    """Share of the k slots holding a product with the query's value of ``attribute``."""
+    wanted = catalogue.value(attribute, query)
+    return sum(catalogue.value(attribute, r) == wanted for r in results[:k]) / k
+
+
+def run_queries(searcher: Searcher, queries: Sequence[int] | np.ndarray, toggles: Mapping[str, str]) -> Scores:
+    """Each query product's 5 "find similar" results, scored."""
+    catalogue = searcher.catalogue
+    scores = Scores()
+    for row in queries:
+        found = searcher.similar(int(row), toggles)
+        scores.type_at_5.append(precision(catalogue, row, found, "article_type"))
+        scores.type_at_1.append(precision(catalogue, row, found, "article_type", k=1))
+        scores.sub_at_5.append(precision(catalogue, row, found, "sub_category"))
+        scores.colour_at_5.append(precision(catalogue, row, found, "base_colour"))
+        scores.masters.append(catalogue.value("master_category", row))
+        scores.types.append(catalogue.value("article_type", row))
+    return scores
+
+
+def grouped_means(values: Sequence[float], groups: Sequence[str]) -> dict[str, tuple[float, int]]:
+    """Mean and count of the values per group."""
+    buckets: dict[str, list[float]] = defaultdict(list)
+    for value, group in zip(values, groups, strict=True):
+        buckets[group].append(value)
+    return {group: (float(np.mean(v)), len(v)) for group, v in buckets.items()}
+
+
+def mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else 0.0
+
+
+@dataclass
+class RelevanceReport:
+    index_size: int
+    space: str  # e.g. "PCA-256 + exact 2048-dim re-rank"
+    projection: ProjectionChoice
+    index_seconds: float  # choosing the projection and building the index
+    queries: int
+    base: Scores
+    refined: dict[str, Scores]  # refinement toggle → scores with it switched on
+    search_seconds: float
+    searches: int
+
+    @property
+    def by_master(self) -> dict[str, tuple[float, int]]:
+        """P@5 on the article type per master category of the query."""
+        return grouped_means(self.base.type_at_5, self.base.masters)
+
+    def worst_types(self, count: int, min_queries: int) -> tuple[list[tuple[float, int, str]], int]:
+        """The ``count`` article types with the lowest P@5 among those with at least
+        ``min_queries`` queries, as (P@5, queries, type), and how many types qualified."""
+        by_type = grouped_means(self.base.type_at_5, self.base.types)
+        eligible = [(m, n, name) for name, (m, n) in by_type.items() if n >= min_queries]
+        return sorted(eligible)[:count], len(eligible)
+
+    def figures(self) -> list[tuple[str, float]]:
+        """(label, value) of the headline figures, in the order the command prints them."""
+        lines = [
+            ("P@5 articleType", mean(self.base.type_at_5)),
+            ("P@1 articleType", mean(self.base.type_at_1)),
+            ("P@5 subCategory", mean(self.base.sub_at_5)),
+            ("P@5 baseColour", mean(self.base.colour_at_5)),
+        ]
+        lines += [(f"P@5 articleType [{m}]", v) for m, (v, _n) in sorted(self.by_master.items())]
+        return lines
+
+
+class TooFewProducts(ValueError):
+    pass
+
+
+def evaluate_relevance(
+    catalogue: Catalogue, *, sample: int, seed: int, dims: int, rerank_candidates: int
+) -> RelevanceReport:
+    """Precision of "find similar" on ``sample`` random labelled products of the catalogue,
+    indexed with PCA-``dims`` (0: full vectors), re-ranked as the site does (0: no re-rank)."""
+    if len(catalogue) <= K:
+        raise TooFewProducts(f"Only {len(catalogue)} products are analysed: embed more before evaluating.")
+    started = time.perf_counter()
+    projection = choose_projection(catalogue, dims)
+    index = build_index(catalogue, projection.data)
+    index_seconds = time.perf_counter() - started
+    searcher = Searcher(catalogue, index, rerank_candidates)
+    space = "2048"
+    if index.projected:
+        space = f"PCA-{index.dims}" + (" + exact 2048-dim re-rank" if searcher.candidates else "")
+    queries = sample_queries(catalogue, sample, seed)
+    started = time.perf_counter()
+    base = run_queries(searcher, queries, {})
+    refined = {toggle: run_queries(searcher, queries, {toggle: "1"}) for toggle in REFINEMENT_RUNS}
+    return RelevanceReport(
+        index_size=len(index),
+        space=space,
+        projection=projection,
+        index_seconds=index_seconds,
+        queries=len(queries),
+        base=base,
+        refined=refined,
+        search_seconds=time.perf_counter() - started,
+        searches=len(queries) * (1 + len(REFINEMENT_RUNS)),
+    )
+
+
+def report_lines(report: RelevanceReport, *, dims: int, seed: int, worst: int, min_queries: int) -> list[str]:
+    """The evaluation as the command prints it: "# " lines describe, the others are figures."""
+    each = 1000 * report.search_seconds / max(report.searches, 1)
+    lines = [
+        f"# projection: {report.projection.describe(dims)}",
+        f"# index: {report.index_size} vectors, {report.space} (built in {report.index_seconds:.1f} s)",
+        f"# queries: {report.queries} products (seed {seed}), k={K}",
+        *(f"{label} {value:.3f}" for label, value in report.figures()),
+    ]
+    listed, eligible = report.worst_types(worst, min_queries)
+    lines.append(f"# {worst} worst article types (of {eligible} with at least {min_queries} queries):")
+    lines += [f"worst articleType {name}: P@5 {value:.3f} ({count} queries)" for value, count, name in listed]
+    lines += [f"P@5 articleType {toggle} {mean(scores.type_at_5):.3f}" for toggle, scores in report.refined.items()]
+    lines.append(f"# {report.searches} searches in {report.search_seconds:.1f} s ({each:.2f} ms each)")
+    return lines
