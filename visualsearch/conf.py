@@ -42,6 +42,21 @@ DEFAULTS: dict[str, Any] = {
     "PCA_MIN_ROWS": 2000,
     # The most results one search may ask for.
     "MAX_K": 50,
+    # Similarity head (visualsearch.ml.head, services/heads.py): "find similar" ranks by the
+    # active head + colour when there is one (False: always the raw vectors).
+    "HEAD_ENABLED": True,
+    # Training: epochs (the best on the validation products is kept), the colour weights
+    # tried on the validation products, auxiliary label tasks, and the labels needed.
+    "HEAD_EPOCHS": 30,
+    "HEAD_COLOUR_WEIGHTS": (0.2, 0.3, 0.4, 0.5, 0.7),
+    "HEAD_AUX_LABELS": ("gender",),
+    "HEAD_MIN_PER_CLASS": 5,
+    "HEAD_MIN_LABELLED": 200,
+    # Photo search: weight of the colour descriptor next to the raw vector, and how the
+    # places after the best match are filled ("raw": the next raw matches; "similar": the
+    # find-similar neighbours of the best match).
+    "PHOTO_COLOUR_WEIGHT": 0.1,
+    "PHOTO_FILL": "raw",
 }
 
 

@@ -62,6 +62,9 @@ class ProductEmbedding(models.Model):
 
     product = models.OneToOneField("shop.Product", on_delete=models.CASCADE, primary_key=True, related_name="embedding")
     vector = models.BinaryField(null=True, blank=True)
+    # The colour descriptor (visualsearch.ml.colour: 196 float16, 392 bytes) computed from
+    # the same image as the vector; null for rows stored before it existed.
+    colour = models.BinaryField(null=True, blank=True)
     model_version = models.CharField(max_length=64, blank=True)
     source_checksum = models.CharField(
         max_length=64, blank=True, help_text="sha256 of the image bytes the vector was computed from."
@@ -85,6 +88,11 @@ class ProductEmbedding(models.Model):
         if self.vector is None:
             return None
         return np.frombuffer(bytes(self.vector), dtype="<f4")
+
+    def colour_array(self) -> np.ndarray | None:
+        from visualsearch.ml.colour import from_bytes
+
+        return from_bytes(self.colour)
 
 
 class IndexChange(models.Model):
@@ -118,3 +126,34 @@ class Projection(models.Model):
 
     def __str__(self) -> str:
         return f"PCA {self.dims} for {self.model_version}"
+
+
+class SimilarityHead(models.Model):
+    """One trained similarity head (visualsearch.ml.head.SimilarityModel as bytes): what the
+    index applies to the stored vectors for "find similar". Versioned: each training adds a
+    row; at most one is active (the index follows it, and the model version shown includes it)."""
+
+    backbone_version = models.CharField(max_length=64)
+    weights = models.BinaryField()
+    metrics = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    training_seconds = models.FloatField(default=0.0)
+    size_bytes = models.PositiveIntegerField(default=0)
+    trained_on = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=Q(active=True), name="one_active_similarity_head"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Similarity head v{self.pk}" + (" (active)" if self.active else "")
+
+    @property
+    def version(self) -> str:
+        return f"head-v{self.pk}"

@@ -6,7 +6,7 @@ import base64
 import contextlib
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +17,7 @@ from core.images import ImageRejected
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
+from visualsearch.ml import colour as colour_mod
 from visualsearch.ml.preprocessing import decode_for_model, to_model_input
 from visualsearch.models import ProductEmbedding
 from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, SimilarProduct, products_for_hits, refinement_on
@@ -46,6 +47,8 @@ class SimilarResult:
     filters: dict[str, str]
     index_size: int
     preview_data_url: str = ""
+    # What ranked the results: the backbone, plus the similarity head for find similar.
+    model_version: str = ""
 
 
 def _preview_data_url(rgb: Image.Image, box: tuple[int, int] = (480, 480)) -> str:
@@ -90,20 +93,6 @@ def _rerank_candidates(index: SearchIndex, k: int) -> int:
     return max(k * 4, extra) if index.projected and extra > 0 else 0
 
 
-def _ranked_products(
-    hits: list[Hit], k: int, *, rerank: bool, query: np.ndarray | None = None, query_product_id: int | None = None
-) -> list[SimilarProduct]:
-    """The products behind the hits, best first.
-
-    With ``rerank`` the hits are candidates from a projected index: their full stored
-    vectors (one query) give the exact 2048-dim scores and order. The query is a raw vector
-    or a product, whose stored vector is read in the same query.
-    """
-    if rerank and hits:
-        hits = _rescored(hits, query, query_product_id)
-    return products_for_hits(hits[:k])
-
-
 def _rescored(hits: list[Hit], query: np.ndarray | None, query_product_id: int | None) -> list[Hit]:
     """The hits with exact scores from the full stored vectors, best first.
 
@@ -131,6 +120,23 @@ def _rescored(hits: list[Hit], query: np.ndarray | None, query_product_id: int |
     return [Hit(hits[i].product_id, float(scores[i])) for i in order]
 
 
+def _similar_hits(index: SearchIndex, product_id: int, k: int, filters: Mapping[str, str]) -> tuple[list[Hit], str]:
+    """Find similar's ranking: the active head + colour when the index has a head (its
+    hits are final), else the raw vectors (re-scored exactly when the index is projected).
+    Returns the hits and the model version that ranked them: read before and after the
+    search, and searched again in the rare case the index switched head in between."""
+    for _attempt in range(3):
+        version = index.model_version
+        head = index.head_version
+        candidates = 0 if head else _rerank_candidates(index, k)
+        hits = index.similar_to_product(product_id, candidates or k, filters)
+        if candidates and hits:
+            hits = _rescored(hits, None, product_id)
+        if index.model_version == version:
+            break
+    return hits[:k], version
+
+
 def similar_to_product(product: Product, *, k: int = 5, toggles: Mapping[str, object] | None = None) -> SimilarResult:
     """The k products that look most like ``product`` (never itself)."""
     index = get_index()
@@ -138,15 +144,89 @@ def similar_to_product(product: Product, *, k: int = 5, toggles: Mapping[str, ob
     size = len(index)
     if size == 0:
         raise SearchUnavailable("Visual search has no analysed products yet. Please try again later.")
-    candidates = _rerank_candidates(index, k)
     try:
-        hits = index.similar_to_product(product.pk, candidates or k, filters)
+        hits, version = _similar_hits(index, product.pk, k, filters)
     except NotIndexed:
         raise NotAnalysedYet(
             "This product is still being analysed; similar items will appear in a few moments."
         ) from None
-    results = _ranked_products(hits, k, rerank=bool(candidates), query_product_id=product.pk)
-    return SimilarResult(results, filters, size)
+    return SimilarResult(products_for_hits(hits), filters, size, model_version=version)
+
+
+# --- photo search's ranking ------------------------------------------------------------------
+
+# product id → (stored 2048-dim vector, stored colour descriptor or None)
+StoredLookup = Callable[[Sequence[int]], dict[int, tuple[np.ndarray, np.ndarray | None]]]
+
+
+def stored_vectors(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+    """The stored vectors and colour descriptors of these products (current model only)."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    rows = (
+        ProductEmbedding.objects.filter(
+            product_id__in=list(product_ids), model_version=MODEL_VERSION, vector__isnull=False
+        )
+        .values_list("product_id", "vector", "colour")
+        .order_by()
+    )
+    return {
+        pid: (np.frombuffer(bytes(vector), dtype="<f4"), colour_mod.from_bytes(colour))
+        for pid, vector, colour in rows
+        if vector is not None
+    }
+
+
+def photo_candidates(k: int) -> int:
+    """How many raw-vector hits photo search re-scores (with colour), at least 4k."""
+    return max(k * 4, int(vs_settings.RERANK_CANDIDATES), 32)
+
+
+def rank_photo(
+    index: SearchIndex,
+    vector: np.ndarray,
+    colour: np.ndarray | None,
+    k: int,
+    filters: Mapping[str, str],
+    *,
+    stored: StoredLookup = stored_vectors,
+    colour_weight: float | None = None,
+    fill: str | None = None,
+) -> list[Hit]:
+    """Photo search's ranking: the index's raw-vector candidates re-scored with the full
+    stored vectors plus VISUALSEARCH_PHOTO_COLOUR_WEIGHT × colour similarity (so that a photo
+    of a catalogue product finds that product first); the places after the best match are
+    filled per VISUALSEARCH_PHOTO_FILL ("raw": the next matches; "similar": the find-similar
+    neighbours of the best match, by the head when the index has one)."""
+    weight = float(vs_settings.PHOTO_COLOUR_WEIGHT if colour_weight is None else colour_weight)
+    fill = str(vs_settings.PHOTO_FILL if fill is None else fill)
+    hits = index.similar_to_vector(vector, photo_candidates(k), filters)
+    if not hits:
+        return []
+    found = stored([h.product_id for h in hits])
+    if all(h.product_id in found for h in hits):
+        matrix = np.stack([found[h.product_id][0] for h in hits])
+        scores = matrix @ np.asarray(vector, dtype=np.float32)
+        colours = [found[h.product_id][1] for h in hits]
+        if weight > 0 and colour is not None and all(c is not None for c in colours):
+            scores = scores + weight * (np.stack(colours) @ np.asarray(colour, dtype=np.float32))
+        order = np.argsort(-scores, kind="stable")
+        hits = [Hit(hits[i].product_id, float(scores[i])) for i in order]
+    # else: a candidate changed model or vanished since the index refreshed: keep its order.
+    if fill == "similar" and k > 1:
+        best = hits[0]
+        try:
+            neighbours = index.similar_to_product(best.product_id, k + 1, filters)
+        except NotIndexed:
+            neighbours = []
+        rest = [h for h in neighbours if h.product_id != best.product_id]
+        return [best, *rest][:k]
+    return hits[:k]
+
+
+def query_colour(pixels: np.ndarray) -> np.ndarray:
+    """The photo's colour descriptor (numpy, in the web process)."""
+    return colour_mod.colour_descriptor(pixels)
 
 
 def validate_upload_size(size: int | None) -> None:
@@ -208,8 +288,9 @@ def similar_to_photo(
     if any(value not in known.get(name, ()) for name, value in filters.items()):
         # No product has that value: nothing can match, so the photo is not even embedded.
         return SimilarResult([], filters, size, _preview_data_url(rgb) if preview else "")
-    vector = query_embedding(to_model_input(rgb))
-    candidates = _rerank_candidates(index, k)
-    hits = index.similar_to_vector(vector, candidates or k, filters)
-    results = _ranked_products(hits, k, rerank=bool(candidates), query=vector)
-    return SimilarResult(results, filters, size, _preview_data_url(rgb) if preview else "")
+    pixels = to_model_input(rgb)
+    vector = query_embedding(pixels)
+    hits = rank_photo(index, vector, query_colour(pixels), k, filters)
+    return SimilarResult(
+        products_for_hits(hits), filters, size, _preview_data_url(rgb) if preview else "", index.model_version
+    )

@@ -16,6 +16,8 @@ from visualsearch.models import ProductEmbedding
 
 class BruteForceIndex:
     projected = False
+    head_version = None  # no similarity head: find similar ranks by the raw vectors
+    model_version = MODEL_VERSION
 
     def _rows(self) -> list[tuple]:
         return list(

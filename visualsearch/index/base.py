@@ -33,6 +33,19 @@ class SearchIndex(Protocol):
         ...
 
     @property
+    def head_version(self) -> str | None:
+        """The similarity head "find similar" ranks by (e.g. "head-v3"), None for the raw
+        vectors. With a head, ``similar_to_product``'s hits are final (head + colour scores,
+        not re-scored); without one they are raw-vector hits like ``similar_to_vector``'s."""
+        ...
+
+    @property
+    def model_version(self) -> str:
+        """What the index ranks with: the backbone's version, plus "+head-vN" with a head.
+        Read with the hits of the same search (the index reloads when the head changes)."""
+        ...
+
+    @property
     def projected(self) -> bool:
         """Whether the index ranks approximately (projected or ANN vectors): the search
         services then re-score its best candidates with the stored full vectors."""
@@ -47,12 +60,14 @@ class SearchIndex(Protocol):
         ...
 
     def similar_to_product(self, product_id: int, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
-        """The k products most similar to an indexed product, never the product itself;
-        raises NotIndexed when it has no embedding in the index."""
+        """The k products most similar to an indexed product, never the product itself, by
+        the head (``head_version``) or the raw vectors; raises NotIndexed when it has no
+        embedding in the index."""
         ...
 
     def similar_to_vector(self, vector: np.ndarray, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
-        """The k products most similar to a raw (2048-dim) query embedding."""
+        """The k products most similar to a raw (2048-dim) query embedding, always by the raw
+        vectors (photo search: the head would lose the exact product)."""
         ...
 
     def memory_bytes(self) -> int:

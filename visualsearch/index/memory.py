@@ -10,6 +10,14 @@ projection (see projection.py) once one has been fitted, 2048-dim float32 before
 With a projection the index ranks candidates; ``visualsearch.search`` re-scores them
 with the full vectors, so the final order is the exact 2048-dim one.
 
+Two rankings: photo search ranks by that raw-vector matrix (a photo of a catalogue product
+must find that very product); "find similar" ranks by a second matrix, the active similarity
+head (visualsearch.ml.head, services/heads.py) applied at load to each stored vector and
+colour descriptor: ``[head embedding, sqrt(w) × colour probabilities]``, exact (no re-rank).
+Without an active head (an unlabelled catalogue, or VISUALSEARCH_HEAD_ENABLED off) find
+similar ranks by the raw vectors as before. A change of the active head reloads the index,
+so the index and its queries always use one head version (``model_version``).
+
 The change log is read by ``changelog.ChangeLogReader``, which also catches changes that
 commit late (out of id order).
 """
@@ -20,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,7 +37,9 @@ from visualsearch.conf import vs_settings
 from visualsearch.index import projection as projection_mod
 from visualsearch.index.base import FULL_DIMS, Hit, NotIndexed
 from visualsearch.index.changelog import FULL_RELOAD_AFTER, ChangeLogReader, latest_change_id
+from visualsearch.ml import colour as colour_mod
 from visualsearch.ml.embedder import MODEL_VERSION
+from visualsearch.ml.head import SimilarityModel
 from visualsearch.models import ProductEmbedding
 
 _LOAD_CHUNK = 2000
@@ -40,6 +51,46 @@ SYNTHETIC_MODEL_VERSION = f"{MODEL_VERSION}+synthetic"
 def served_model_versions() -> list[str]:
     """The model versions whose vectors the index serves."""
     return [MODEL_VERSION, SYNTHETIC_MODEL_VERSION] if vs_settings.INDEX_SYNTHETIC else [MODEL_VERSION]
+
+
+@dataclass(frozen=True)
+class ActiveHead:
+    pk: int
+    model: SimilarityModel
+
+    @property
+    def version(self) -> str:
+        return f"head-v{self.pk}"
+
+
+def active_head_id() -> int | None:
+    """The active similarity head's id, if the index should use one."""
+    if not vs_settings.HEAD_ENABLED:
+        return None
+    from visualsearch.models import SimilarityHead
+
+    return (
+        SimilarityHead.objects.filter(active=True, backbone_version=MODEL_VERSION).values_list("pk", flat=True).first()
+    )
+
+
+def active_head_load() -> ActiveHead | None:
+    if not vs_settings.HEAD_ENABLED:
+        return None
+    from visualsearch.models import SimilarityHead
+
+    row = SimilarityHead.objects.filter(active=True, backbone_version=MODEL_VERSION).only("pk", "weights").first()
+    return ActiveHead(row.pk, SimilarityModel.from_bytes(row.weights)) if row else None
+
+
+def _colours(raw: Sequence[bytes | memoryview | None]) -> np.ndarray:
+    """Stored colour descriptors as (N, 196) float32; NaN rows where none is stored."""
+    out = np.full((len(raw), colour_mod.COLOUR_DIM), np.nan, np.float32)
+    for i, data in enumerate(raw):
+        colour = colour_mod.from_bytes(data)
+        if colour is not None:
+            out[i] = colour
+    return out
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -59,6 +110,8 @@ class EmbeddingIndex:
         self._size = 0
         self._ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, FULL_DIMS), dtype=np.float32)
+        self._head: ActiveHead | None = None
+        self._similar = np.zeros((0, 0), dtype=np.float32)  # find-similar rows (with a head)
         self._codes = {name: np.zeros(0, dtype=np.int32) for name in FILTER_FIELDS}
         self._vocab: dict[str, dict[str, int]] = {name: {} for name in FILTER_FIELDS}
         self._values: dict[str, list[str]] = {name: [] for name in FILTER_FIELDS}  # code → value
@@ -74,19 +127,33 @@ class EmbeddingIndex:
         vectors: np.ndarray,
         attributes: Mapping[str, Sequence[str]] | None = None,
         projection: projection_mod.ProjectionData | None = None,
+        *,
+        colours: np.ndarray | None = None,
+        head: SimilarityModel | None = None,
+        head_pk: int = 0,
     ) -> EmbeddingIndex:
         """A static index over raw (N, 2048) vectors, for benchmarks and experiments.
 
         It never reads the database: nothing is stored and no refresh happens.
         ``attributes`` maps filter fields to one value per row (missing fields are "").
+        ``head`` (with ``colours``, (N, 196), NaN rows for none) ranks find similar.
         """
         index = cls()
         index._static = True
         index._projection = projection
+        index._head = ActiveHead(head_pk, head) if head is not None else None
         count = len(ids)
         index._matrix = np.empty((count, index._dims()), dtype=np.float32)
+        index._similar = np.empty((count, index._similar_dims()), dtype=np.float32)
+        if colours is None:
+            colours = np.full((count, colour_mod.COLOUR_DIM), np.nan, np.float32)
         for start in range(0, count, _LOAD_CHUNK):
-            index._matrix[start : start + _LOAD_CHUNK] = index._project_array(vectors[start : start + _LOAD_CHUNK])
+            block = np.asarray(vectors[start : start + _LOAD_CHUNK], dtype=np.float32)
+            index._matrix[start : start + _LOAD_CHUNK] = index._project_array(block)
+            if index._head is not None:
+                index._similar[start : start + _LOAD_CHUNK] = index._head.model.similar_vectors(
+                    block, colours[start : start + _LOAD_CHUNK]
+                )
         index._ids = np.asarray(ids, dtype=np.int64).copy()
         index._size = count
         attributes = attributes or {}
@@ -121,7 +188,7 @@ class EmbeddingIndex:
         )
         if product_ids is not None:
             rows = rows.filter(product_id__in=list(product_ids))
-        return rows.values_list("product_id", "vector", *(f"product__{name}" for name in FILTER_FIELDS))
+        return rows.values_list("product_id", "vector", "colour", *(f"product__{name}" for name in FILTER_FIELDS))
 
     def load(self) -> None:
         """(Re)load the whole index from the database."""
@@ -129,20 +196,35 @@ class EmbeddingIndex:
             # Read the watermark first: changes made during the load are applied again later.
             watermark = latest_change_id()
             self._projection = projection_mod.projection_current()
+            self._head = active_head_load()
             ids: list[int] = []
             attrs: list[tuple] = []
             blocks: list[np.ndarray] = []
+            similar: list[np.ndarray] = []
             raw: list[bytes] = []
+            colours: list[bytes | None] = []
+
+            def flush() -> None:
+                vectors = self._unpack(raw)
+                blocks.append(self._project_array(vectors))
+                if self._head is not None:
+                    similar.append(self._head.model.similar_vectors(vectors, _colours(colours)))
+                raw.clear()
+                colours.clear()
+
             for row in self._rows().order_by("product_id").iterator(chunk_size=_LOAD_CHUNK):
                 ids.append(row[0])
                 raw.append(bytes(row[1]))
-                attrs.append(row[2:])
+                colours.append(row[2])
+                attrs.append(row[3:])
                 if len(raw) == _LOAD_CHUNK:
-                    blocks.append(self._project(raw))
-                    raw = []
+                    flush()
             if raw:
-                blocks.append(self._project(raw))
+                flush()
             self._matrix = np.vstack(blocks) if blocks else np.zeros((0, self._dims()), dtype=np.float32)
+            self._similar = (
+                np.vstack(similar) if similar else np.zeros((len(ids), self._similar_dims()), dtype=np.float32)
+            )
             self._ids = np.asarray(ids, dtype=np.int64)
             self._size = len(ids)
             self._vocab = {name: {} for name in FILTER_FIELDS}
@@ -172,6 +254,9 @@ class EmbeddingIndex:
             if latest != (self._projection.pk if self._projection else None):
                 self.load()
                 return
+            if active_head_id() != (self._head.pk if self._head else None):
+                self.load()  # a new head (trained, activated, rolled back): every row changes
+                return
             changes = self._changes.pending()
             if not changes:
                 self._changes.advance([])
@@ -183,7 +268,11 @@ class EmbeddingIndex:
             present = set()
             for row in self._rows(changed):
                 present.add(row[0])
-                self._upsert(row[0], self._project([bytes(row[1])])[0], row[2:])
+                vectors = self._unpack([bytes(row[1])])
+                similar = (
+                    self._head.model.similar_vectors(vectors, _colours([row[2]]))[0] if self._head is not None else None
+                )
+                self._upsert(row[0], self._project_array(vectors)[0], row[3:], similar)
             for pid in changed - present:
                 self._remove(pid)
             self._changes.advance([cid for cid, _pid in changes])
@@ -194,6 +283,13 @@ class EmbeddingIndex:
 
     def _dims(self) -> int:
         return self._projection.dims if self._projection else FULL_DIMS
+
+    def _similar_dims(self) -> int:
+        return self._head.model.dims if self._head is not None else 0
+
+    @staticmethod
+    def _unpack(raw: list[bytes]) -> np.ndarray:
+        return np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), -1)
 
     def _project_array(self, vectors: np.ndarray) -> np.ndarray:
         """Raw (N, 2048) vectors in the index's space: projected if there is a projection, unit rows."""
@@ -215,7 +311,7 @@ class EmbeddingIndex:
             self._values[name].append(value)
         return code
 
-    def _upsert(self, product_id: int, vector: np.ndarray, attrs: tuple) -> None:
+    def _upsert(self, product_id: int, vector: np.ndarray, attrs: tuple, similar: np.ndarray | None = None) -> None:
         row = self._row_of.get(product_id)
         if row is None:
             if self._size == len(self._ids):
@@ -225,6 +321,8 @@ class EmbeddingIndex:
             self._row_of[product_id] = row
             self._ids[row] = product_id
         self._matrix[row] = vector
+        if similar is not None:
+            self._similar[row] = similar
         for name, value in zip(FILTER_FIELDS, attrs, strict=True):
             self._codes[name][row] = self._code(name, value)
 
@@ -233,6 +331,9 @@ class EmbeddingIndex:
         matrix = np.zeros((capacity, self._dims()), dtype=np.float32)
         matrix[: self._size] = self._matrix[: self._size]
         self._matrix = matrix
+        similar = np.zeros((capacity, self._similar_dims()), dtype=np.float32)
+        similar[: self._size] = self._similar[: self._size]
+        self._similar = similar
         ids = np.zeros(capacity, dtype=np.int64)
         ids[: self._size] = self._ids[: self._size]
         self._ids = ids
@@ -250,6 +351,7 @@ class EmbeddingIndex:
             moved = int(self._ids[last])
             self._ids[row] = moved
             self._matrix[row] = self._matrix[last]
+            self._similar[row] = self._similar[last]
             for name in FILTER_FIELDS:
                 self._codes[name][row] = self._codes[name][last]
             self._row_of[moved] = row
@@ -276,11 +378,25 @@ class EmbeddingIndex:
         return self._projection is not None
 
     @property
+    def head_version(self) -> str | None:
+        """The similarity head "find similar" ranks by ("head-v3"), None for the raw vectors."""
+        return self._head.version if self._head is not None else None
+
+    @property
+    def model_version(self) -> str:
+        """What ranks the results: the backbone, plus the head find similar uses."""
+        head = self.head_version
+        return f"{MODEL_VERSION}+{head}" if head else MODEL_VERSION
+
+    @property
     def nbytes(self) -> int:
-        """Memory held by the index's arrays (capacity included) and its projection."""
-        arrays = self._matrix.nbytes + self._ids.nbytes + sum(c.nbytes for c in self._codes.values())
+        """Memory held by the index's arrays (capacity included), its projection and head."""
+        arrays = self._matrix.nbytes + self._similar.nbytes + self._ids.nbytes
+        arrays += sum(c.nbytes for c in self._codes.values())
         if self._projection is not None:
             arrays += self._projection.mean.nbytes + self._projection.components.nbytes
+        if self._head is not None:
+            arrays += len(self._head.model.to_bytes())
         return int(arrays)
 
     def memory_bytes(self) -> int:
@@ -336,6 +452,8 @@ class EmbeddingIndex:
             row = self._row_of.get(product_id)
             if row is None:
                 raise NotIndexed(product_id)
+            if self._head is not None:
+                return self._search(self._similar[row].copy(), k, filters or {}, exclude_row=row, matrix=self._similar)
             query = self._matrix[row].copy()
             return self._search(query, k, filters or {}, exclude_row=row)
 
@@ -356,7 +474,14 @@ class EmbeddingIndex:
             blocked = mismatch if blocked is None else np.logical_or(blocked, mismatch, out=blocked)
         return blocked
 
-    def _search(self, query: np.ndarray, k: int, filters: Mapping[str, str], exclude_row: int | None) -> list[Hit]:
+    def _search(
+        self,
+        query: np.ndarray,
+        k: int,
+        filters: Mapping[str, str],
+        exclude_row: int | None,
+        matrix: np.ndarray | None = None,
+    ) -> list[Hit]:
         n = self._size
         if n == 0 or k <= 0:
             return []
@@ -364,7 +489,7 @@ class EmbeddingIndex:
             blocked = self._blocked(filters, n)
         except LookupError:
             return []
-        scores = self._matrix[:n] @ query
+        scores = (self._matrix if matrix is None else matrix)[:n] @ query
         available = n
         if blocked is not None:
             scores[blocked] = -np.inf

@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.images import ImageRejected
 from shop.models import Product
 from visualsearch.conf import vs_settings
+from visualsearch.ml import colour as colour_mod
 from visualsearch.ml import embedder
 from visualsearch.ml.preprocessing import bytes_to_model_input
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
@@ -114,6 +115,7 @@ class _Loaded:
     checksum: str = ""
     pixels: np.ndarray | None = None
     error: str = ""
+    colour: bytes | None = None  # the colour descriptor (visualsearch.ml.colour), stored form
 
 
 def _load_image(product: Product) -> _Loaded:
@@ -132,7 +134,8 @@ def _load_image(product: Product) -> _Loaded:
         return _Loaded(product.pk, error=f"The image file {name} could not be read from storage ({exc}).")
     checksum = hashlib.sha256(data).hexdigest()
     try:
-        return _Loaded(product.pk, checksum, bytes_to_model_input(data))
+        pixels = bytes_to_model_input(data)
+        return _Loaded(product.pk, checksum, pixels, colour=colour_mod.to_bytes(colour_mod.colour_descriptor(pixels)))
     except ImageRejected as exc:
         return _Loaded(product.pk, checksum, error=f"Unreadable image {name}: {exc}")
     except Exception as exc:  # never let one file fail the batch: it fails only its own product
@@ -144,7 +147,15 @@ def _load_images(products: Sequence[Product]) -> list[_Loaded]:
     return [_load_image(p) for p in products]
 
 
-def _store_chunk(loaded: list[_Loaded], vectors: dict[int, np.ndarray], unchanged: set[int], version: str) -> None:
+def _store_chunk(
+    loaded: list[_Loaded],
+    vectors: dict[int, np.ndarray],
+    unchanged: set[int],
+    version: str,
+    colourless: set[int] | frozenset[int] = frozenset(),
+) -> None:
+    """``colourless``: unchanged rows stored without a colour descriptor, which get it now
+    (no new forward pass: the descriptor comes from the pixels alone)."""
     now = timezone.now()
     rows = []
     for item in loaded:
@@ -167,6 +178,7 @@ def _store_chunk(loaded: list[_Loaded], vectors: dict[int, np.ndarray], unchange
                     status=EmbeddingStatus.DONE,
                     error="",
                     vector=vectors[item.product_id].astype("<f4").tobytes(),
+                    colour=item.colour,
                     model_version=version,
                     source_checksum=item.checksum,
                     computed_at=now,
@@ -184,6 +196,7 @@ def _store_chunk(loaded: list[_Loaded], vectors: dict[int, np.ndarray], unchange
                 unique_fields=["product"],
                 update_fields=[
                     "vector",
+                    "colour",
                     "status",
                     "error",
                     "model_version",
@@ -203,6 +216,14 @@ def _store_chunk(loaded: list[_Loaded], vectors: dict[int, np.ndarray], unchange
             ProductEmbedding.objects.filter(product_id__in=unchanged).update(
                 status=EmbeddingStatus.DONE, error="", updated=now
             )
+            fill = [
+                ProductEmbedding(product_id=item.product_id, colour=item.colour)
+                for item in loaded
+                if item.product_id in unchanged and item.product_id in colourless and item.colour is not None
+            ]
+            if fill:
+                ProductEmbedding.objects.bulk_update(fill, ["colour"])
+                index_changes_record(f.product_id for f in fill)
         index_changes_record(r.product_id for r in done)
 
 
@@ -239,6 +260,11 @@ def embeddings_compute(
             "product_id", "source_checksum", "model_version", "status", "job_id"
         )
     }
+    colourless = set(
+        ProductEmbedding.objects.filter(product_id__in=list(current), colour__isnull=True).values_list(
+            "product_id", flat=True
+        )
+    )
     chunks = chunked(products, vs_settings.BATCH_SIZE)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-io") as pool:
         ahead = pool.submit(_load_images, chunks[0])
@@ -264,7 +290,7 @@ def embeddings_compute(
                 pixels = [item.pixels for item in todo if item.pixels is not None]  # all: none has an error
                 batch = embedder.embed_batch(np.stack(pixels))
                 vectors = {item.product_id: vec for item, vec in zip(todo, batch, strict=True)}
-            _store_chunk(loaded, vectors, unchanged, version)
+            _store_chunk(loaded, vectors, unchanged, version, colourless)
             result.add(
                 ComputeResult(
                     done=len(vectors), unchanged=len(unchanged), failed=sum(1 for item in loaded if item.error)

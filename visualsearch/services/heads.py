@@ -1,0 +1,347 @@
+"""Training, activating and rolling back similarity heads (visualsearch.ml.head).
+
+``head_train`` trains on the stored vectors and the products' labels only (no image is
+embedded again), on the products OUTSIDE the fixed evaluation split (a hash of the product
+id: ``visualsearch.ml.head.split_of``, stable as the catalogue grows). Epochs and the colour
+weight are picked on the validation part of the training products; the figures stored with
+the head are measured on the evaluation split; the new head is activated only if it beats
+the active one (or the raw backbone, when none is active) on that split.
+
+A catalogue without enough labels keeps the raw vectors: ``NotEnoughLabels``.
+The index follows the active head (``head_active_id`` on each refresh).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from visualsearch.conf import vs_settings
+from visualsearch.ml import head as head_mod
+from visualsearch.ml.colour import COLOUR_DIM
+from visualsearch.ml.colour import from_bytes as colour_from_bytes
+from visualsearch.models import SimilarityHead
+
+logger = logging.getLogger(__name__)
+
+LABEL_FIELDS = ("article_type", "base_colour", "gender", "sub_category")
+K = 5
+VALIDATION_QUERIES = 2000
+
+
+class NotEnoughLabels(ValueError):
+    """Too few labelled products (or too few per class) to train a head."""
+
+
+@dataclass
+class HeadData:
+    """The searchable products in memory: ids, raw vectors, colour descriptors (NaN rows
+    where none is stored) and labels."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    colours: np.ndarray
+    labels: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def head_data_load() -> HeadData:
+    """The products the index serves (active, with a vector of the current backbone)."""
+    from visualsearch.index.memory import served_model_versions
+    from visualsearch.models import ProductEmbedding
+
+    rows = (
+        ProductEmbedding.objects.filter(
+            product__is_active=True, vector__isnull=False, model_version__in=served_model_versions()
+        )
+        .order_by("product_id")
+        .values_list("product_id", "vector", "colour", *(f"product__{f}" for f in LABEL_FIELDS))
+    )
+    ids: list[int] = []
+    raw: list[bytes] = []
+    colours: list[np.ndarray] = []
+    labels: dict[str, list[str]] = {f: [] for f in LABEL_FIELDS}
+    missing = np.full(COLOUR_DIM, np.nan, np.float32)
+    for row in rows.iterator(chunk_size=2000):
+        ids.append(row[0])
+        raw.append(bytes(row[1]))
+        colour = colour_from_bytes(row[2])
+        colours.append(missing if colour is None else colour)
+        for name, value in zip(LABEL_FIELDS, row[3:], strict=True):
+            labels[name].append(value or "")
+    vectors = np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), head_mod.EMBEDDING_DIM).astype(np.float32)
+    return HeadData(
+        np.asarray(ids, np.int64),
+        vectors,
+        np.stack(colours) if colours else np.zeros((0, COLOUR_DIM), np.float32),
+        {k: np.asarray(v) for k, v in labels.items()},
+    )
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def _joint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.char.add(np.char.add(a.astype(str), "\x1f"), b.astype(str))
+
+
+def find_similar_figures(
+    matrix: np.ndarray, labels: dict[str, np.ndarray], queries: np.ndarray, pool: np.ndarray
+) -> dict[str, float]:
+    """Find-similar precision of the rows ``queries`` searched among the rows ``pool`` (never
+    themselves) by dot product of ``matrix`` rows: the figures the admin and evaluate show."""
+    if len(queries) == 0 or len(pool) <= K:
+        return {}
+    local = {int(r): i for i, r in enumerate(pool)}
+    exclude = np.asarray([local.get(int(q), -1) for q in queries], np.int64)
+    found = pool[head_mod.knn_rows(matrix[pool], matrix[queries], K, exclude)]
+    t, c, g = labels["article_type"], labels["base_colour"], labels["gender"]
+    return {
+        "p1_type": head_mod.precision_at(t, queries, found, 1),
+        "p5_type": head_mod.precision_at(t, queries, found, K),
+        "p5_sub": head_mod.precision_at(labels["sub_category"], queries, found, K),
+        "p5_colour": head_mod.precision_at(c, queries, found, K),
+        "p5_type_colour": head_mod.precision_at(_joint(t, c), queries, found, K),
+        "p5_type_gender": head_mod.precision_at(_joint(t, g), queries, found, K),
+        "queries": len(queries),
+    }
+
+
+def score(figures: dict[str, float]) -> float:
+    """The one number heads are compared by: P@5 type + P@5 type∧colour (the two targets)."""
+    return float(figures.get("p5_type", 0.0) + figures.get("p5_type_colour", 0.0))
+
+
+def raw_matrix(data: HeadData) -> np.ndarray:
+    return head_mod.l2n(data.vectors)
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingResult:
+    head: SimilarityHead
+    activated: bool
+    reason: str
+
+
+def _check_labels(codes: np.ndarray, classes: list[str]) -> None:
+    labelled = int(np.count_nonzero(codes >= 0))
+    if len(classes) < 2 or labelled < int(vs_settings.HEAD_MIN_LABELLED):
+        raise NotEnoughLabels(
+            f"Too few labelled products to train a similarity head: {labelled} training products in "
+            f"{len(classes)} article types with at least {vs_settings.HEAD_MIN_PER_CLASS} products each "
+            f"(needed: {vs_settings.HEAD_MIN_LABELLED} in 2 or more). Find similar keeps the raw vectors."
+        )
+
+
+def fit_similarity_model(
+    data: HeadData,
+    *,
+    params: head_mod.HeadParams | None = None,
+    colour_weights: tuple[float, ...] | None = None,
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> tuple[head_mod.SimilarityModel, dict[str, Any]]:
+    """Train a head + colour model on the training products, choosing the epoch and the
+    colour weight on the validation products (searched among training + validation
+    products: the evaluation split is never looked at here)."""
+    params = params or head_mod.HeadParams(epochs=int(vs_settings.HEAD_EPOCHS))
+    colour_weights = colour_weights or tuple(vs_settings.HEAD_COLOUR_WEIGHTS)
+    split = head_mod.split_of(data.ids)
+    train = np.flatnonzero(split == "train")
+    val = np.flatnonzero(split == "val")
+    seen = np.flatnonzero(split != "eval")
+    min_count = int(vs_settings.HEAD_MIN_PER_CLASS)
+    type_codes = np.full(len(data), -1, np.int64)
+    codes, classes = head_mod.encode_labels(list(data.labels["article_type"][train]), min_count)
+    type_codes[train] = codes
+    _check_labels(codes, classes)
+    aux = []
+    for name in vs_settings.HEAD_AUX_LABELS:
+        aux_codes = np.full(len(data), -1, np.int64)
+        aux_codes[train] = head_mod.encode_labels(list(data.labels[name][train]), min_count)[0]
+        aux.append(aux_codes)
+    raw = raw_matrix(data)
+    started = time.perf_counter()
+    # Train on the top principal components (fitted on training products), folded back into
+    # the first layer at the end: 4× less work per epoch, the same head to apply.
+    mean, basis = head_mod.pca_basis(raw[train], params.input_dims, seed=params.seed)
+    reduced = (raw - mean) @ basis
+    val_queries = val[data.labels["article_type"][val] != ""]
+    if len(val_queries) > VALIDATION_QUERIES:  # a fixed subset keeps each check ~1 s
+        val_queries = np.sort(np.random.default_rng(0).choice(val_queries, VALIDATION_QUERIES, replace=False))
+    history: list[tuple[int, float]] = []
+    best: dict[str, Any] = {"score": -1.0, "head": None, "epoch": 0}
+    every = max(1, params.epochs // 6)
+
+    def on_epoch(epoch: int, head: head_mod.Head) -> bool:
+        if epoch % every and epoch != params.epochs:
+            return False
+        if len(val_queries) == 0:
+            best.update(head=head.copy(), epoch=epoch)
+            return False
+        figures = find_similar_figures(head.apply(reduced), data.labels, val_queries, seen)
+        value = figures["p5_type"]
+        history.append((epoch, round(value, 4)))
+        on_progress(f"epoch {epoch}: validation P@5 type {value:.3f}")
+        if value > best["score"]:
+            best.update(score=value, epoch=epoch, head=head.copy())
+        return False
+
+    head_mod.train_head(reduced[train], type_codes[train], [a[train] for a in aux], params, on_epoch=on_epoch)
+    head: head_mod.Head = best["head"].fold(mean, basis)
+    head_seconds = time.perf_counter() - started
+    colour_model = None
+    known = np.isfinite(data.colours).all(axis=1)
+    colour_train = train[known[train]]
+    colour_codes, colour_classes = head_mod.encode_labels(list(data.labels["base_colour"][colour_train]), min_count)
+    if len(colour_classes) >= 2 and np.count_nonzero(colour_codes >= 0) >= int(vs_settings.HEAD_MIN_LABELLED):
+        colour_model = head_mod.train_colour_model(
+            data.colours[colour_train], raw[colour_train], colour_codes, colour_classes, seed=params.seed
+        )
+    chosen_weight, weight_scores = 0.0, {}
+    if colour_model is not None and len(val_queries):
+        for weight in colour_weights:
+            model = head_mod.SimilarityModel(head, colour_model, weight)
+            figures = find_similar_figures(model.similar_vectors(raw, data.colours), data.labels, val_queries, seen)
+            weight_scores[str(weight)] = round(score(figures), 4)
+            on_progress(f"colour weight {weight}: validation score {score(figures):.3f}")
+        chosen_weight = float(max(weight_scores, key=lambda w: weight_scores[w]))
+    model = head_mod.SimilarityModel(head, colour_model, chosen_weight)
+    info = {
+        "epoch": best["epoch"],
+        "validation_p5_type": history,
+        "colour_weight_scores": weight_scores,
+        "colour_weight": chosen_weight,
+        "train_products": len(train),
+        "validation_products": len(val),
+        "article_types": len(classes),
+        "colour_classes": len(colour_classes) if colour_model is not None else 0,
+        "head_seconds": round(head_seconds, 1),
+        "params": {k: getattr(params, k) for k in params.__dataclass_fields__},
+    }
+    model.info = info
+    return model, info
+
+
+def evaluation_figures(data: HeadData, model: head_mod.SimilarityModel | None) -> dict[str, float]:
+    """Find-similar figures on the evaluation split (queries: its labelled products; searched
+    among the whole catalogue, as the site does), for a model or the raw vectors (None)."""
+    split = head_mod.split_of(data.ids)
+    queries = np.flatnonzero((split == "eval") & (data.labels["article_type"] != ""))
+    pool = np.arange(len(data))
+    raw = raw_matrix(data)
+    matrix = raw if model is None else model.similar_vectors(raw, data.colours)
+    return find_similar_figures(matrix, data.labels, queries, pool)
+
+
+def head_train(
+    *,
+    data: HeadData | None = None,
+    activate: bool = True,
+    params: head_mod.HeadParams | None = None,
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> TrainingResult:
+    """Train, measure and store a new head; activate it if it beats the active one (or the
+    raw backbone when none is active). Raises NotEnoughLabels for an unlabelled catalogue."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    started = time.perf_counter()
+    data = head_data_load() if data is None else data
+    on_progress(f"{len(data)} products loaded")
+    model, info = fit_similarity_model(data, params=params, on_progress=on_progress)
+    seconds = time.perf_counter() - started
+    figures = evaluation_figures(data, model)
+    raw_figures = evaluation_figures(data, None)
+    active = head_active()
+    baseline_name, baseline = "the raw backbone", raw_figures
+    if active is not None:
+        baseline_name = f"the active head v{active.pk}"
+        baseline = evaluation_figures(data, head_mod.SimilarityModel.from_bytes(active.weights))
+    blob = model.to_bytes()
+    better = score(figures) > score(baseline)
+    reason = (
+        f"score {score(figures):.3f} (P@5 type + P@5 type∧colour on {figures.get('queries', 0)} held-out products) "
+        f"{'beats' if better else 'does not beat'} {baseline_name}'s {score(baseline):.3f}"
+    )
+    row = SimilarityHead.objects.create(
+        backbone_version=MODEL_VERSION,
+        weights=blob,
+        metrics={"eval": figures, "raw": raw_figures, "baseline": baseline, "baseline_name": baseline_name},
+        params=info,
+        training_seconds=round(seconds, 1),
+        size_bytes=len(blob),
+        trained_on=int(info["train_products"]),
+        note=reason,
+    )
+    on_progress(reason)
+    activated = False
+    if activate and better:
+        head_activate(row)
+        activated = True
+    logger.info("similarity head v%s trained in %.0f s: %s", row.pk, seconds, reason)
+    return TrainingResult(row, activated, reason)
+
+
+# --- activation -----------------------------------------------------------------------------------
+
+
+def head_active() -> SimilarityHead | None:
+    return SimilarityHead.objects.filter(active=True).first()
+
+
+def head_active_id() -> int | None:
+    return SimilarityHead.objects.filter(active=True).values_list("pk", flat=True).first()
+
+
+def head_activate(head: SimilarityHead | int) -> SimilarityHead:
+    """Make this head the active one (every index reloads with it on its next refresh)."""
+    pk = head if isinstance(head, int) else head.pk
+    with transaction.atomic():
+        row = SimilarityHead.objects.select_for_update().get(pk=pk)
+        SimilarityHead.objects.filter(active=True).exclude(pk=pk).update(active=False)
+        if not row.active:
+            row.active = True
+            row.activated_at = timezone.now()
+            row.save(update_fields=["active", "activated_at"])
+    return row
+
+
+def head_deactivate() -> None:
+    """No active head: find similar ranks by the raw vectors again."""
+    SimilarityHead.objects.filter(active=True).update(active=False)
+
+
+def head_rollback() -> SimilarityHead | None:
+    """Go back to the head that was active before the current one (the most recently
+    activated other head of the same backbone; the current one leaves that history, so a
+    second rollback goes one further back); with none, to the raw vectors. Returns the head
+    now active (None: raw vectors)."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    with transaction.atomic():
+        current = head_active()
+        if current is not None:
+            SimilarityHead.objects.filter(pk=current.pk).update(
+                active=False,
+                activated_at=None,
+                note=f"{current.note}\nrolled back {timezone.now():%Y-%m-%d %H:%M} UTC".strip(),
+            )
+        previous = (
+            SimilarityHead.objects.filter(activated_at__isnull=False, backbone_version=MODEL_VERSION)
+            .order_by("-activated_at", "-pk")
+            .first()
+        )
+        if previous is None:
+            return None
+        return head_activate(previous)
