@@ -357,10 +357,15 @@ def test_chunked_uploads_are_read_behind_the_proxy_and_refused_with_411_without_
 
 
 def test_bodies_over_the_proxy_limit_are_refused_before_they_are_read(stack: Stack) -> None:
-    for path, json_answer in (("/api/search/photo", True), ("/search/photo/", False)):
+    cases = [
+        ("/api/search/photo", 12_000_000, True),  # photo search: 11 MB at the proxy
+        ("/search/photo/", 12_000_000, False),
+        ("/admin/shop/product/add/", 50_000_000, False),  # elsewhere 13 MB
+    ]
+    for path, length, json_answer in cases:
         request = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 50000000\r\n\r\n"
+            f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {length}\r\n\r\n"
         ).encode()
         started = time.monotonic()
         status, body = _raw(stack.nginx_port, request)
@@ -369,3 +374,18 @@ def test_bodies_over_the_proxy_limit_are_refused_before_they_are_read(stack: Sta
             assert json.loads(body)["error"]["status"] == 413
         else:
             assert b"That file is too large" in body
+    # Just over the photo limit but within the proxy's: Django's own message, unread.
+    request = (
+        b"POST /api/search/photo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 11000000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", stack.nginx_port), timeout=30) as sock:
+        sock.sendall(request)
+        chunk = b"\0" * 65536
+        for _ in range(11_000_000 // len(chunk)):
+            sock.sendall(chunk)
+        sock.sendall(b"\0" * (11_000_000 % len(chunk)))
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == 413
+        assert json.loads(response.read())["error"]["message"] == "The photo is too large; the limit is 10 MB."
