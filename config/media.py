@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.views.static import serve
 
 # POSIX limits: NAME_MAX for one path component, PATH_MAX for the whole path.
@@ -19,7 +19,7 @@ _NAME_MAX = 255
 _PATH_MAX = 4096
 
 
-def serve_media(request: HttpRequest, path: str) -> HttpResponse:
+def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
     encoded = path.encode("utf-8", "surrogateescape")
     if (
         "\x00" in path

@@ -101,7 +101,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # "ratelimit" holds the rate-limit counters (core/ratelimit.py): shared by every process
 # through Redis in production, per process without REDIS_URL. Short socket timeouts: a
 # frozen Redis costs a request 0.5 s, and the limiter then lets the request through.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES: dict[str, dict[str, object]] = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 _RATELIMIT_REDIS_URL = env("DJANGO_RATELIMIT_REDIS_URL", default=env("REDIS_URL", default=""))
 CACHES["ratelimit"] = (
     {
