@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from shop.forms import ProductAdminForm
-from shop.models import Product
+from shop.models import Product, ProductVariant
 from shop.services import catalogue_changes_announce, product_image_derivatives_update
 
 admin.site.site_header = "Lookalike staff"
@@ -20,9 +20,18 @@ admin.site.index_title = "Shop administration"
 admin.site.enable_nav_sidebar = False
 
 
+class ProductVariantInline(admin.TabularInline):
+    """Sizes and their stock, edited on the product's page."""
+
+    model = ProductVariant
+    fields = ("size", "sort_order", "stock")
+    extra = 0
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductAdminForm
+    inlines = [ProductVariantInline]
     list_display = (
         "thumbnail_tag",
         "name",
@@ -30,6 +39,7 @@ class ProductAdmin(admin.ModelAdmin):
         "article_type",
         "base_colour",
         "gender",
+        "price",
         "is_active",
     )
     list_display_links = ("thumbnail_tag", "name")
@@ -75,6 +85,11 @@ class ProductAdmin(admin.ModelAdmin):
         super().save_model(request, product, form, change)
         if "image" in form.changed_data:
             product_image_derivatives_update(product)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if any(formset.has_changed() for formset in formsets):
+            catalogue_changes_announce([form.instance.pk])  # sizes or stock changed
 
     @admin.action(description="Mark selected products active")
     def make_active(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
