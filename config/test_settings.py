@@ -23,3 +23,6 @@ VISUALSEARCH_INDEX_REFRESH_SECONDS = 0.0
 STATIC_ROOT = tempfile.mkdtemp(prefix="fashion-test-static-")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PAYMENT_VARIANTS = {"dummy": ("payments.dummy.DummyProvider", {})}
+CHECKOUT_PAYMENT_VARIANT = "dummy"

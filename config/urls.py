@@ -11,6 +11,10 @@ handler500 = "config.errors.server_error"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("bag/", include("bag.urls")),
+    path("checkout/", include("checkout.urls")),
+    path("account/", include("accounts.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("visualsearch.urls")),
     path("", include("shop.urls")),
 ]
