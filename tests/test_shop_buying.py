@@ -122,3 +122,22 @@ def test_staff_edit_sizes_inline_in_the_product_admin(client, django_user_model,
     page = client.get(reverse("admin:shop_product_change", args=[product.pk]))
     assert page.status_code == 200
     assert "variants-TOTAL_FORMS" in page.content.decode()
+
+
+def test_the_shop_renders_without_the_buying_apps(client, make_product, settings) -> None:
+    """Bag, checkout, orders and accounts only render into the shop's hooks: without them the
+    catalogue and product pages still work (and show prices, sizes, sold out)."""
+    from core.templatetags.hooks import _hook_templates
+
+    product = priced_product(make_product, "499.00", {"S": 1}, name="Plain Tee")
+    buying = {"orders", "bag", "checkout", "accounts", "payments"}
+    _hook_templates.cache_clear()
+    try:
+        settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app not in buying]
+        settings.ROOT_URLCONF = "tests.urls_shop_only"
+        for url in ("/", product.get_absolute_url()):
+            html = client.get(url).content.decode()
+            assert "₹499.00" in html
+            assert "Add to bag" not in html and "Bag" not in html
+    finally:
+        _hook_templates.cache_clear()
