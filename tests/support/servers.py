@@ -24,6 +24,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from visualsearch.conf import vs_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -64,7 +66,7 @@ def app_env(database: str, broker: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database,
         "REDIS_URL": broker,
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "VISUALSEARCH_MODEL_DIR": str(settings.VISUALSEARCH_MODEL_DIR),
+        "VISUALSEARCH_MODEL_DIR": str(vs_settings.MODEL_DIR),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONUNBUFFERED": "1",
     }
