@@ -4,7 +4,7 @@ extend ``ProductAdmin`` from their own admin modules (visual search adds the emb
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
@@ -40,6 +40,7 @@ class ProductAdmin(admin.ModelAdmin):
         "base_colour",
         "gender",
         "price",
+        "stock_total",
         "is_active",
     )
     list_display_links = ("thumbnail_tag", "name")
@@ -63,6 +64,23 @@ class ProductAdmin(admin.ModelAdmin):
         ("Details", {"fields": ("base_colour", "season", "year", "usage")}),
         ("History", {"fields": ("created", "updated"), "classes": ("collapse",)}),
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        stock = (
+            ProductVariant.objects.filter(product=OuterRef("pk"))
+            .order_by()
+            .values("product")
+            .annotate(total=Sum("stock"))
+            .values("total")
+        )
+        return super().get_queryset(request).annotate(stock_total=Subquery(stock))
+
+    @admin.display(description="Stock", ordering="stock_total")
+    def stock_total(self, product: Product) -> str:
+        total = getattr(product, "stock_total", None)
+        if total is None:
+            return "—"  # no sizes
+        return "Sold out" if total == 0 else str(total)
 
     @admin.display(description="")
     def thumbnail_tag(self, product: Product) -> str:

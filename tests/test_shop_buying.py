@@ -141,3 +141,13 @@ def test_the_shop_renders_without_the_buying_apps(client, make_product, settings
             assert "Add to bag" not in html and "Bag" not in html
     finally:
         _hook_templates.cache_clear()
+
+
+def test_admin_product_list_shows_stock(client, django_user_model, make_product) -> None:
+    client.force_login(django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345-abc"))
+    priced_product(make_product, "500.00", {"S": 2, "M": 3}, name="Stocked")
+    priced_product(make_product, "500.00", {"S": 0}, name="Empty")
+    page = client.get(reverse("admin:shop_product_changelist"))
+    rows = {p.name: p.stock_total for p in page.context["cl"].result_list}
+    assert rows == {"Stocked": 5, "Empty": 0}
+    assert "Sold out" in page.content.decode()
