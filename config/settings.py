@@ -170,7 +170,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
-CELERY_TASK_ROUTES = {"visualsearch.tasks.embed_query_image": {"queue": "query"}}
+CELERY_TASK_ROUTES = {
+    "visualsearch.tasks.embed_query_image": {"queue": "query"},
+    # Order emails and stock releases never wait behind a reindex batch on the "celery" queue.
+    "orders.tasks.*": {"queue": "shop"},
+}
 # Fail fast when the broker is down instead of hanging the request that enqueues.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
