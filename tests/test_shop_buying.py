@@ -139,6 +139,7 @@ def test_the_shop_renders_without_the_buying_apps(client, make_product, settings
             html = client.get(url).content.decode()
             assert "₹499.00" in html
             assert "Add to bag" not in html and "Bag" not in html
+        assert "Sizes in stock" in html  # the product page lists the sizes itself
     finally:
         _hook_templates.cache_clear()
 
