@@ -35,7 +35,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created"
     list_select_related = ("user",)
     inlines = [OrderLineInline]
-    actions = ["mark_shipped", "mark_delivered", "cancel"]
+    actions = ["mark_shipped", "mark_delivered", "cancel", "refund"]
     readonly_fields = (
         "number",
         "user",
@@ -89,6 +89,9 @@ class OrderAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
                 continue
+            except Exception as exc:  # the payment provider refused the refund: nothing changed
+                self.message_user(request, f"Order {order}: {exc}", messages.ERROR)
+                continue
             self.log_change(request, order, done)
             changed += 1
         if changed:
@@ -105,3 +108,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected orders (stock returned)")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._apply(request, queryset, services.order_cancel, "Cancelled, stock returned")
+
+    @admin.action(description="Refund selected orders (unshipped stock returned)")
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, services.order_refund, "Refunded")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from orders.conf import orders_settings
 from orders.models import Order, OrderLine, OrderStatus
+from orders.signals import order_refund_needed
 from shop.conf import shop_settings
 from shop.models import ProductVariant
 from shop.money import money_format
@@ -252,13 +253,31 @@ def order_mark_delivered(order: Order) -> Order:
 
 
 def order_cancel(order: Order) -> Order:
-    """Cancel an order that has not shipped; its units go back to stock."""
+    """Cancel an order that has not shipped; its units go back to stock and a paid order's
+    money goes back to the customer (``order_refund_needed``: checkout refunds the payment)."""
     with transaction.atomic():
         order = _locked(order.pk)
         if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID):
             raise OrderStateError(f"Order {order} is {order.get_status_display().lower()}: it cannot be cancelled.")
+        if order.status == OrderStatus.PAID:
+            order_refund_needed.send(sender=Order, order=order)
         _stock_return(order)
         order.status = OrderStatus.CANCELLED
+        order.save(update_fields=["status", "stock_released", "updated"])
+    return order
+
+
+def order_refund(order: Order) -> Order:
+    """Refund a paid, shipped or delivered order. Units of an order not shipped yet go back to
+    stock; shipped goods come back to stock only when staff receive them (admin, sizes inline)."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            raise OrderStateError(f"Order {order} is {order.get_status_display().lower()}: nothing to refund.")
+        order_refund_needed.send(sender=Order, order=order)
+        if order.status == OrderStatus.PAID:
+            _stock_return(order)
+        order.status = OrderStatus.REFUNDED
         order.save(update_fields=["status", "stock_released", "updated"])
     return order
 

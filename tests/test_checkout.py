@@ -170,3 +170,30 @@ def test_every_post_needs_the_csrf_token(make_product, django_user_model) -> Non
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
     assert not Order.objects.exists()
+
+
+def test_cancelling_a_paid_order_refunds_its_payment_and_returns_stock(client, make_product) -> None:
+    from payments import PaymentStatus
+
+    from orders.services import order_cancel, order_mark_delivered, order_mark_shipped, order_refund
+
+    product = priced_product(make_product, "500.00", {"M": 3})
+    add_to_bag(client, variant(product, "M"), 2)
+    number = place_order(client, checkout_to_review(client)).url.split("/")[-3]
+    pay(client, number)
+    order = Order.objects.get(number=number)
+    assert order.status == OrderStatus.PAID and variant(product, "M").stock == 1
+    order_cancel(order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED and variant(product, "M").stock == 3
+    assert order.payments.get().status == PaymentStatus.REFUNDED
+    # A delivered order refunded: money back, stock unchanged until the goods come back.
+    add_to_bag(client, variant(product, "M"))
+    number = place_order(client, checkout_to_review(client)).url.split("/")[-3]
+    pay(client, number)
+    order = Order.objects.get(number=number)
+    order_mark_delivered(order_mark_shipped(order))
+    order_refund(order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED and variant(product, "M").stock == 2
+    assert order.payments.get().status == PaymentStatus.REFUNDED
