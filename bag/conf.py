@@ -7,6 +7,8 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     # The most units of one size in one bag line.
     "MAX_QUANTITY_PER_LINE": 10,
+    # Anonymous bags untouched for this many days are deleted (the periodic task).
+    "ANONYMOUS_BAG_DAYS": 30,
 }
 
 

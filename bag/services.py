@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from bag.conf import bag_settings
 from bag.models import Bag, BagLine
@@ -159,3 +162,11 @@ def bag_login_merge(request: HttpRequest, user: AbstractBaseUser) -> None:
 
 def bag_clear(bag: Bag) -> None:
     bag.lines.all().delete()
+
+
+def bags_prune_abandoned(*, days: int | None = None) -> int:
+    """Delete anonymous bags untouched for ``days`` (default BAG_ANONYMOUS_BAG_DAYS): their
+    sessions have expired or been abandoned. Customers' bags are kept. Returns how many bags."""
+    cutoff = timezone.now() - timedelta(days=bag_settings.ANONYMOUS_BAG_DAYS if days is None else days)
+    _, per_model = Bag.objects.filter(user__isnull=True, updated__lt=cutoff).delete()
+    return per_model.get("bag.Bag", 0)

@@ -174,6 +174,7 @@ CELERY_TASK_ROUTES = {
     "visualsearch.tasks.embed_query_image": {"queue": "query"},
     # Order emails and stock releases never wait behind a reindex batch on the "celery" queue.
     "orders.tasks.*": {"queue": "shop"},
+    "bag.tasks.*": {"queue": "shop"},
 }
 # Fail fast when the broker is down instead of hanging the request that enqueues.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -275,6 +276,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.orders_release_expired",
         "schedule": env.float("ORDERS_RELEASE_EVERY_SECONDS", default=300.0),
     },
+    "bags-prune-abandoned": {"task": "bag.tasks.bags_prune_abandoned", "schedule": 24 * 3600.0},
 }
 
 LOGGING = {

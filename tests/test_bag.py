@@ -117,3 +117,19 @@ def test_anonymous_bag_becomes_the_customer_bag_when_they_have_none(client, djan
     add_to_bag(client, variant(product, "S"))
     client.post(reverse("accounts:login"), {"username": "ravi", "password": "pw-Secret-123"})
     assert Bag.objects.get().user.username == "ravi"
+
+
+def test_abandoned_anonymous_bags_are_pruned(client, django_user_model, make_product) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bag.services import bags_prune_abandoned
+
+    product = priced_product(make_product, "700.00", {"S": 9})
+    add_to_bag(client, variant(product, "S"))
+    customer_bag = Bag.objects.create(user=django_user_model.objects.create_user("c", "c@example.com", "x"))
+    Bag.objects.update(updated=timezone.now() - timedelta(days=31))
+    assert bags_prune_abandoned() == 1
+    assert not BagLine.objects.exists()
+    assert list(Bag.objects.all()) == [customer_bag]
