@@ -197,3 +197,27 @@ def test_cancelling_a_paid_order_refunds_its_payment_and_returns_stock(client, m
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED and variant(product, "M").stock == 2
     assert order.payments.get().status == PaymentStatus.REFUNDED
+
+
+def test_a_payment_arriving_after_the_release_is_refunded(client, make_product) -> None:
+    """A provider confirming late (e.g. a Stripe webhook after the timeout): the order stays
+    cancelled, its stock stays released, and the payment is refunded."""
+    from payments import PaymentStatus
+
+    from checkout.services import payment_for_order
+
+    product = priced_product(make_product, "500.00", {"M": 1})
+    add_to_bag(client, variant(product, "M"))
+    number = place_order(client, checkout_to_review(client)).url.split("/")[-3]
+    order = Order.objects.get(number=number)
+    payment = payment_for_order(order)
+    Order.objects.filter(pk=order.pk).update(created=timezone.now() - timedelta(hours=1))
+    assert orders_release_expired() == [number]
+    payment.change_status(PaymentStatus.CONFIRMED)
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED and variant(product, "M").stock == 1
+    assert payment.status == PaymentStatus.REFUNDED
+    # The payment page no longer takes money for it.
+    response = client.get(reverse("checkout:payment", args=[number]), follow=True)
+    assert "went back on sale" in response.content.decode()
