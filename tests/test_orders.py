@@ -188,3 +188,18 @@ def test_twenty_concurrent_checkouts_for_three_units(make_product, capsys) -> No
             f"\n20 concurrent checkouts for 3 units: 3 paid, 17 sold out, stock 0; "
             f"wall {wall:.2f} s, place-order p50 {place_times[9] * 1000:.0f} ms, max {place_times[-1] * 1000:.0f} ms"
         )
+
+
+@pytest.mark.django_db
+def test_the_release_runs_as_a_periodic_celery_task(make_product, settings) -> None:
+    from config.celery import app
+    from orders.tasks import orders_release_expired
+
+    schedule = app.conf.beat_schedule
+    assert schedule["orders-release-expired"]["task"] == "orders.tasks.orders_release_expired"
+    assert app.conf.task_routes["orders.tasks.*"] == {"queue": "shop"}
+    product = priced_product(make_product, "250.00", {"M": 3})
+    order = place([OrderItem(variant(product, "M").pk, 3)], "t")
+    Order.objects.filter(pk=order.pk).update(created=timezone.now() - timedelta(hours=2))
+    assert orders_release_expired.delay().get() == 1
+    assert variant(product, "M").stock == 3
