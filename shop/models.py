@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 
 class Product(models.Model):
@@ -53,14 +54,20 @@ class Product(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("shop:product_detail", args=[self.pk])
 
+    @cached_property
+    def variant_list(self) -> list[ProductVariant]:
+        """The sizes, in order: the prefetched ones (``prefetch_related("variants")``) or one
+        query, once per instance however many templates ask."""
+        return list(self.variants.all())
+
     @property
     def in_stock(self) -> bool:
-        """Whether any size can be bought (uses prefetched variants when there are some)."""
-        return any(variant.stock > 0 for variant in self.variants.all())
+        """Whether any size can be bought."""
+        return any(variant.stock > 0 for variant in self.variant_list)
 
     @property
     def has_sizes(self) -> bool:
-        return bool(self.variants.all())
+        return bool(self.variant_list)
 
     @property
     def card_image_url(self) -> str:

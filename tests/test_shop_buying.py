@@ -152,3 +152,20 @@ def test_admin_product_list_shows_stock(client, django_user_model, make_product)
     rows = {p.name: p.stock_total for p in page.context["cl"].result_list}
     assert rows == {"Stocked": 5, "Empty": 0}
     assert "Sold out" in page.content.decode()
+
+
+def test_cards_need_no_query_per_product(client, make_product) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/").status_code == 200
+        return len(captured)
+
+    for i in range(3):
+        priced_product(make_product, "100.00", name=f"A{i}")
+    few = queries()
+    for i in range(9):
+        priced_product(make_product, "100.00", name=f"B{i}")
+    assert queries() == few
