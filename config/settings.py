@@ -48,6 +48,12 @@ INSTALLED_APPS = [
     "core",
     "shop",
     "visualsearch",
+    # The buying side: each depends on shop (and core), the shop on none of them.
+    "orders",
+    "bag",
+    "checkout",
+    "accounts",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -193,7 +199,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
-CELERY_TASK_ROUTES = {"visualsearch.tasks.embed_query_image": {"queue": "query"}}
+CELERY_TASK_ROUTES = {
+    "visualsearch.tasks.embed_query_image": {"queue": "query"},
+    # Order emails and stock releases never wait behind a reindex batch on the "celery" queue.
+    "orders.tasks.*": {"queue": "shop"},
+    "bag.tasks.*": {"queue": "shop"},
+}
 # Fail fast when the broker is down instead of hanging the request that enqueues.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -225,6 +236,77 @@ for _name, _default in _VISUALSEARCH_DEFAULTS.items():
         globals()[_var] = env.bool(_var) if isinstance(_default, bool) else env.get_value(_var, cast=type(_default))
 if CELERY_TASK_ALWAYS_EAGER and "VISUALSEARCH_QUERY_IN_PROCESS" not in env.ENVIRON:
     VISUALSEARCH_QUERY_IN_PROCESS = True  # no broker: photo-search queries embed in-process
+
+# --- Shop, bag, orders, checkout: each <APP>_<NAME> environment variable overrides the default
+# in <app>/conf.py (DEFAULTS), converted to the default's type.
+from decimal import Decimal  # noqa: E402
+
+from bag.conf import DEFAULTS as _BAG_DEFAULTS  # noqa: E402
+from checkout.conf import DEFAULTS as _CHECKOUT_DEFAULTS  # noqa: E402
+from orders.conf import DEFAULTS as _ORDERS_DEFAULTS  # noqa: E402
+from shop.conf import DEFAULTS as _SHOP_DEFAULTS  # noqa: E402
+
+for _prefix, _defaults in (
+    ("SHOP", _SHOP_DEFAULTS),
+    ("BAG", _BAG_DEFAULTS),
+    ("ORDERS", _ORDERS_DEFAULTS),
+    ("CHECKOUT", _CHECKOUT_DEFAULTS),
+):
+    for _name, _default in _defaults.items():
+        _var = f"{_prefix}_{_name}"
+        if _var in env.ENVIRON:
+            globals()[_var] = (
+                env.bool(_var)
+                if isinstance(_default, bool)
+                else Decimal(env.str(_var))
+                if isinstance(_default, Decimal)
+                else env.get_value(_var, cast=type(_default))
+            )
+
+# --- Accounts
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "shop:catalogue"
+LOGOUT_REDIRECT_URL = "shop:catalogue"
+
+# --- Email: console in development; SMTP from the environment (EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587) or any backend by EMAIL_BACKEND
+# (e.g. anymail.backends.postmark.EmailBackend with its ANYMAIL settings).
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Lookalike <orders@lookalike.example>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if "EMAIL_URL" in env.ENVIRON:
+    vars().update(env.email_url("EMAIL_URL"))
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default=vars().get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Payments (django-payments). The dummy provider (a form to confirm or reject the payment)
+# in development and tests; Stripe when STRIPE_SECRET_KEY is set and CHECKOUT_PAYMENT_VARIANT=stripe.
+PAYMENT_MODEL = "checkout.Payment"
+PAYMENT_HOST = env("PAYMENT_HOST", default="127.0.0.1:8000")
+PAYMENT_USES_SSL = env.bool("PAYMENT_USES_SSL", default=not DEBUG)
+PAYMENT_VARIANTS = {"dummy": ("payments.dummy.DummyProvider", {})}
+if env("STRIPE_SECRET_KEY", default=""):
+    PAYMENT_VARIANTS["stripe"] = (
+        "payments.stripe.StripeProviderV3",
+        {
+            "api_key": env("STRIPE_SECRET_KEY"),
+            "endpoint_secret": env("STRIPE_WEBHOOK_SECRET", default=None),
+            "use_token": True,
+            "secure_endpoint": env.bool("STRIPE_SECURE_ENDPOINT", default=True),
+        },
+    )
+
+# --- Periodic tasks (celery beat): unpaid orders give their stock back after the timeout.
+CELERY_BEAT_SCHEDULE = {
+    "orders-release-expired": {
+        "task": "orders.tasks.orders_release_expired",
+        "schedule": env.float("ORDERS_RELEASE_EVERY_SECONDS", default=300.0),
+    },
+    "bags-prune-abandoned": {"task": "bag.tasks.bags_prune_abandoned", "schedule": 24 * 3600.0},
+}
 
 LOGGING = {
     "version": 1,

@@ -26,3 +26,6 @@ WHITENOISE_AUTOREFRESH = True
 # Rate limits would refuse the suite's many searches from one test client;
 # tests/test_rate_limits.py turns them on where it tests them.
 RATELIMIT_ENABLED = False
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PAYMENT_VARIANTS = {"dummy": ("payments.dummy.DummyProvider", {})}
+CHECKOUT_PAYMENT_VARIANT = "dummy"

@@ -16,6 +16,10 @@ urlpatterns = [
     # locks one user name out after AXES_FAILURE_LIMIT wrong passwords.
     path("admin/login/", ratelimit("login", methods=("POST",))(admin.site.login)),
     path("admin/", admin.site.urls),
+    path("bag/", include("bag.urls")),
+    path("checkout/", include("checkout.urls")),
+    path("account/", include("accounts.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("visualsearch.urls")),
     path("", include("shop.urls")),
 ]

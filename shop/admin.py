@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
 from shop.forms import ProductAdminForm
-from shop.models import Product
+from shop.models import Product, ProductVariant
 from shop.services import catalogue_changes_announce, product_image_derivatives_update
 
 if TYPE_CHECKING:
@@ -25,11 +25,20 @@ admin.site.index_title = "Shop administration"
 admin.site.enable_nav_sidebar = False
 
 
+class ProductVariantInline(admin.TabularInline):
+    """Sizes and their stock, edited on the product's page."""
+
+    model = ProductVariant
+    fields = ("size", "sort_order", "stock")
+    extra = 0
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     # The options that subclasses extend (``(*ProductAdmin.list_filter, …)``) are typed as
     # variable-length tuples, so that a longer one still matches.
     form = ProductAdminForm
+    inlines = [ProductVariantInline]
     list_display: tuple[str, ...] = (
         "thumbnail_tag",
         "name",
@@ -37,6 +46,8 @@ class ProductAdmin(admin.ModelAdmin):
         "article_type",
         "base_colour",
         "gender",
+        "price",
+        "stock_total",
         "is_active",
     )
     list_display_links = ("thumbnail_tag", "name")
@@ -61,6 +72,23 @@ class ProductAdmin(admin.ModelAdmin):
         ("History", {"fields": ("created", "updated"), "classes": ("collapse",)}),
     )
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        stock = (
+            ProductVariant.objects.filter(product=OuterRef("pk"))
+            .order_by()
+            .values("product")
+            .annotate(total=Sum("stock"))
+            .values("total")
+        )
+        return super().get_queryset(request).annotate(stock_total=Subquery(stock))
+
+    @admin.display(description="Stock", ordering="stock_total")
+    def stock_total(self, product: Product) -> str:
+        total = getattr(product, "stock_total", None)
+        if total is None:
+            return "—"  # no sizes
+        return "Sold out" if total == 0 else str(total)
+
     @admin.display(description="")
     def thumbnail_tag(self, product: Product) -> str:
         if not product.image:
@@ -82,6 +110,11 @@ class ProductAdmin(admin.ModelAdmin):
         super().save_model(request, product, form, change)
         if "image" in form.changed_data:
             product_image_derivatives_update(product)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if any(formset.has_changed() for formset in formsets):
+            catalogue_changes_announce([form.instance.pk])  # sizes or stock changed
 
     @admin.action(description="Mark selected products active")
     def make_active(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:

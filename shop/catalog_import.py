@@ -17,6 +17,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import partial
 from pathlib import Path
 
@@ -114,6 +115,16 @@ def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> Catalo
     attributes["year"] = year
     if year is not None and not 1900 <= year <= 2100:
         raise RowError(f"year {year_text!r} is out of range")
+    # An optional price column: when the file has one, it is the product's price.
+    price_text = values.get("price", "")
+    if price_text:
+        try:
+            price = Decimal(price_text.replace(",", "")).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            raise RowError(f"price {price_text!r} is not a number") from None
+        if not price.is_finite() or price < 0 or price >= Decimal("1e8"):
+            raise RowError(f"price {price_text!r} is out of range")
+        attributes["price"] = price
     return CatalogRow(line, external_id, attributes, images_dir / f"{external_id}.jpg")
 
 
@@ -250,7 +261,7 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
                     )
                 )
                 continue
-            changed = [f for f in ATTRIBUTE_FIELDS if getattr(product, f) != item.row.attributes[f]]
+            changed = [f for f in item.row.attributes if getattr(product, f) != item.row.attributes[f]]
             for field_name in changed:
                 setattr(product, field_name, item.row.attributes[field_name])
             if product.image_checksum != item.checksum:

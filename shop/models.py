@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 
 class Product(models.Model):
@@ -53,11 +54,50 @@ class Product(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("shop:product_detail", args=[self.pk])
 
+    @cached_property
+    def variant_list(self) -> list[ProductVariant]:
+        """The sizes, in order: the prefetched ones (``prefetch_related("variants")``) or one
+        query, once per instance however many templates ask."""
+        return list(self.variants.all())
+
+    @property
+    def in_stock(self) -> bool:
+        """Whether any size can be bought."""
+        return any(variant.stock > 0 for variant in self.variant_list)
+
+    @property
+    def has_sizes(self) -> bool:
+        return bool(self.variant_list)
+
     @property
     def card_image_url(self) -> str:
         """The thumbnail for grids, falling back to the image itself."""
         field = self.thumbnail or self.image
         return field.url if field else ""
+
+
+class ProductVariant(models.Model):
+    """One size of a product, with its own stock. A one-size accessory has one variant
+    ("One size"). Stock only changes through services that lock the row (orders, admin)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    size = models.CharField(max_length=20)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    stock = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "size"], name="variant_unique_product_size"),
+            models.CheckConstraint(condition=models.Q(stock__gte=0), name="variant_stock_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} — {self.size}"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
 
 
 class CatalogueVersion(models.Model):

@@ -29,5 +29,6 @@ class IdsFirstPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
         ids = list(self.queryset.values_list("pk", flat=True)[bottom:top])
-        rows = self.queryset.model._default_manager.in_bulk(ids)
+        prefetch = getattr(self.queryset, "_prefetch_related_lookups", ())
+        rows = self.queryset.model._default_manager.prefetch_related(*prefetch).in_bulk(ids)
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)

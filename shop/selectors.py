@@ -6,6 +6,7 @@ import hashlib
 import operator
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import reduce
 
 from django.core.cache import cache
@@ -37,6 +38,8 @@ class CatalogueQuery:
     text: str = ""
     selected: dict[str, list[str]] = field(default_factory=dict)
     sort: str = DEFAULT_SORT
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
 
     @classmethod
     def from_querydict(cls, params: QueryDict) -> CatalogueQuery:
@@ -50,13 +53,39 @@ class CatalogueQuery:
             text=params.get("q", "").strip()[:100],
             selected=selected,
             sort=sort if sort in SORTS else DEFAULT_SORT,
+            min_price=_price_param(params.get("min_price")),
+            max_price=_price_param(params.get("max_price")),
         )
 
+    @property
+    def price_filtered(self) -> bool:
+        return self.min_price is not None or self.max_price is not None
+
     def cache_key(self, *, without: str | None = None) -> str:
-        parts = [self.text.lower()] + [
+        parts = [self.text.lower(), f"price={self.min_price}-{self.max_price}"] + [
             f"{key}={'|'.join(sorted(values))}" for key, values in sorted(self.selected.items()) if key != without
         ]
         return hashlib.sha1("&".join(parts).encode()).hexdigest()
+
+
+def _price_param(value: str | None) -> Decimal | None:
+    """A price bound from the query string; anything that is not a sane amount is ignored."""
+    if not value:
+        return None
+    try:
+        price = Decimal(value.strip()[:12])
+    except (InvalidOperation, ValueError):
+        return None
+    return price if price.is_finite() and 0 <= price < Decimal("1e8") else None
+
+
+def _price_filter(query: CatalogueQuery) -> Q:
+    conditions = Q()
+    if query.min_price is not None:
+        conditions &= Q(price__gte=query.min_price)
+    if query.max_price is not None:
+        conditions &= Q(price__lte=query.max_price)
+    return conditions
 
 
 def _text_filter(text: str) -> Q:
@@ -79,7 +108,11 @@ def product_list(query: CatalogueQuery) -> QuerySet[Product]:
     products = Product.objects.filter(is_active=True)
     if query.text:
         products = products.filter(_text_filter(query.text))
-    return products.filter(_facet_filter(query)).order_by(*SORTS[query.sort][1])
+    return (
+        products.filter(_facet_filter(query), _price_filter(query))
+        .order_by(*SORTS[query.sort][1])
+        .prefetch_related("variants")
+    )
 
 
 @dataclass
@@ -94,7 +127,7 @@ def facet_counts(query: CatalogueQuery, catalogue_version: str) -> dict[str, lis
     its own, so the shopper sees the alternatives to what they picked. Cached per process,
     keyed by the catalogue's version so edits show at once."""
     facets: dict[str, list[FacetValue]] = {}
-    base = Product.objects.filter(is_active=True)
+    base = Product.objects.filter(is_active=True).filter(_price_filter(query))
     if query.text:
         base = base.filter(_text_filter(query.text))
     for key, (field_name, _label) in FACETS.items():
@@ -132,12 +165,13 @@ def catalogue_version() -> str:
 
 
 def product_get(product_id: int) -> Product | None:
-    return Product.objects.filter(pk=product_id, is_active=True).first()
+    return Product.objects.filter(pk=product_id, is_active=True).prefetch_related("variants").first()
 
 
 def product_more_in_category(product: Product, limit: int = 6) -> list[Product]:
     return list(
         Product.objects.filter(is_active=True, article_type=product.article_type, gender=product.gender)
         .exclude(pk=product.pk)
-        .order_by("-id")[:limit]
+        .order_by("-id")
+        .prefetch_related("variants")[:limit]
     )

@@ -25,6 +25,11 @@ def admin_product_form(image: object, **overrides: object) -> dict[str, object]:
         "image": image,
         **PRODUCT_ATTRIBUTES,
         "year": "2024",
+        # The sizes inline (shop.admin.ProductVariantInline): none.
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data

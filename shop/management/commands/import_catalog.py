@@ -1,4 +1,4 @@
-"""python manage.py import_catalog PATH [--limit N] [--ids FILE]"""
+"""python manage.py import_catalog PATH [--limit N] [--ids FILE] [--demo-prices] [--demo-stock]"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from shop.catalog_import import catalog_import, count_rows
+from shop.services import demo_prices_apply, demo_stock_apply
 
 
 class Command(BaseCommand):
@@ -27,6 +28,16 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not queue embeddings for the imported products (run `reindex --missing` later)",
         )
+        parser.add_argument(
+            "--demo-prices",
+            action="store_true",
+            help="Demo data: give imported products without a price a deterministic price by article type",
+        )
+        parser.add_argument(
+            "--demo-stock",
+            action="store_true",
+            help="Demo data: give imported products without sizes deterministic sizes and stock (some sold out)",
+        )
 
     def handle(
         self,
@@ -36,6 +47,8 @@ class Command(BaseCommand):
         ids: Path | None,
         batch_size: int,
         no_embeddings: bool,
+        demo_prices: bool = False,
+        demo_stock: bool = False,
         **options: Any,
     ) -> None:
         if not (path / "styles.csv").is_file():
@@ -70,3 +83,7 @@ class Command(BaseCommand):
                 f"{result.unchanged} unchanged, {result.skipped} skipped."
             )
         )
+        if demo_prices:
+            self.stdout.write(f"Demo prices: {demo_prices_apply(id_set)} products priced.")
+        if demo_stock:
+            self.stdout.write(f"Demo stock: {demo_stock_apply(id_set)} products given sizes and stock.")

@@ -1,0 +1,24 @@
+"""The bag's settings, each with its default once; a Django setting ``BAG_<NAME>`` overrides it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # The most units of one size in one bag line.
+    "MAX_QUANTITY_PER_LINE": 10,
+    # Anonymous bags untouched for this many days are deleted (the periodic task).
+    "ANONYMOUS_BAG_DAYS": 30,
+}
+
+
+class _BagSettings:
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"no bag setting {name!r}")
+        from django.conf import settings
+
+        return getattr(settings, f"BAG_{name}", DEFAULTS[name])
+
+
+bag_settings = _BagSettings()

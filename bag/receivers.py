@@ -1,0 +1,16 @@
+"""The anonymous bag follows the shopper when they log in."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from bag.services import bag_login_merge
+
+
+@receiver(user_logged_in)
+def merge_bag_on_login(sender: object, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: object) -> None:
+    if request is not None and hasattr(request, "session"):
+        bag_login_merge(request, user)

@@ -1,0 +1,79 @@
+"""Bag pages: thin views over bag.services and bag.selectors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from bag import selectors, services
+from core.errors import ApplicationError
+
+
+def _quantity(value: str | None, default: int = 1) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return -1
+
+
+def _back(request: HttpRequest, fallback: str = "bag:detail") -> HttpResponseRedirect:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return HttpResponseRedirect(target)
+    return redirect(fallback)
+
+
+def bag_detail(request: HttpRequest) -> HttpResponse:
+    summary = selectors.bag_summary(services.bag_for_request(request))
+    return render(request, "bag/bag.html", {"bag": summary})
+
+
+@require_POST
+def bag_add(request: HttpRequest) -> HttpResponse:
+    variant_id = request.POST.get("variant")
+    if not variant_id:
+        messages.error(request, "Please choose a size.")
+        return _back(request)
+    bag = services.bag_for_request(request, create=True)
+    try:
+        line = services.bag_add(bag, variant_id, _quantity(request.POST.get("quantity")))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return _back(request)
+    messages.success(request, f"Added {line.variant.product.name} (size {line.variant.size}) to your bag.")
+    return _back(request)
+
+
+@require_POST
+def bag_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
+    bag = services.bag_for_request(request)
+    if bag is None:
+        return redirect("bag:detail")
+    try:
+        services.bag_line_update(
+            bag,
+            line_id,
+            quantity=_quantity(request.POST.get("quantity")),
+            variant_id=request.POST.get("variant") or None,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Your bag was updated.")
+    return redirect("bag:detail")
+
+
+@require_POST
+def bag_line_remove(request: HttpRequest, line_id: int) -> HttpResponse:
+    bag = services.bag_for_request(request)
+    if bag is not None:
+        try:
+            services.bag_line_remove(bag, line_id)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Removed from your bag.")
+    return redirect("bag:detail")

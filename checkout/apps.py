@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class CheckoutConfig(AppConfig):
+    """Checkout: details → shipping → review → payment (django-payments). Depends on bag,
+    orders, shop and core."""
+
+    name = "checkout"
+    verbose_name = "Checkout and payments"
+
+    def ready(self) -> None:
+        from checkout import receivers  # noqa: F401  (a confirmed payment marks its order paid)

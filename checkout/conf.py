@@ -1,0 +1,31 @@
+"""Checkout's settings, each with its default once (like django-oscar's defaults.py). A Django
+setting ``CHECKOUT_<NAME>`` overrides the default; config/settings.py reads each from the
+environment variable of the same name. Code reads ``checkout_settings.<NAME>``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Standard delivery: a flat rate, free from this subtotal on (in the shop's currency).
+    "SHIPPING_FLAT_RATE": Decimal("99.00"),
+    "FREE_SHIPPING_OVER": Decimal("1999.00"),
+    # Express delivery: always this rate.
+    "EXPRESS_RATE": Decimal("249.00"),
+    # The django-payments variant (a key of PAYMENT_VARIANTS) new payments use.
+    "PAYMENT_VARIANT": "dummy",
+}
+
+
+class _CheckoutSettings:
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"no checkout setting {name!r}")
+        from django.conf import settings
+
+        value = getattr(settings, f"CHECKOUT_{name}", DEFAULTS[name])
+        return Decimal(str(value)) if isinstance(DEFAULTS[name], Decimal) else value
+
+
+checkout_settings = _CheckoutSettings()

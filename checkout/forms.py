@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django import forms
+
+
+class DetailsForm(forms.Form):
+    email = forms.EmailField(help_text="Your confirmation goes here.")
+    full_name = forms.CharField(max_length=150, label="Full name")
+    address_line1 = forms.CharField(max_length=200, label="Address")
+    address_line2 = forms.CharField(max_length=200, required=False, label="Address (line 2)")
+    city = forms.CharField(max_length=100)
+    postcode = forms.CharField(max_length=20, label="Postcode / PIN")
+    country = forms.CharField(max_length=60, initial="India")
+    phone = forms.CharField(max_length=30, required=False, help_text="For the courier, optional.")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        autocomplete = {
+            "email": "email",
+            "full_name": "name",
+            "address_line1": "address-line1",
+            "address_line2": "address-line2",
+            "city": "address-level2",
+            "postcode": "postal-code",
+            "country": "country-name",
+            "phone": "tel",
+        }
+        for name, value in autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = value
+
+
+class ShippingForm(forms.Form):
+    method = forms.ChoiceField(widget=forms.RadioSelect, label="Delivery")

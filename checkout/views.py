@@ -1,0 +1,141 @@
+"""Checkout pages, in order: details → shipping → review (place the order) → payment →
+thanks (or payment failed). Thin views over checkout.services."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from payments import RedirectNeeded
+
+from bag.services import bag_for_request
+from checkout import services
+from checkout.forms import DetailsForm, ShippingForm
+from core.errors import ApplicationError
+from orders.models import OrderStatus
+from orders.services import OutOfStock, PriceChanged
+
+
+def _bag_or_redirect(request: HttpRequest) -> tuple[object, HttpResponse | None]:
+    bag = bag_for_request(request)
+    quote = services.checkout_quote(bag, services.checkout_state(request.session))
+    if quote.bag.is_empty:
+        messages.info(request, "Your bag is empty: add something first.")
+        return bag, redirect("bag:detail")
+    return bag, None
+
+
+def details(request: HttpRequest) -> HttpResponse:
+    _bag, away = _bag_or_redirect(request)
+    if away:
+        return away
+    state = services.checkout_state(request.session)
+    initial = {**state}
+    if request.user.is_authenticated and not initial.get("email"):
+        initial["email"] = request.user.email
+    form = DetailsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.checkout_details_save(request.session, email=data["email"], address=data)
+        return redirect("checkout:shipping")
+    return render(request, "checkout/details.html", {"form": form, "step": 1})
+
+
+def shipping(request: HttpRequest) -> HttpResponse:
+    bag, away = _bag_or_redirect(request)
+    if away:
+        return away
+    state = services.checkout_state(request.session)
+    if not state.get("email"):
+        return redirect("checkout:details")
+    quote = services.checkout_quote(bag, state)
+    methods = services.shipping_methods()
+    form = ShippingForm(request.POST or None, initial={"method": state.get("shipping", "standard")})
+    form.fields["method"].choices = [(m.code, m.name) for m in methods.values()]
+    if request.method == "POST" and form.is_valid():
+        services.checkout_shipping_save(request.session, form.cleaned_data["method"])
+        return redirect("checkout:review")
+    options = [(m, m.cost(quote.bag.subtotal)) for m in methods.values()]
+    chosen = state.get("shipping", "standard")
+    return render(
+        request,
+        "checkout/shipping.html",
+        {"form": form, "options": options, "chosen": chosen, "quote": quote, "step": 2},
+    )
+
+
+def review(request: HttpRequest) -> HttpResponse:
+    bag = bag_for_request(request)
+    state = services.checkout_state(request.session)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        key = request.POST.get("idempotency_key", "")
+        try:
+            expected = Decimal(request.POST.get("expected_total", ""))
+        except (InvalidOperation, ValueError):
+            expected = None
+        try:
+            order = services.checkout_place(
+                bag=bag, session=request.session, user=request.user, idempotency_key=key, expected_total=expected
+            )
+        except (OutOfStock, PriceChanged) as exc:
+            error, status = exc.message, exc.status
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status
+        else:
+            return redirect("checkout:payment", number=order.number)
+        state = services.checkout_state(request.session)
+    quote = services.checkout_quote(bag, state)
+    if quote.bag.is_empty and not error:
+        messages.info(request, "Your bag is empty: add something first.")
+        return redirect("bag:detail")
+    if not state.get("email"):
+        return redirect("checkout:details")
+    if quote.shipping is None:
+        return redirect("checkout:shipping")
+    context = {
+        "quote": quote,
+        "state": state,
+        "error": error,
+        "idempotency_key": services.checkout_idempotency_key(request.session),
+        "step": 3,
+    }
+    return render(request, "checkout/review.html", context, status=status)
+
+
+def _order(request: HttpRequest, number: str):
+    order = services.checkout_order_for_session(request.session, request.user, number)
+    if order is None:
+        raise Http404("No such order.")
+    return order
+
+
+def payment(request: HttpRequest, number: str) -> HttpResponse:
+    order = _order(request, number)
+    if order.status == OrderStatus.PAID:
+        return redirect("checkout:thanks", number=order.number)
+    try:
+        pay = services.payment_for_order(order)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("checkout:payment_failed", number=order.number)
+    try:
+        form = pay.get_form(data=request.POST or None)
+    except RedirectNeeded as to:
+        return redirect(str(to))
+    return render(request, "checkout/payment.html", {"order": order, "payment": pay, "form": form, "step": 4})
+
+
+def thanks(request: HttpRequest, number: str) -> HttpResponse:
+    order = _order(request, number)
+    return render(request, "checkout/thanks.html", {"order": order})
+
+
+def payment_failed(request: HttpRequest, number: str) -> HttpResponse:
+    order = _order(request, number)
+    if order.status == OrderStatus.PAID:
+        return redirect("checkout:thanks", number=order.number)
+    return render(request, "checkout/payment_failed.html", {"order": order})

@@ -1,0 +1,114 @@
+"""Staff side of orders: the list with status, total, customer and date; filters; search by
+number or email; actions to mark shipped/delivered or cancel (stock returned), each recorded
+in the admin log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core.errors import ApplicationError
+from orders import services
+from orders.models import Order, OrderLine
+from shop.money import money_format
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    fields = ("product_name", "size", "unit_price", "quantity", "product")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("number", "created", "customer", "status", "total_display", "item_count")
+    list_filter = ("status", "created", "shipping_method")
+    search_fields = ("=number", "email")
+    date_hierarchy = "created"
+    list_select_related = ("user",)
+    inlines = [OrderLineInline]
+    actions = ["mark_shipped", "mark_delivered", "cancel", "refund"]
+    readonly_fields = (
+        "number",
+        "user",
+        "email",
+        "status",
+        "currency",
+        "subtotal",
+        "shipping_cost",
+        "total",
+        "shipping_method_name",
+        "idempotency_key",
+        "stock_released",
+        "created",
+        "paid_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("number", "status", "user", "email", "created", "paid_at")}),
+        ("Totals", {"fields": ("currency", "subtotal", "shipping_method_name", "shipping_cost", "total")}),
+        (
+            "Ship to",
+            {"fields": ("full_name", "address_line1", "address_line2", "city", "postcode", "country", "phone")},
+        ),
+        ("Internals", {"fields": ("idempotency_key", "stock_released"), "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        return super().get_queryset(request).prefetch_related("lines")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # orders come from checkout
+
+    @admin.display(description="Customer", ordering="email")
+    def customer(self, order: Order) -> str:
+        return f"{order.email} ({order.user.get_username()})" if order.user else f"{order.email} (guest)"
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, order: Order) -> str:
+        return money_format(order.total, order.currency)
+
+    @admin.display(description="Items")
+    def item_count(self, order: Order) -> int:
+        return order.item_count
+
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[Order], action: Callable[[Order], Order], done: str
+    ) -> None:
+        changed = 0
+        for order in queryset.order_by("pk"):
+            try:
+                action(order)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+                continue
+            except Exception as exc:  # the payment provider refused the refund: nothing changed
+                self.message_user(request, f"Order {order}: {exc}", messages.ERROR)
+                continue
+            self.log_change(request, order, done)
+            changed += 1
+        if changed:
+            self.message_user(request, f"{changed} order(s) {done.lower()}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected orders shipped")
+    def mark_shipped(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, services.order_mark_shipped, "Marked shipped")
+
+    @admin.action(description="Mark selected orders delivered")
+    def mark_delivered(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, services.order_mark_delivered, "Marked delivered")
+
+    @admin.action(description="Cancel selected orders (stock returned)")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, services.order_cancel, "Cancelled, stock returned")
+
+    @admin.action(description="Refund selected orders (unshipped stock returned)")
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, services.order_refund, "Refunded")

@@ -1,0 +1,329 @@
+"""Writes of orders: placing one (stock reserved under row locks), payment, shipping,
+cancelling and releasing the stock of orders never paid."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.errors import Conflict, InvalidInput
+from orders.conf import orders_settings
+from orders.models import Order, OrderLine, OrderStatus
+from orders.signals import order_refund_needed
+from shop.conf import shop_settings
+from shop.models import ProductVariant
+from shop.money import money_format
+from shop.services import catalogue_changes_announce
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    variant_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    full_name: str
+    address_line1: str
+    city: str
+    postcode: str
+    country: str
+    address_line2: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """One item that cannot be bought as asked."""
+
+    product_name: str
+    size: str
+    wanted: int
+    available: int
+
+    def __str__(self) -> str:
+        if self.available <= 0:
+            return f"{self.product_name} (size {self.size}) is sold out"
+        return f"{self.product_name} (size {self.size}): only {self.available} left, you asked for {self.wanted}"
+
+
+class OutOfStock(Conflict):
+    """Some items are sold out or short; nothing was reserved."""
+
+    def __init__(self, items: Sequence[Unavailable]) -> None:
+        self.items = list(items)
+        super().__init__("Sorry, not everything is in stock any more: " + "; ".join(str(i) for i in self.items) + ".")
+
+
+class PriceChanged(Conflict):
+    """The total differs from the one the shopper reviewed; nothing was reserved."""
+
+    def __init__(self, expected: Decimal, actual: Decimal) -> None:
+        self.expected, self.actual = expected, actual
+        super().__init__(
+            f"Prices changed while you were checking out: the total is now {money_format(actual)} "
+            f"(was {money_format(expected)}). Please review your order again."
+        )
+
+
+class OrderStateError(Conflict):
+    pass
+
+
+def _order_number() -> str:
+    return f"{orders_settings.NUMBER_PREFIX}-{timezone.now():%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _merge(items: Sequence[OrderItem]) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for item in items:
+        if item.quantity < 1:
+            raise InvalidInput("Every item needs a quantity of at least 1.")
+        wanted[item.variant_id] = wanted.get(item.variant_id, 0) + item.quantity
+    return wanted
+
+
+def order_place(
+    *,
+    items: Sequence[OrderItem],
+    email: str,
+    address: ShippingAddress,
+    shipping_method: str,
+    shipping_method_name: str,
+    shipping_cost: Callable[[Decimal], Decimal],
+    idempotency_key: str,
+    user: AbstractBaseUser | None = None,
+    expected_total: Decimal | None = None,
+) -> Order:
+    """Place an order pending payment, reserving its stock, in one transaction.
+
+    The variants are locked (``SELECT … FOR UPDATE``, in primary-key order so that two orders
+    never wait on each other), checked and decremented under the lock: stock is never oversold
+    and never negative (the CHECK constraint stands behind this). Prices are the products'
+    current ones; with ``expected_total`` (what the shopper reviewed) a different total raises
+    ``PriceChanged``. The same ``idempotency_key`` always gives the same single order.
+    Raises ``OutOfStock`` listing every item that is sold out or short; nothing is reserved then."""
+    if not items:
+        raise InvalidInput("Your bag is empty.")
+    if not idempotency_key:
+        raise InvalidInput("A checkout submission needs an idempotency key.")
+    existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    wanted = _merge(items)
+    try:
+        with transaction.atomic():
+            variants = list(
+                ProductVariant.objects.select_for_update(of=("self",))
+                .select_related("product")
+                .filter(pk__in=wanted)
+                .order_by("pk")
+            )
+            # A concurrent submission with the same key may have committed while we waited.
+            existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+            found = {v.pk for v in variants}
+            if found != set(wanted):
+                raise InvalidInput("Some items of your bag no longer exist; please check your bag.")
+            problems = [
+                Unavailable(v.product.name, v.size, wanted[v.pk], v.stock if v.product.is_active else 0)
+                for v in variants
+                if not v.product.is_active or v.product.price is None or v.stock < wanted[v.pk]
+            ]
+            if problems:
+                raise OutOfStock(problems)
+            subtotal = sum((v.product.price * wanted[v.pk] for v in variants), Decimal("0.00"))
+            cost = shipping_cost(subtotal)
+            total = subtotal + cost
+            if expected_total is not None and total != expected_total:
+                raise PriceChanged(expected_total, total)
+            order = Order.objects.create(
+                number=_order_number(),
+                user=user if user is not None and user.is_authenticated else None,
+                email=email,
+                full_name=address.full_name,
+                address_line1=address.address_line1,
+                address_line2=address.address_line2,
+                city=address.city,
+                postcode=address.postcode,
+                country=address.country,
+                phone=address.phone,
+                shipping_method=shipping_method,
+                shipping_method_name=shipping_method_name,
+                currency=shop_settings.CURRENCY,
+                subtotal=subtotal,
+                shipping_cost=cost,
+                total=total,
+                idempotency_key=idempotency_key,
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    product=v.product,
+                    variant=v,
+                    product_name=v.product.name,
+                    size=v.size,
+                    unit_price=v.product.price,
+                    quantity=wanted[v.pk],
+                    image_name=(v.product.thumbnail.name or v.product.image.name) if v.product.image else "",
+                )
+                for v in variants
+            )
+            for v in variants:
+                ProductVariant.objects.filter(pk=v.pk).update(stock=F("stock") - wanted[v.pk])
+            product_ids = sorted({v.product_id for v in variants})
+            transaction.on_commit(lambda: catalogue_changes_announce(product_ids))
+    except IntegrityError:
+        # Two submissions with one key raced past both checks: the other one won.
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing
+    return order
+
+
+def _stock_return(order: Order) -> None:
+    """Put the order's units back (inside the caller's transaction, the order locked)."""
+    if order.stock_released:
+        return
+    lines = list(order.lines.exclude(variant__isnull=True).order_by("variant_id"))
+    ids = [line.variant_id for line in lines]
+    list(ProductVariant.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    for line in lines:
+        ProductVariant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
+    order.stock_released = True
+    product_ids = sorted({line.product_id for line in lines if line.product_id})
+    transaction.on_commit(lambda: catalogue_changes_announce(product_ids))
+
+
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def order_mark_paid(order_id: int) -> bool:
+    """The payment succeeded: pending → paid, and the confirmation email goes out after commit.
+    Returns False (and logs) when the order was no longer waiting for payment."""
+    from orders.tasks import order_confirmation_email
+
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status == OrderStatus.PAID:
+            return True
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            logger.warning("payment received for order %s in status %s: needs staff attention", order, order.status)
+            return False
+        order.status = OrderStatus.PAID
+        order.paid_at = timezone.now()
+        order.save(update_fields=["status", "paid_at", "updated"])
+        transaction.on_commit(lambda: order_confirmation_email.delay(order.pk))
+    return True
+
+
+def order_mark_shipped(order: Order) -> Order:
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status != OrderStatus.PAID:
+            raise OrderStateError(f"Order {order} is {order.get_status_display().lower()}, not paid: not shipped.")
+        order.status = OrderStatus.SHIPPED
+        order.save(update_fields=["status", "updated"])
+    return order
+
+
+def order_mark_delivered(order: Order) -> Order:
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status != OrderStatus.SHIPPED:
+            raise OrderStateError(f"Order {order} has not been shipped: not delivered.")
+        order.status = OrderStatus.DELIVERED
+        order.save(update_fields=["status", "updated"])
+    return order
+
+
+def order_cancel(order: Order) -> Order:
+    """Cancel an order that has not shipped; its units go back to stock and a paid order's
+    money goes back to the customer (``order_refund_needed``: checkout refunds the payment)."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID):
+            raise OrderStateError(f"Order {order} is {order.get_status_display().lower()}: it cannot be cancelled.")
+        if order.status == OrderStatus.PAID:
+            order_refund_needed.send(sender=Order, order=order)
+        _stock_return(order)
+        order.status = OrderStatus.CANCELLED
+        order.save(update_fields=["status", "stock_released", "updated"])
+    return order
+
+
+def order_refund(order: Order) -> Order:
+    """Refund a paid, shipped or delivered order. Units of an order not shipped yet go back to
+    stock; shipped goods come back to stock only when staff receive them (admin, sizes inline)."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            raise OrderStateError(f"Order {order} is {order.get_status_display().lower()}: nothing to refund.")
+        order_refund_needed.send(sender=Order, order=order)
+        if order.status == OrderStatus.PAID:
+            _stock_return(order)
+        order.status = OrderStatus.REFUNDED
+        order.save(update_fields=["status", "stock_released", "updated"])
+    return order
+
+
+def orders_release_expired(*, older_than: timedelta | None = None) -> list[str]:
+    """Cancel the orders still unpaid after the payment timeout and return their stock.
+    Safe to run from several processes at once (rows being handled elsewhere are skipped).
+    Returns the numbers of the orders released."""
+    if older_than is None:
+        older_than = timedelta(minutes=orders_settings.PAYMENT_TIMEOUT_MINUTES)
+    cutoff = timezone.now() - older_than
+    candidates = Order.objects.filter(
+        status=OrderStatus.PENDING_PAYMENT, stock_released=False, created__lt=cutoff
+    ).values_list("pk", flat=True)
+    released: list[str] = []
+    for order_id in list(candidates[:1000]):
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(pk=order_id, status=OrderStatus.PENDING_PAYMENT, stock_released=False)
+                .first()
+            )
+            if order is None:
+                continue
+            _stock_return(order)
+            order.status = OrderStatus.CANCELLED
+            order.save(update_fields=["status", "stock_released", "updated"])
+            released.append(order.number)
+    if released:
+        logger.info("released the stock of %d unpaid orders: %s", len(released), ", ".join(released))
+    return released
+
+
+def order_confirmation_send(order_id: int) -> None:
+    """Email the customer their order confirmation (plain text and HTML)."""
+    from django.conf import settings
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+
+    order = Order.objects.prefetch_related("lines").get(pk=order_id)
+    context = {"order": order, "site_url": getattr(settings, "SITE_URL", "")}
+    message = EmailMultiAlternatives(
+        subject=f"Your Lookalike order {order.number}",
+        body=render_to_string("orders/email/confirmation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[order.email],
+    )
+    message.attach_alternative(render_to_string("orders/email/confirmation.html", context), "text/html")
+    message.send()

@@ -1,0 +1,121 @@
+"""Demo prices, sizes and stock for a catalogue that has none (the shared *Fashion Product
+Images* set has neither prices nor stock). Everything here is deterministic: the same product
+(its article type and external id) always gets the same price, sizes and stock, so a demo site,
+a screenshot and a test agree. This is demo data, documented as such in the README; real
+catalogues bring a ``price`` column and staff set stock in the admin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+# Article type → (lowest, highest) price in the shop's currency (INR by default).
+PRICE_BANDS: dict[str, tuple[int, int]] = {
+    "Socks": (149, 499),
+    "Briefs": (199, 599),
+    "Trunk": (199, 599),
+    "Boxers": (249, 699),
+    "Innerwear Vests": (199, 549),
+    "Bra": (299, 1199),
+    "Tshirts": (399, 1499),
+    "Tops": (399, 1599),
+    "Shirts": (699, 2499),
+    "Kurtas": (599, 2499),
+    "Kurtis": (499, 1799),
+    "Tunics": (499, 1699),
+    "Jeans": (999, 3499),
+    "Trousers": (899, 2999),
+    "Track Pants": (599, 1999),
+    "Shorts": (399, 1299),
+    "Capris": (399, 1199),
+    "Leggings": (299, 999),
+    "Skirts": (599, 1999),
+    "Dresses": (899, 3999),
+    "Sarees": (999, 6999),
+    "Sweatshirts": (899, 2999),
+    "Sweaters": (999, 3499),
+    "Jackets": (1499, 5999),
+    "Nightdress": (499, 1499),
+    "Night suits": (699, 1999),
+    "Casual Shoes": (1299, 4999),
+    "Sports Shoes": (1499, 6999),
+    "Formal Shoes": (1799, 5999),
+    "Heels": (999, 3999),
+    "Flats": (599, 1999),
+    "Sandals": (599, 2499),
+    "Sports Sandals": (699, 2499),
+    "Flip Flops": (199, 899),
+    "Watches": (1499, 14999),
+    "Sunglasses": (799, 5999),
+    "Handbags": (999, 4999),
+    "Clutches": (599, 2499),
+    "Backpacks": (899, 3499),
+    "Duffel Bag": (999, 3999),
+    "Laptop Bag": (1199, 3999),
+    "Wallets": (399, 1999),
+    "Belts": (399, 1499),
+    "Caps": (299, 999),
+    "Ties": (399, 1299),
+    "Cufflinks": (499, 1999),
+    "Earrings": (199, 1499),
+    "Pendant": (299, 1999),
+    "Ring": (199, 1499),
+    "Perfume and Body Mist": (499, 3999),
+    "Deodorant": (149, 499),
+    "Nail Polish": (99, 399),
+    "Lipstick": (199, 999),
+}
+# By master category, for article types not listed above.
+CATEGORY_BANDS: dict[str, tuple[int, int]] = {
+    "Apparel": (499, 2499),
+    "Footwear": (799, 3999),
+    "Accessories": (299, 2499),
+    "Personal Care": (149, 999),
+}
+DEFAULT_BAND = (299, 1999)
+
+APPAREL_SIZES = ("S", "M", "L", "XL", "XXL")
+FOOTWEAR_SIZES = ("6", "7", "8", "9", "10", "11")
+ONE_SIZE = ("One size",)
+# Apparel that is sold in one size all the same.
+ONE_SIZE_APPAREL = {"Sarees", "Dupatta", "Stoles", "Scarves"}
+# About one product in SOLD_OUT_ONE_IN is sold out in every size; others have some sizes sold out.
+SOLD_OUT_ONE_IN = 10
+
+
+def _hash(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:8], "big")
+
+
+def demo_price(article_type: str, master_category: str, key: str) -> Decimal:
+    """A plausible price for this article type, varied by ``key`` (the external id) and ending
+    in 9 (₹1,299 rather than ₹1,284)."""
+    low, high = PRICE_BANDS.get(article_type) or CATEGORY_BANDS.get(master_category) or DEFAULT_BAND
+    steps = max((high - low) // 50, 0)
+    price = low + (_hash("price", key) % (steps + 1)) * 50
+    price = min(price - price % 50 + 49 if price % 50 != 49 else price, high)
+    return Decimal(price).quantize(Decimal("0.01"))
+
+
+def demo_sizes(master_category: str, article_type: str) -> tuple[str, ...]:
+    """Apparel S–XXL, footwear 6–11, everything else one size."""
+    if master_category == "Apparel" and article_type not in ONE_SIZE_APPAREL:
+        return APPAREL_SIZES
+    if master_category == "Footwear":
+        return FOOTWEAR_SIZES
+    return ONE_SIZE
+
+
+def demo_stock(key: str, sizes: tuple[str, ...]) -> dict[str, int]:
+    """Stock per size: about one product in ten sold out everywhere, about one size in five sold
+    out, the rest 1–12 units."""
+    if _hash("sold-out", key) % SOLD_OUT_ONE_IN == 0:
+        return dict.fromkeys(sizes, 0)
+    stock = {}
+    for size in sizes:
+        h = _hash("stock", key, size)
+        stock[size] = 0 if h % 5 == 0 else 1 + h % 12
+    if not any(stock.values()):
+        stock[sizes[len(sizes) // 2]] = 3
+    return stock
