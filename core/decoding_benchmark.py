@@ -78,15 +78,15 @@ def hwm_kb():
             return int(line.split()[1])
     return 0
 
-from core.images import ImageRejected, configure
-from visualsearch.ml.preprocessing import decode_for_model, to_model_input
+from core.images import ImageRejected, configure, open_image, to_rgb
 
+BOX = (448, 448)  # what photo search decodes to (visualsearch.ml.preprocessing.DECODE_BOX)
 configure(max_pixels=int(sys.argv[2]))
 data = Path(sys.argv[1]).read_bytes()
 before = hwm_kb()
 try:
-    image = decode_for_model(data, max_decoded_pixels=int(sys.argv[3]))
-    to_model_input(image)
+    image = to_rgb(open_image(data, draft_size=BOX, max_decoded_pixels=int(sys.argv[3])), box=BOX)
+    image.resize((224, 224))
     outcome = f"decoded to {image.width}x{image.height}"
 except ImageRejected as exc:
     outcome = f"refused: {exc}"

@@ -17,7 +17,8 @@ from tests.support.exif import (
     malformed_exif_jpeg,
     orientation_entry,
 )
-from visualsearch.ml.preprocessing import DECODE_BOX, bytes_to_model_input, decode_for_model
+
+BOX = (448, 448)
 
 
 def _png(image: Image.Image) -> bytes:
@@ -36,7 +37,6 @@ def test_malformed_exif_is_ignored_but_the_orientation_still_applies() -> None:
     image = open_image(malformed_exif_jpeg(size=(64, 48)))
     assert exif_orientation(image) == 6
     assert to_rgb(image).size == (48, 64)  # upright: rotated like any orientation-6 photo
-    assert bytes_to_model_input(malformed_exif_jpeg()).shape == (224, 224, 3)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -57,11 +57,11 @@ def test_a_broken_orientation_value_counts_as_upright() -> None:
 def test_query_limit_refuses_large_png_from_its_header_but_not_large_jpeg() -> None:
     png = _png(Image.new("RGB", (3000, 2000)))
     with pytest.raises(ImageRejected, match=r"PNG images are searched up to 5 megapixels"):
-        decode_for_model(png, max_decoded_pixels=5_000_000)
+        open_image(png, draft_size=BOX, max_decoded_pixels=5_000_000)
     buffer = io.BytesIO()
     Image.new("RGB", (3000, 2000), (10, 120, 200)).save(buffer, format="JPEG")
-    small = decode_for_model(buffer.getvalue(), max_decoded_pixels=5_000_000)  # drafted: 1/8 scale decode
-    assert max(small.size) <= max(DECODE_BOX)
+    small = open_image(buffer.getvalue(), draft_size=BOX, max_decoded_pixels=5_000_000)  # drafted: 1/8 scale
+    assert small.width <= 3000 // 4
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_query_limit_refuses_large_png_from_its_header_but_not_large_jpeg() -> N
 )
 def test_large_images_shrink_before_converting_and_keep_their_tone(mode: str, value: object, grey: int) -> None:
     image = Image.new(mode, (2000, 1000), value)  # type: ignore[arg-type]
-    rgb = to_rgb(image, box=DECODE_BOX)
+    rgb = to_rgb(image, box=BOX)
     assert rgb.mode == "RGB" and rgb.size == (448, 224)
     assert abs(int(np.asarray(rgb)[100, 100, 0]) - grey) <= 1
 
