@@ -34,7 +34,7 @@ class SimilarProduct:
 
 def products_for_hits(hits: list[Hit]) -> list[SimilarProduct]:
     """The products behind search hits, in rank order (one query)."""
-    products = Product.objects.in_bulk([h.product_id for h in hits])
+    products = Product.objects.prefetch_related("variants").in_bulk([h.product_id for h in hits])
     return [SimilarProduct(products[h.product_id], h.score) for h in hits if h.product_id in products]
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, InvalidInput, NotFound, json_error
 from core.ratelimit import ratelimit
+from shop.conf import shop_settings
 from shop.selectors import product_get
 from visualsearch import search
 from visualsearch.conf import vs_settings
@@ -141,6 +142,9 @@ def _result_json(request: HttpRequest, result: search.SimilarResult) -> JsonResp
                     "name": item.product.name,
                     "article_type": item.product.article_type,
                     "colour": item.product.base_colour,
+                    "price": str(item.product.price) if item.product.price is not None else None,
+                    "currency": shop_settings.CURRENCY,
+                    "in_stock": item.product.in_stock,
                     "score": round(item.score, 6),
                     "image_url": request.build_absolute_uri(item.product.card_image_url),
                     "url": request.build_absolute_uri(item.product.get_absolute_url()),

@@ -7,18 +7,31 @@ tests/test_bad_input.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from shop.models import Product
+from shop.models import Product, ProductVariant
 from tests.support.catalogue import embedded_catalogue, stored_catalogue
 
 pytestmark = pytest.mark.django_db
 
 PHOTO_API = "/api/search/photo"
-RESULT_KEYS = {"id", "external_id", "name", "article_type", "colour", "score", "image_url", "url"}
+RESULT_KEYS = {
+    "id",
+    "external_id",
+    "name",
+    "article_type",
+    "colour",
+    "price",
+    "currency",
+    "in_stock",
+    "score",
+    "image_url",
+    "url",
+}
 
 
 @pytest.fixture
@@ -60,6 +73,10 @@ def post_photo(client: Client, data: bytes, name: str = "photo.jpg", query: str 
 
 def test_similar_shape_and_ordering(client: Client, catalogue: list[Product]) -> None:
     product = catalogue[0]
+    Product.objects.filter(pk=catalogue[1].pk).update(price=Decimal("1299.00"))
+    ProductVariant.objects.create(product=catalogue[2], size="M", stock=0)  # sold out
+    ProductVariant.objects.create(product=catalogue[3], size="M", stock=4)
+    catalogue = list(Product.objects.filter(pk__in=[p.pk for p in catalogue]))
     response = similar(client, product.pk)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
@@ -78,6 +95,8 @@ def test_similar_shape_and_ordering(client: Client, catalogue: list[Product]) ->
             other.base_colour,
         )
         assert item["url"] == f"http://testserver{other.get_absolute_url()}"
+        assert item["price"] == (str(other.price) if other.price is not None else None)
+        assert item["currency"] == "INR" and item["in_stock"] is other.in_stock
         assert item["image_url"].startswith("http://testserver/") and item["image_url"].endswith(".jpg")
         assert -1.0 <= item["score"] <= 1.0
     assert product.pk not in [item["id"] for item in results]
