@@ -20,12 +20,15 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
 
 from shop.catalog_import import catalog_import
 from shop.models import Product
 from tests.support.catalogue import catalogue_rows, write_catalogue
+from tests.support.mutations import mutated_images
+from tests.support.products import PRODUCT_ATTRIBUTES
 from tests.support.servers import Worker, database_url, publishing_to, start_worker
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 
@@ -153,3 +156,29 @@ def test_reindex_all_through_the_worker(worker: Worker, tmp_path: Path) -> None:
     assert ProductEmbedding.objects.filter(job=job, status=EmbeddingStatus.DONE).count() == count
     assert f"Reindex #{job.pk} done: {count} done, 0 failed of {count} in" in out.getvalue()
     assert "visualsearch.tasks.embed_products" in worker.log()
+
+
+def test_mutated_images_never_wedge_the_worker_or_a_reindex(worker: Worker) -> None:
+    """The fuzz test's worker share: 40 mutated files saved as products (bypassing the admin
+    form's check) and reindexed by the real worker. Each ends done or failed with its reason:
+    nothing stays pending, and the job finishes."""
+    mutants = mutated_images(40, seed=21)
+    products = []
+    for label, data in mutants:
+        product = Product(name=f"Fuzz {label}", **PRODUCT_ATTRIBUTES)
+        product.image.save(f"fuzz-{label}.jpg", ContentFile(data), save=False)
+        products.append(product)
+    Product.objects.bulk_create(products)  # no signals: the reindex below queues them
+
+    command, _out, errors = call_command_in_thread("reindex", "--missing")
+    wait_for(worker, "the reindex over mutated images", lambda: not command.is_alive(), timeout=180)
+
+    assert errors == []
+    job = ReindexJob.objects.get()
+    assert job.state == ReindexJob.State.DONE and job.total == len(mutants)
+    rows = ProductEmbedding.objects.filter(product__in=products)
+    assert not rows.filter(status=EmbeddingStatus.PENDING).exists()
+    failed = rows.filter(status=EmbeddingStatus.FAILED)
+    assert job.done_count + job.failed_count == len(mutants) and job.failed_count == failed.count() > 0
+    assert all(reason.startswith("Unreadable image") for reason in failed.values_list("error", flat=True))
+    print(f"worker over {len(mutants)} mutated images: {job.done_count} done, {job.failed_count} failed")
