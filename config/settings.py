@@ -343,7 +343,7 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", d
 SESSION_COOKIE_HTTPONLY = True
 
 # Content-Security-Policy (django-csp). Scripts: none of our own but the admin's static
-# files; the templates' `onchange="this.form.submit()"` handlers are allowed by their hash
+# files; the templates' few inline handlers (INLINE_HANDLERS) are allowed by their hash
 # ('unsafe-hashes' allows exactly that attribute text, nothing else inline), and a template
 # that needs an inline <script> uses nonce="{{ request.csp_nonce }}". Styles: inline
 # style attributes and <style> blocks (the reindex dashboard's progress bar, the 500 page)
@@ -359,7 +359,12 @@ def _script_hash(source: str) -> str:
     return f"'sha256-{base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()}'"
 
 
-_SUBMIT_ON_CHANGE = _script_hash("this.form.submit()")
+# The templates' inline event handlers, each allowed by its hash (tests/test_deploy_checks.py
+# fails on any handler in a template that is not listed here).
+INLINE_HANDLERS = [
+    "this.form.submit()",  # facet checkboxes and sort: submit on change
+    "this.querySelector('button').disabled=true",  # checkout: "Place order" once
+]
 
 
 def _origin(url: str | None) -> str | None:
@@ -385,14 +390,20 @@ _media_origins = [
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE, UNSAFE_HASHES, _SUBMIT_ON_CHANGE],
+        "script-src": [SELF, NONCE, UNSAFE_HASHES, *map(_script_hash, INLINE_HANDLERS)],
         "style-src": [SELF, UNSAFE_INLINE],
         "img-src": [SELF, "data:", *_media_origins, *env.list("DJANGO_CSP_IMG_SRC", default=[])],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # Forms post here; with Stripe, the payment step redirects the "Place order" post
+        # on to Stripe Checkout (form-action covers a form's redirects too).
+        "form-action": [
+            SELF,
+            *(["https://checkout.stripe.com"] if "stripe" in PAYMENT_VARIANTS else []),
+            *env.list("DJANGO_CSP_FORM_ACTION", default=[]),
+        ],
         "frame-ancestors": [NONE],
     },
 }

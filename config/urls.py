@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, include, path, re_path
 
+import accounts.urls
 from config.health import healthz
 from config.media import serve_media
 from core.ratelimit import ratelimit
@@ -10,15 +11,26 @@ handler400 = "config.errors.bad_request"
 handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
 
+
+def _limited(patterns: list, groups: dict[str, str]) -> list:
+    """These URL patterns, the named ones' views rate-limited (their POSTs) per client."""
+    return [
+        URLPattern(p.pattern, ratelimit(groups[p.name])(p.callback), p.default_args, p.name)
+        if isinstance(p, URLPattern) and p.name in groups
+        else p
+        for p in patterns
+    ]
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    # The admin's sign-in form, limited per client (RATELIMITS["login"]); django-axes also
-    # locks one user name out after AXES_FAILURE_LIMIT wrong passwords.
+    # The sign-in forms (the admin's, the shop's) are limited per client (RATELIMITS["login"]);
+    # django-axes also locks one user name out after AXES_FAILURE_LIMIT wrong passwords.
     path("admin/login/", ratelimit("login", methods=("POST",))(admin.site.login)),
     path("admin/", admin.site.urls),
     path("bag/", include("bag.urls")),
     path("checkout/", include("checkout.urls")),
-    path("account/", include("accounts.urls")),
+    path("account/", include((_limited(accounts.urls.urlpatterns, {"login": "login"}), accounts.urls.app_name))),
     path("payments/", include("payments.urls")),
     path("", include("visualsearch.urls")),
     path("", include("shop.urls")),

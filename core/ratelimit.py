@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ALIAS = "ratelimit"
 CACHE_RETRY_SECONDS = 5.0
+_clock = time.time  # the windows' clock (tests pin it)
 _cache_down_until = 0.0
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -100,7 +101,7 @@ def rate_for(group: str) -> Rate:
 
 def hit(group: str, key: str, rate: Rate, *, now: float | None = None) -> int:
     """Count one request of ``key`` in ``group``; 0 if allowed, else the seconds to wait."""
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     window = int(now // rate.period)
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     cache_key = f"{group}:{rate.period}:{window}:{digest}"

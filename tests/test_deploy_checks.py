@@ -20,8 +20,10 @@ import re
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import SuspiciousOperation
 from django.test import Client
 from django.urls import path, re_path
@@ -160,6 +162,33 @@ def test_pages_send_a_csp_they_satisfy(client, make_product, admin_user) -> None
         # Images: our own and data: URLs (the photo-search preview).
         for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', html):
             assert src.startswith(("/", "data:")), src
+
+
+def _template_files() -> list[Path]:
+    from django.conf import settings
+
+    folders = [Path(folder) for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])]
+    folders += [Path(app.path) / "templates" for app in apps.get_app_configs() if Path(app.path).is_relative_to(ROOT)]
+    return sorted(file for folder in folders if folder.is_dir() for file in folder.rglob("*.html"))
+
+
+def test_every_inline_handler_and_script_in_the_templates_is_allowed_by_the_csp(settings) -> None:
+    """The templates themselves, all of them (pages the test above does not open too): an
+    inline event handler must be constant text whose hash is in script-src; an inline
+    <script> must carry the request's nonce."""
+    script_src = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"]
+    files = _template_files()
+    assert any(file.name == "catalogue.html" for file in files)
+    for file in files:
+        if "/email/" in file.as_posix():
+            continue  # e-mails: no browser CSP applies
+        text = file.read_text()
+        for handler in re.findall(r'\son[a-z]+="([^"]*)"', text):
+            assert "{" not in handler, f"{file}: an inline handler must be constant text: {handler}"
+            assert _sha256(handler) in script_src, f"{file}: add {handler!r} to the CSP's inline handlers"
+        for attributes, body in re.findall(r"<script([^>]*)>(.*?)</script>", text, re.S):
+            if "src=" not in attributes and body.strip():
+                assert 'nonce="{{ request.csp_nonce }}"' in attributes, f"{file}: inline <script> without the nonce"
 
 
 # --- Smaller holes ---------------------------------------------------------------------------

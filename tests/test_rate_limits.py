@@ -46,7 +46,7 @@ def client_at(address: str, **extra: str) -> Client:
 def _assert_429(response, *, api: bool) -> int:
     assert response.status_code == 429
     retry_after = int(response["Retry-After"])
-    assert 1 <= retry_after <= 60
+    assert retry_after == 10  # the seconds left in the (pinned) minute window
     if api:
         body = json.loads(response.content)
         assert body["error"]["status"] == 429
@@ -110,6 +110,19 @@ def test_admin_login_is_limited_per_client(limits, django_user_model) -> None:
     other = client_at("203.0.113.21")
     response = other.post(LOGIN, {"username": "boss", "password": "right-password-123"})
     assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_shop_sign_in_shares_the_login_limit(limits, django_user_model) -> None:
+    attacker = client_at("203.0.113.25")
+    for n in range(2):
+        assert attacker.post("/account/login/", {"username": f"guess{n}", "password": "wrong"}).status_code == 200
+    assert attacker.post(LOGIN, {"username": "guess2", "password": "wrong"}).status_code == 200
+    _assert_429(attacker.post("/account/login/", {"username": "guess3", "password": "wrong"}), api=False)
+    assert attacker.get("/account/login/").status_code == 200
+    django_user_model.objects.create_user("shopper", "s@example.com", "right-password-123")
+    other = client_at("203.0.113.26")
+    assert other.post("/account/login/", {"username": "shopper", "password": "right-password-123"}).status_code == 302
 
 
 @pytest.mark.django_db
@@ -221,8 +234,11 @@ def test_requests_go_through_when_the_rate_limit_cache_is_down(limits, settings,
 
 
 @pytest.fixture(autouse=True)
-def _cache_assumed_up(monkeypatch) -> None:
+def _cache_assumed_up_and_clock_pinned(monkeypatch) -> None:
     monkeypatch.setattr(ratelimit, "_cache_down_until", 0.0)
+    # 10 s before the end of a minute window, for every request of the test: a real
+    # minute boundary mid-test would start a fresh window.
+    monkeypatch.setattr(ratelimit, "_clock", lambda: 1_000_010.0)
 
 
 # --- Admin login lockout (django-axes) --------------------------------------------------
