@@ -235,7 +235,7 @@ class ReindexJobAdmin(admin.ModelAdmin):
             self.message_user(request, "Unknown reindex mode.", messages.ERROR)
             return self._back()
         try:
-            job = reindex_services.reindex_job_start(mode, user=request.user)
+            job = reindex_services.reindex_job_start(mode, user=request.user, background=True)
         except reindex_services.ReindexAlreadyRunning as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return self._back()
@@ -251,7 +251,7 @@ class ReindexJobAdmin(admin.ModelAdmin):
             return refused
         job = get_object_or_404(ReindexJob, pk=job_id)
         try:
-            count = reindex_services.reindex_job_retry_failed(job)
+            count = reindex_services.reindex_job_retry_failed(job, background=True)
         except reindex_services.ReindexAlreadyRunning as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return self._back()
@@ -263,7 +263,7 @@ class ReindexJobAdmin(admin.ModelAdmin):
         if refused := self._refuse(request):
             return refused
         job = get_object_or_404(ReindexJob, pk=job_id)
-        count = reindex_services.reindex_job_resume(job)
+        count = reindex_services.reindex_job_resume(job, background=True)
         self.message_user(
             request, f"Queued the {count} pending product(s) of reindex #{job.pk} again.", messages.SUCCESS
         )

@@ -3,14 +3,18 @@ the embedding tasks compute them in batches."""
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.background import background_submit
 from shop.models import Product
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
-from visualsearch.services.embeddings import embeddings_enqueue, embeddings_mark_pending
+from visualsearch.services.embeddings import embeddings_enqueue, embeddings_mark_pending, embeddings_record_failure
 from visualsearch.services.job_progress import reindex_job_check_finished
 
 
@@ -37,9 +41,53 @@ def reindex_targets(mode: str) -> QuerySet[Product]:
     return products.order_by("pk")
 
 
-def reindex_job_start(mode: str, *, user=None, limit: int | None = None, dispatch: bool = True) -> ReindexJob:
+def _job_dispatch(ids: list[int], job_id: int, *, force: bool, background: bool) -> None:
+    """Queue a job's batches. With ``background`` and no broker (tasks run in-process), the
+    batches run in this process's background thread instead of the caller's: the admin's
+    request returns at once and its page shows the job's progress, as with a broker."""
+    if background and settings.CELERY_TASK_ALWAYS_EAGER:
+        background_submit(
+            embeddings_enqueue,
+            ids,
+            job_id=job_id,
+            force=force,
+            name=f"reindex #{job_id}",
+            on_error=partial(_job_failed_in_background, job_id),
+        )
+    else:
+        embeddings_enqueue(ids, job_id=job_id, force=force)
+
+
+def _job_failed_in_background(job_id: int, exc: BaseException) -> None:
+    """The background thread's batches failed: what the job still has pending fails with the
+    reason, so the job finishes instead of waiting for ever."""
+    ids = list(
+        ProductEmbedding.objects.filter(job_id=job_id, status=EmbeddingStatus.PENDING).values_list(
+            "product_id", flat=True
+        )
+    )
+    if ids:
+        embeddings_record_failure(ids, f"The embedding computation failed: {type(exc).__name__}: {exc}")
+    reindex_job_check_finished(job_id)
+
+
+def nothing_to_reindex_message(mode: str) -> str:
+    if mode == ReindexJob.Mode.MISSING:
+        return "Nothing to do: every active product already has a current embedding."
+    return "Nothing to do: there are no active products."
+
+
+def reindex_targets_exist(mode: str) -> bool:
+    """Whether a reindex of this mode would have anything to do (checked without the model)."""
+    return reindex_targets(mode).exists()
+
+
+def reindex_job_start(
+    mode: str, *, user=None, limit: int | None = None, dispatch: bool = True, background: bool = False
+) -> ReindexJob:
     """Start a reindex as batched tasks. Refuses while one runs (ReindexAlreadyRunning) and
-    creates no job when there is nothing to do (NothingToReindex)."""
+    creates no job when there is nothing to do (NothingToReindex). ``background``: without a
+    broker, compute in this process's background thread rather than before returning."""
     if mode not in ReindexJob.Mode.values:
         raise ValueError(f"unknown reindex mode {mode!r}")
     with transaction.atomic():
@@ -51,16 +99,14 @@ def reindex_job_start(mode: str, *, user=None, limit: int | None = None, dispatc
         ids = list(reindex_targets(mode).values_list("pk", flat=True)[: limit or None])
         if not ids:
             transaction.set_rollback(True)
-            raise NothingToReindex(
-                "Nothing to do: every active product already has a current embedding."
-                if mode == ReindexJob.Mode.MISSING
-                else "Nothing to do: there are no active products."
-            )
+            raise NothingToReindex(nothing_to_reindex_message(mode))
         embeddings_mark_pending(ids, job=job)
         job.total = len(ids)
         job.save(update_fields=["total"])
         if dispatch:
-            transaction.on_commit(lambda: embeddings_enqueue(ids, job_id=job.pk, force=mode == ReindexJob.Mode.ALL))
+            transaction.on_commit(
+                lambda: _job_dispatch(ids, job.pk, force=mode == ReindexJob.Mode.ALL, background=background)
+            )
     job.refresh_from_db()
     return job
 
@@ -77,13 +123,13 @@ def reindex_job_pending_ids(job: ReindexJob) -> list[int]:
     )
 
 
-def reindex_job_resume(job: ReindexJob) -> int:
+def reindex_job_resume(job: ReindexJob, *, background: bool = False) -> int:
     """Queue again whatever a running job still has pending (after a worker was killed)."""
     if job.state != ReindexJob.State.RUNNING:
         return 0
     ids = reindex_job_pending_ids(job)
     if ids:
-        embeddings_enqueue(ids, job_id=job.pk, force=job.mode == ReindexJob.Mode.ALL)
+        _job_dispatch(ids, job.pk, force=job.mode == ReindexJob.Mode.ALL, background=background)
     else:
         reindex_job_check_finished(job.pk)
     return len(ids)
@@ -94,7 +140,7 @@ def reindex_jobs_resume_running() -> int:
     return sum(reindex_job_resume(job) for job in ReindexJob.objects.filter(state=ReindexJob.State.RUNNING))
 
 
-def reindex_job_retry_failed(job: ReindexJob) -> int:
+def reindex_job_retry_failed(job: ReindexJob, *, background: bool = False) -> int:
     """Queue the failed products of a finished job again, as a running job."""
     with transaction.atomic():
         ids = list(
@@ -108,7 +154,7 @@ def reindex_job_retry_failed(job: ReindexJob) -> int:
         except IntegrityError:
             raise ReindexAlreadyRunning(reindex_job_running()) from None
         embeddings_mark_pending(ids, job=job)
-        transaction.on_commit(lambda: embeddings_enqueue(ids, job_id=job.pk, force=True))
+        transaction.on_commit(lambda: _job_dispatch(ids, job.pk, force=True, background=background))
     return len(ids)
 
 
