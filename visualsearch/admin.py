@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 from shop.admin import ProductAdmin
 from shop.models import Product
 from visualsearch import selectors
-from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob, SimilarityHead
 from visualsearch.services import embeddings as embedding_services
+from visualsearch.services import heads as head_services
 from visualsearch.services import reindex as reindex_services
 
 STATUS_COLOURS: dict[str | None, str] = {
@@ -313,3 +314,138 @@ class ProductEmbeddingAdmin(admin.ModelAdmin):
             self.message_user(request, f"Queued {len(ids)} embedding(s) again.", messages.SUCCESS)
         else:
             self.message_user(request, "The task queue is unavailable; nothing was queued.", messages.ERROR)
+
+
+HEAD_FIGURES = (
+    ("p5_type", "P@5 type"),
+    ("p1_type", "P@1 type"),
+    ("p5_sub", "P@5 sub category"),
+    ("p5_colour", "P@5 colour"),
+    ("p5_type_colour", "P@5 type∧colour"),
+    ("p5_type_gender", "P@5 type∧gender"),
+)
+
+
+@admin.register(SimilarityHead)
+class SimilarityHeadAdmin(admin.ModelAdmin):
+    """Similarity heads: each one's held-out figures (next to the raw backbone's), training
+    time, size and state; "Retrain similarity" queues a training, and a head can be
+    activated or the active one rolled back."""
+
+    change_list_template = "admin/visualsearch/similarityhead/change_list.html"
+    list_display = (
+        "__str__",
+        "active",
+        "figures",
+        "training_time",
+        "size",
+        "trained_on",
+        "created",
+        "activated_at",
+    )
+    list_filter = ("active", "backbone_version")
+    exclude = ("weights",)
+    readonly_fields = [f.name for f in SimilarityHead._meta.fields if f.name != "weights"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SimilarityHead]:
+        return super().get_queryset(request).defer("weights")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SimilarityHead | None = None) -> bool:
+        return False
+
+    @admin.display(description="Held-out figures (head / raw backbone)")
+    def figures(self, head: SimilarityHead) -> str:
+        own, raw = head.metrics.get("eval", {}), head.metrics.get("raw", {})
+        return format_html(
+            "{}",
+            " · ".join(f"{label} {own.get(key, 0):.3f} / {raw.get(key, 0):.3f}" for key, label in HEAD_FIGURES),
+        )
+
+    @admin.display(description="Training")
+    def training_time(self, head: SimilarityHead) -> str:
+        return f"{head.training_seconds:.0f} s"
+
+    @admin.display(description="Size")
+    def size(self, head: SimilarityHead) -> str:
+        return f"{head.size_bytes / 1e6:.1f} MB"
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("retrain/", view(self.retrain_view), name="visualsearch_similarityhead_retrain"),
+            path("rollback/", view(self.rollback_view), name="visualsearch_similarityhead_rollback"),
+            path("<int:head_id>/activate/", view(self.activate_view), name="visualsearch_similarityhead_activate"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        active = head_services.head_active()
+        heads = SimilarityHead.objects.defer("weights").order_by("-pk")[:20]
+        context = {
+            **(extra_context or {}),
+            "active_head": active,
+            "model_version": head_services.served_model_version(active),
+            "head_rows": [
+                (h, [(label, h.metrics.get("eval", {}).get(key)) for key, label in HEAD_FIGURES]) for h in heads
+            ],
+            "raw_figures": [
+                (label, (heads[0].metrics.get("raw", {}) if heads else {}).get(key)) for key, label in HEAD_FIGURES
+            ],
+            "can_train": self._can_train(request),
+        }
+        return super().changelist_view(request, context)
+
+    def _can_train(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser or request.user.has_perm("visualsearch.add_similarityhead"))
+
+    def _back(self) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:visualsearch_similarityhead_changelist"))
+
+    def _refuse(self, request: HttpRequest) -> HttpResponseRedirect | None:
+        if not self._can_train(request):
+            self.message_user(
+                request, "You do not have permission to train or switch similarity heads.", messages.ERROR
+            )
+            return self._back()
+        return None
+
+    @method_decorator(require_POST)
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        if refused := self._refuse(request):
+            return refused
+        from visualsearch.tasks import train_similarity_head
+
+        try:
+            train_similarity_head.delay()
+        except Exception as exc:  # the broker is down
+            self.message_user(request, f"The task queue is unavailable, nothing was started ({exc}).", messages.ERROR)
+            return self._back()
+        self.message_user(
+            request,
+            "Retraining started: the new head appears here when it is done (a few minutes), active only if it "
+            "beats the active one on the held-out products.",
+            messages.SUCCESS,
+        )
+        return self._back()
+
+    @method_decorator(require_POST)
+    def activate_view(self, request: HttpRequest, head_id: int) -> HttpResponse:
+        if refused := self._refuse(request):
+            return refused
+        head = get_object_or_404(SimilarityHead.objects.defer("weights"), pk=head_id)
+        head_services.head_activate(head)
+        self.message_user(request, f"{head.version} is active; the search indexes switch to it within seconds.")
+        return self._back()
+
+    @method_decorator(require_POST)
+    def rollback_view(self, request: HttpRequest) -> HttpResponse:
+        if refused := self._refuse(request):
+            return refused
+        head = head_services.head_rollback()
+        self.message_user(
+            request, f"Rolled back: {head.version + ' is active' if head else 'find similar uses the raw vectors'}."
+        )
+        return self._back()

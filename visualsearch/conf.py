@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     # Training: epochs (the best on the validation products is kept), the colour weights
     # tried on the validation products, auxiliary label tasks, and the labels needed.
     "HEAD_EPOCHS": 30,
-    "HEAD_COLOUR_WEIGHTS": (0.2, 0.3, 0.4, 0.5, 0.7),
+    "HEAD_COLOUR_WEIGHTS": (0.3, 0.5, 0.7, 1.0),
     "HEAD_AUX_LABELS": ("gender",),
     "HEAD_MIN_PER_CLASS": 5,
     "HEAD_MIN_LABELLED": 200,

@@ -184,7 +184,7 @@ def photo_candidates(k: int) -> int:
 
 def rank_photo(
     index: SearchIndex,
-    vector: np.ndarray,
+    vectors: np.ndarray,
     colour: np.ndarray | None,
     k: int,
     filters: Mapping[str, str],
@@ -193,26 +193,38 @@ def rank_photo(
     colour_weight: float | None = None,
     fill: str | None = None,
 ) -> list[Hit]:
-    """Photo search's ranking: the index's raw-vector candidates re-scored with the full
-    stored vectors plus VISUALSEARCH_PHOTO_COLOUR_WEIGHT × colour similarity (so that a photo
-    of a catalogue product finds that product first); the places after the best match are
-    filled per VISUALSEARCH_PHOTO_FILL ("raw": the next matches; "similar": the find-similar
-    neighbours of the best match, by the head when the index has one)."""
+    """Photo search's ranking.
+
+    ``vectors``: the photo's raw embedding (or several rows: embeddings of variants of the
+    photo, each product then scored by its best one). The index's raw-vector candidates are
+    re-scored with the full stored vectors plus VISUALSEARCH_PHOTO_COLOUR_WEIGHT × colour
+    similarity: a photo of a catalogue product should find that product first (the head is
+    not used: it groups products by type and loses the exact item). The places after the
+    best match are filled per VISUALSEARCH_PHOTO_FILL ("raw": the next matches; "similar":
+    the find-similar neighbours of the best match, by the head when the index has one)."""
     weight = float(vs_settings.PHOTO_COLOUR_WEIGHT if colour_weight is None else colour_weight)
     fill = str(vs_settings.PHOTO_FILL if fill is None else fill)
-    hits = index.similar_to_vector(vector, photo_candidates(k), filters)
+    queries = np.asarray(vectors, dtype=np.float32).reshape(-1, np.asarray(vectors).shape[-1])
+    hits: list[Hit] = []
+    seen: set[int] = set()
+    for query in queries:
+        for hit in index.similar_to_vector(query, photo_candidates(k), filters):
+            if hit.product_id not in seen:
+                seen.add(hit.product_id)
+                hits.append(hit)
     if not hits:
         return []
     found = stored([h.product_id for h in hits])
     if all(h.product_id in found for h in hits):
         matrix = np.stack([found[h.product_id][0] for h in hits])
-        scores = matrix @ np.asarray(vector, dtype=np.float32)
+        scores = (matrix @ queries.T).max(axis=1)
         colours = [found[h.product_id][1] for h in hits]
         if weight > 0 and colour is not None and all(c is not None for c in colours):
             scores = scores + weight * (np.stack(colours) @ np.asarray(colour, dtype=np.float32))
         order = np.argsort(-scores, kind="stable")
         hits = [Hit(hits[i].product_id, float(scores[i])) for i in order]
-    # else: a candidate changed model or vanished since the index refreshed: keep its order.
+    else:  # a candidate changed model or vanished since the index refreshed: the index's order
+        hits.sort(key=lambda h: -h.score)
     if fill == "similar" and k > 1:
         best = hits[0]
         try:

@@ -58,6 +58,20 @@ def embed_query_image(pixels_b64: str) -> str:
     return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
 
 
+@shared_task(ignore_result=True, acks_late=False)
+def train_similarity_head() -> None:
+    """Train a similarity head on the stored vectors and labels (services.heads.head_train);
+    it becomes active only if it beats the active one. Staff start it from the admin."""
+    from visualsearch.services import heads
+
+    try:
+        result = heads.head_train()
+    except heads.NotEnoughLabels as exc:
+        logger.warning("similarity head not trained: %s", exc)
+        return
+    logger.info("similarity head v%s: %s", result.head.pk, result.reason)
+
+
 @worker_ready.connect
 def resume_interrupted_reindex(**kwargs: object) -> None:
     """A worker killed mid-reindex leaves pending rows: the next worker to start queues them again."""

@@ -7,16 +7,22 @@ and asks it, as the search services do, for each sampled product's best candidat
 re-scores them with the full 2048-dim vectors. Nothing is written to the database: a
 projection stored by an evaluation would make every web process reload its index.
 
-Figures per run (``Scores``): P@5 and P@1 on the article type, P@5 on the sub category and
-colour, per master category, and the worst article types. A query with fewer than 5
-results counts the missing ones as misses.
+Figures per run (``Scores``): P@5 and P@1 on the article type, P@5 on the sub category,
+colour, type∧colour and type∧gender, per master category, and the worst article types. A
+query with fewer than 5 results counts the missing ones as misses.
+
+The ``evaluate`` command queries only the held-out split (``visualsearch.ml.head.split_of``:
+products no similarity head is ever trained or tuned on) and reports the raw backbone and
+the active configuration side by side: find similar by the active head + colour, and
+photo search (``evaluate_photos``: fixed synthetic shopper photos of held-out products,
+``shopper_photos``) through ``visualsearch.search.rank_photo``, the ranking the site uses.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +32,7 @@ from visualsearch.conf import vs_settings
 from visualsearch.index import projection as projection_mod
 from visualsearch.index.base import FULL_DIMS, NotIndexed
 from visualsearch.index.memory import EmbeddingIndex
+from visualsearch.ml.head import SimilarityModel
 from visualsearch.selectors import REFINEMENTS
 
 K = 5
@@ -39,6 +46,7 @@ class Catalogue:
     ids: np.ndarray  # (N,) int64
     vectors: np.ndarray  # (N, 2048) float32
     attributes: Mapping[str, Sequence[str]]  # SEARCHABLE_FIELDS → one value per row
+    colours: np.ndarray | None = None  # (N, 196) colour descriptors, NaN rows where none is stored
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -49,29 +57,48 @@ class Catalogue:
 
 def load_catalogue() -> Catalogue:
     """The products the site's index serves (active, with a vector of the current model)."""
+    from visualsearch.ml.colour import COLOUR_DIM
+    from visualsearch.ml.colour import from_bytes as colour_from_bytes
     from visualsearch.ml.embedder import MODEL_VERSION
     from visualsearch.models import ProductEmbedding
 
     rows = (
         ProductEmbedding.objects.filter(product__is_active=True, vector__isnull=False, model_version=MODEL_VERSION)
         .order_by("product_id")
-        .values_list("product_id", "vector", *(f"product__{name}" for name in SEARCHABLE_FIELDS))
+        .values_list("product_id", "vector", "colour", *(f"product__{name}" for name in SEARCHABLE_FIELDS))
     )
     ids: list[int] = []
     raw: list[bytes] = []
+    colours: list[np.ndarray] = []
+    missing = np.full(COLOUR_DIM, np.nan, np.float32)
     attributes: dict[str, list[str]] = {name: [] for name in SEARCHABLE_FIELDS}
     for row in rows.iterator(chunk_size=2000):
         ids.append(row[0])
         raw.append(bytes(row[1]))
-        for name, value in zip(SEARCHABLE_FIELDS, row[2:], strict=True):
+        colour = colour_from_bytes(row[2])
+        colours.append(missing if colour is None else colour)
+        for name, value in zip(SEARCHABLE_FIELDS, row[3:], strict=True):
             attributes[name].append(value)
     vectors = np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), FULL_DIMS).astype(np.float32)
-    return Catalogue(np.asarray(ids, dtype=np.int64), vectors, attributes)
+    colour_matrix = np.stack(colours) if colours else np.zeros((0, COLOUR_DIM), np.float32)
+    return Catalogue(np.asarray(ids, dtype=np.int64), vectors, attributes, colour_matrix)
 
 
-def sample_queries(catalogue: Catalogue, size: int, seed: int) -> np.ndarray:
-    """Rows of ``size`` random labelled products (an article type), in id order (all if fewer)."""
-    rows = np.asarray([i for i, t in enumerate(catalogue.attributes["article_type"]) if t], dtype=np.int64)
+def held_out_rows(catalogue: Catalogue) -> np.ndarray:
+    """Rows of the products in the fixed evaluation split (never trained or tuned on)."""
+    from visualsearch.ml.head import split_of
+
+    return np.flatnonzero(split_of(catalogue.ids) == "eval")
+
+
+def sample_queries(catalogue: Catalogue, size: int, seed: int, *, held_out: bool = False) -> np.ndarray:
+    """Rows of ``size`` random labelled products (an article type), in id order (all if
+    fewer); with ``held_out`` only products of the evaluation split."""
+    allowed = set(held_out_rows(catalogue).tolist()) if held_out else None
+    rows = np.asarray(
+        [i for i, t in enumerate(catalogue.attributes["article_type"]) if t and (allowed is None or i in allowed)],
+        dtype=np.int64,
+    )
     if size < len(rows):
         rows = np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
     return rows
@@ -121,9 +148,23 @@ def choose_projection(catalogue: Catalogue, dims: int, *, seed: int = 0) -> Proj
     return ProjectionChoice(data, "fitted in memory", len(sample), explained)
 
 
-def build_index(catalogue: Catalogue, projection: projection_mod.ProjectionData | None) -> EmbeddingIndex:
-    """A static in-memory index over the catalogue (reads and writes no database)."""
-    return EmbeddingIndex.from_arrays(catalogue.ids, catalogue.vectors, catalogue.attributes, projection=projection)
+def build_index(
+    catalogue: Catalogue,
+    projection: projection_mod.ProjectionData | None,
+    head: SimilarityModel | None = None,
+    head_pk: int = 0,
+) -> EmbeddingIndex:
+    """A static in-memory index over the catalogue (reads and writes no database), with a
+    similarity head for find similar when one is given."""
+    return EmbeddingIndex.from_arrays(
+        catalogue.ids,
+        catalogue.vectors,
+        catalogue.attributes,
+        projection=projection,
+        colours=catalogue.colours,
+        head=head,
+        head_pk=head_pk,
+    )
 
 
 class Searcher:
@@ -134,8 +175,10 @@ class Searcher:
         self.catalogue = catalogue
         self.index = index
         self.row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
-        # The same candidate count as the site (visualsearch.search._rerank_candidates).
-        self.candidates = max(K * 4, rerank_candidates) if index.projected and rerank_candidates > 0 else 0
+        # The same candidate count as the site (visualsearch.search._rerank_candidates); with
+        # a head the index's find-similar hits are final (head + colour scores).
+        exact = index.projected and rerank_candidates > 0 and index.head_version is None
+        self.candidates = max(K * 4, rerank_candidates) if exact else 0
 
     def filters(self, row: int, toggles: Mapping[str, str]) -> dict[str, str]:
         """The query product's own values of the refinements switched on."""
@@ -165,6 +208,8 @@ class Scores:
     type_at_1: list[float] = field(default_factory=list)
     sub_at_5: list[float] = field(default_factory=list)
     colour_at_5: list[float] = field(default_factory=list)
+    type_colour_at_5: list[float] = field(default_factory=list)
+    type_gender_at_5: list[float] = field(default_factory=list)
     masters: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
 
@@ -179,6 +224,14 @@ def precision(catalogue: Catalogue, query: int, results: Sequence[int], attribut
     return sum(catalogue.value(attribute, r) == wanted for r in results[:k]) / k
 
 
+def precision_both(
+    catalogue: Catalogue, query: int, results: Sequence[int], first: str, second: str, k: int = K
+) -> float:
+    """Share of the k slots holding a product with the query's values of both attributes."""
+    wanted = (catalogue.value(first, query), catalogue.value(second, query))
+    return sum((catalogue.value(first, r), catalogue.value(second, r)) == wanted for r in results[:k]) / k
+
+
 def run_queries(searcher: Searcher, queries: Sequence[int] | np.ndarray, toggles: Mapping[str, str]) -> Scores:
     """Each query product's 5 "find similar" results, scored."""
     catalogue = searcher.catalogue
@@ -189,6 +242,8 @@ def run_queries(searcher: Searcher, queries: Sequence[int] | np.ndarray, toggles
         scores.type_at_1.append(precision(catalogue, row, found, "article_type", k=1))
         scores.sub_at_5.append(precision(catalogue, row, found, "sub_category"))
         scores.colour_at_5.append(precision(catalogue, row, found, "base_colour"))
+        scores.type_colour_at_5.append(precision_both(catalogue, row, found, "article_type", "base_colour"))
+        scores.type_gender_at_5.append(precision_both(catalogue, row, found, "article_type", "gender"))
         scores.masters.append(catalogue.value("master_category", row))
         scores.types.append(catalogue.value("article_type", row))
     return scores
@@ -217,6 +272,7 @@ class RelevanceReport:
     refined: dict[str, Scores]  # refinement toggle → scores with it switched on
     search_seconds: float
     searches: int
+    index: EmbeddingIndex | None = None  # what was searched (photo search reuses it)
 
     @property
     def by_master(self) -> dict[str, tuple[float, int]]:
@@ -237,6 +293,8 @@ class RelevanceReport:
             ("P@1 articleType", mean(self.base.type_at_1)),
             ("P@5 subCategory", mean(self.base.sub_at_5)),
             ("P@5 baseColour", mean(self.base.colour_at_5)),
+            ("P@5 articleType+baseColour", mean(self.base.type_colour_at_5)),
+            ("P@5 articleType+gender", mean(self.base.type_gender_at_5)),
         ]
         lines += [(f"P@5 articleType [{m}]", v) for m, (v, _n) in sorted(self.by_master.items())]
         return lines
@@ -247,21 +305,33 @@ class TooFewProducts(ValueError):
 
 
 def evaluate_relevance(
-    catalogue: Catalogue, *, sample: int, seed: int, dims: int, rerank_candidates: int
+    catalogue: Catalogue,
+    *,
+    sample: int,
+    seed: int,
+    dims: int,
+    rerank_candidates: int,
+    held_out: bool = False,
+    head: SimilarityModel | None = None,
+    head_pk: int = 0,
+    projection: ProjectionChoice | None = None,
 ) -> RelevanceReport:
-    """Precision of "find similar" on ``sample`` random labelled products of the catalogue,
-    indexed with PCA-``dims`` (0: full vectors), re-ranked as the site does (0: no re-rank)."""
+    """Precision of "find similar" on ``sample`` random labelled products of the catalogue
+    (``held_out``: of the evaluation split only), indexed with PCA-``dims`` (0: full
+    vectors), re-ranked as the site does (0: no re-rank), or ranked by ``head``."""
     if len(catalogue) <= K:
         raise TooFewProducts(f"Only {len(catalogue)} products are analysed: embed more before evaluating.")
     started = time.perf_counter()
-    projection = choose_projection(catalogue, dims)
-    index = build_index(catalogue, projection.data)
+    projection = projection or choose_projection(catalogue, dims)
+    index = build_index(catalogue, projection.data, head, head_pk)
     index_seconds = time.perf_counter() - started
     searcher = Searcher(catalogue, index, rerank_candidates)
     space = "2048"
     if index.projected:
         space = f"PCA-{index.dims}" + (" + exact 2048-dim re-rank" if searcher.candidates else "")
-    queries = sample_queries(catalogue, sample, seed)
+    if index.head_version:
+        space = f"{index.head_version} (head {head.head.out_dim if head else 0}-dim + colour)"
+    queries = sample_queries(catalogue, sample, seed, held_out=held_out)
     started = time.perf_counter()
     base = run_queries(searcher, queries, {})
     refined = {toggle: run_queries(searcher, queries, {toggle: "1"}) for toggle in REFINEMENT_RUNS}
@@ -275,6 +345,7 @@ def evaluate_relevance(
         refined=refined,
         search_seconds=time.perf_counter() - started,
         searches=len(queries) * (1 + len(REFINEMENT_RUNS)),
+        index=index,
     )
 
 
@@ -292,4 +363,134 @@ def report_lines(report: RelevanceReport, *, dims: int, seed: int, worst: int, m
     lines += [f"worst articleType {name}: P@5 {value:.3f} ({count} queries)" for value, count, name in listed]
     lines += [f"P@5 articleType {toggle} {mean(scores.type_at_5):.3f}" for toggle, scores in report.refined.items()]
     lines.append(f"# {report.searches} searches in {report.search_seconds:.1f} s ({each:.2f} ms each)")
+    return lines
+
+
+# --- photo search on shopper photos --------------------------------------------------------
+
+
+@dataclass
+class PhotoScores:
+    """Shopper photos of held-out products searched through photo search's ranking."""
+
+    self_at_1: list[float] = field(default_factory=list)
+    self_at_5: list[float] = field(default_factory=list)
+    type_at_5: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def photos(self) -> int:
+        return len(self.self_at_1)
+
+
+@dataclass(frozen=True)
+class EmbeddedPhotos:
+    """Shopper photos, embedded as photo search embeds an upload: their products' rows,
+    raw vectors and colour descriptors."""
+
+    rows: np.ndarray
+    vectors: np.ndarray
+    colours: np.ndarray
+    embed_seconds: float
+
+
+def embed_shopper_photos(catalogue: Catalogue, count: int, read_image: Callable[[int], bytes]) -> EmbeddedPhotos:
+    """The fixed shopper photos (``shopper_photos``) of ``count`` held-out products, decoded,
+    prepared and embedded exactly as ``visualsearch.search.similar_to_photo`` does."""
+    from visualsearch.evaluation.shopper_photos import photo_order, shopper_photo
+    from visualsearch.ml import embedder
+    from visualsearch.ml.preprocessing import decode_for_model, to_model_input
+    from visualsearch.search import query_colour
+
+    row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
+    chosen = photo_order(catalogue.ids[held_out_rows(catalogue)])[:count]
+    pixels = []
+    for pid in chosen:
+        photo = shopper_photo(pid, read_image(pid))
+        pixels.append(to_model_input(decode_for_model(photo.data)))
+    if not pixels:
+        return EmbeddedPhotos(np.zeros(0, np.int64), np.zeros((0, FULL_DIMS), np.float32), np.zeros((0, 0)), 0.0)
+    started = time.perf_counter()
+    vectors = embedder.embed_batch(np.stack(pixels))
+    seconds = time.perf_counter() - started
+    colours = np.stack([query_colour(p) for p in pixels])
+    return EmbeddedPhotos(np.asarray([row_of[p] for p in chosen], np.int64), vectors, colours, seconds)
+
+
+def evaluate_photos(
+    catalogue: Catalogue,
+    index: EmbeddingIndex,
+    photos: EmbeddedPhotos,
+    *,
+    colour_weight: float | None = None,
+    fill: str | None = None,
+) -> PhotoScores:
+    """Self@1 / self@5 (the photographed product first / in the 5 results) and P@5 article
+    type of photo search, through ``visualsearch.search.rank_photo`` with the catalogue's
+    arrays standing in for the stored vectors (None: the site's settings)."""
+    from visualsearch.search import rank_photo
+
+    row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
+    colours = catalogue.colours
+
+    def stored(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+        out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        for pid in product_ids:
+            row = row_of[int(pid)]
+            colour = None if colours is None or not np.isfinite(colours[row]).all() else colours[row]
+            out[int(pid)] = (catalogue.vectors[row], colour)
+        return out
+
+    scores = PhotoScores()
+    started = time.perf_counter()
+    for row, vector, colour in zip(photos.rows, photos.vectors, photos.colours, strict=True):
+        hits = rank_photo(index, vector, colour, K, {}, stored=stored, colour_weight=colour_weight, fill=fill)
+        found = [row_of[h.product_id] for h in hits]
+        scores.self_at_1.append(float(found[:1] == [row]))
+        scores.self_at_5.append(float(row in found))
+        scores.type_at_5.append(precision(catalogue, int(row), found, "article_type"))
+    scores.seconds = time.perf_counter() - started
+    return scores
+
+
+COMPARED = (
+    ("P@5 articleType", "type_at_5"),
+    ("P@1 articleType", "type_at_1"),
+    ("P@5 subCategory", "sub_at_5"),
+    ("P@5 baseColour", "colour_at_5"),
+    ("P@5 articleType+baseColour", "type_colour_at_5"),
+    ("P@5 articleType+gender", "type_gender_at_5"),
+)
+
+
+def comparison_lines(
+    raw: RelevanceReport,
+    configured: RelevanceReport,
+    raw_photos: PhotoScores | None,
+    configured_photos: PhotoScores | None,
+    *,
+    label: str,
+) -> list[str]:
+    """The held-out figures side by side: the raw backbone (the seed's pipeline) and the
+    active configuration (``label``)."""
+    lines = [
+        f"# held-out split: {raw.queries} find-similar queries, never trained or tuned on",
+        f"{'figure':<32}{'raw backbone':>14}{label:>{max(len(label) + 2, 14)}}",
+    ]
+    for name, attribute in COMPARED:
+        lines.append(
+            f"{name:<32}{mean(getattr(raw.base, attribute)):>14.3f}"
+            f"{mean(getattr(configured.base, attribute)):>{max(len(label) + 2, 14)}.3f}"
+        )
+    if raw_photos is not None and configured_photos is not None and raw_photos.photos:
+        lines.append(f"# shopper photos: {raw_photos.photos} perturbed photos of held-out products (photo search)")
+        for name, attribute in (
+            ("photo self@1", "self_at_1"),
+            ("photo self@5", "self_at_5"),
+            ("photo P@5 articleType", "type_at_5"),
+        ):
+            lines.append(
+                f"{name:<32}{mean(getattr(raw_photos, attribute)):>14.3f}"
+                f"{mean(getattr(configured_photos, attribute)):>{max(len(label) + 2, 14)}.3f}"
+            )
     return lines

@@ -379,8 +379,11 @@ class EmbeddingIndex:
 
     @property
     def head_version(self) -> str | None:
-        """The similarity head "find similar" ranks by ("head-v3"), None for the raw vectors."""
-        return self._head.version if self._head is not None else None
+        """The similarity head "find similar" ranks by ("head-v3"), None for the raw vectors
+        (refreshes first, like every search)."""
+        self.ensure_fresh()
+        head = self._head
+        return head.version if head is not None else None
 
     @property
     def model_version(self) -> str:

@@ -153,16 +153,20 @@ def pca_basis(x: np.ndarray, dims: int, *, sample: int = 20_000, seed: int = 0) 
     rows = np.random.default_rng(seed).choice(len(x), size=min(sample, len(x)), replace=False)
     mean = x[rows].mean(axis=0)
     centred = x[rows] - mean
+    dims = min(dims, x.shape[1], len(rows))
+    if len(rows) < x.shape[1]:  # fewer rows than dimensions: the SVD of the rows is cheaper
+        _u, _s, vt = np.linalg.svd(centred, full_matrices=False)
+        return mean.astype(np.float32), np.ascontiguousarray(vt[:dims].T, dtype=np.float32)
     cov = centred.T @ centred / max(len(rows) - 1, 1)
     values, vectors = np.linalg.eigh(cov.astype(np.float64))
-    order = np.argsort(values)[::-1][: min(dims, x.shape[1])]
+    order = np.argsort(values)[::-1][:dims]
     return mean.astype(np.float32), np.ascontiguousarray(vectors[:, order], dtype=np.float32)
 
 
 @dataclass
 class HeadParams:
     hidden: int = 512
-    out: int = 256
+    out: int = 128
     epochs: int = 40
     batch: int = 256
     lr: float = 2e-3

@@ -287,7 +287,7 @@ def head_train(
     on_progress(reason)
     activated = False
     if activate and better:
-        head_activate(row)
+        row = head_activate(row)
         activated = True
     logger.info("similarity head v%s trained in %.0f s: %s", row.pk, seconds, reason)
     return TrainingResult(row, activated, reason)
@@ -298,6 +298,16 @@ def head_train(
 
 def head_active() -> SimilarityHead | None:
     return SimilarityHead.objects.filter(active=True).first()
+
+
+def served_model_version(active: SimilarityHead | None) -> str:
+    """The model version find similar is served with: the backbone, plus the active head
+    (the same string as ``EmbeddingIndex.model_version`` and the API's ``model_version``)."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    if active is None or not vs_settings.HEAD_ENABLED or active.backbone_version != MODEL_VERSION:
+        return MODEL_VERSION
+    return f"{MODEL_VERSION}+{active.version}"
 
 
 def head_active_id() -> int | None:
