@@ -183,6 +183,10 @@ def to_rgb(image: Image.Image, *, box: tuple[int, int] | None = None) -> Image.I
             image = _shrunk(image, box)
         if orientation != 1:
             image = image.transpose(_TRANSPOSE[orientation])
+            # The transposed copy carries the original metadata: drop it, or converting this
+            # (upright) image again would turn it once more.
+            for key in ("exif", "xmp", "XML:com.adobe.xmp"):
+                image.info.pop(key, None)
         return _rgb_pixels(image, sixteen_bit=sixteen_bit)
     except ImageRejected:
         raise

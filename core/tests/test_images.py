@@ -49,6 +49,12 @@ def test_orientation_matches_pillows_exif_transpose(orientation: int) -> None:
     assert ours.shape == pillows.shape and np.abs(ours - pillows).max() <= 2
 
 
+def test_an_upright_result_is_not_turned_again() -> None:
+    """to_rgb is idempotent: the orientation is applied once, even if the result is converted again."""
+    upright = to_rgb(open_image(malformed_exif_jpeg(size=(64, 48))))
+    assert exif_orientation(upright) == 1 and to_rgb(upright).size == (48, 64)
+
+
 def test_a_broken_orientation_value_counts_as_upright() -> None:
     data = jpeg_with_exif(Image.new("RGB", (40, 30)), [(0x0112, 2, 4, b"abc\x00"), WRONG_TYPE_RESOLUTION])
     assert to_rgb(open_image(data)).size == (40, 30)
