@@ -416,6 +416,7 @@ RATELIMITS = {
     "photo_search": env("DJANGO_RATELIMIT_PHOTO_SEARCH", default="20/m"),
     "similar_api": env("DJANGO_RATELIMIT_SIMILAR_API", default="120/m"),
     "login": env("DJANGO_RATELIMIT_LOGIN", default="10/m"),
+    "accounts": env("DJANGO_RATELIMIT_ACCOUNTS", default="5/m"),
 }
 
 # --- Admin login lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one

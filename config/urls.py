@@ -22,6 +22,10 @@ def _limited(patterns: list, groups: dict[str, str]) -> list:
     ]
 
 
+# The shop's account forms: signing in (with the admin's), and the two that create accounts or
+# send email (RATELIMITS["accounts"]), so that nobody uses the site to mail strangers.
+ACCOUNT_LIMITS = {"login": "login", "signup": "accounts", "password_reset": "accounts"}
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # The sign-in forms (the admin's, the shop's) are limited per client (RATELIMITS["login"]);
@@ -30,7 +34,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("bag/", include("bag.urls")),
     path("checkout/", include("checkout.urls")),
-    path("account/", include((_limited(accounts.urls.urlpatterns, {"login": "login"}), accounts.urls.app_name))),
+    path("account/", include((_limited(accounts.urls.urlpatterns, ACCOUNT_LIMITS), accounts.urls.app_name))),
     path("payments/", include("payments.urls")),
     path("", include("visualsearch.urls")),
     path("", include("shop.urls")),

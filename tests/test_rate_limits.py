@@ -31,7 +31,7 @@ LOGIN = "/admin/login/"
 def limits(settings) -> Iterator[dict[str, str]]:
     """Rate limits on, small, counted in a fresh per-test cache."""
     settings.RATELIMIT_ENABLED = True
-    settings.RATELIMITS = {"photo_search": "3/m", "similar_api": "4/m", "login": "3/m"}
+    settings.RATELIMITS = {"photo_search": "3/m", "similar_api": "4/m", "login": "3/m", "accounts": "2/m"}
     settings.CACHES = {
         **settings.CACHES,
         "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex},
@@ -275,3 +275,17 @@ def test_force_login_and_a_good_password_still_work_with_axes(client, django_use
     assert client.get("/admin/").status_code == 200
     fresh = Client()
     assert fresh.post(LOGIN, {"username": "clerk", "password": "right-password-123"}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_sign_up_and_password_reset_are_limited_per_client(limits: dict[str, str]) -> None:
+    """They create accounts and send email: 2 a minute per client here, then 429."""
+    client = client_at("203.0.113.50")
+    answers = [
+        client.post("/account/password-reset/", {"email": f"someone{i}@example.com"}).status_code for i in range(3)
+    ]
+    assert answers[:2] == [302, 302] and answers[2] == 429
+    signup = client_at("203.0.113.51")
+    codes = [signup.post("/account/signup/", {"username": ""}).status_code for _ in range(3)]
+    assert codes[:2] == [200, 200] and codes[2] == 429
+    assert client_at("203.0.113.52").post("/account/password-reset/", {"email": "a@example.com"}).status_code == 302
