@@ -57,6 +57,20 @@ urlpatterns = [
 ]
 
 
+# --- Every journey is slow --------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A journey starts Chromium, a live server and a worker: every test in this folder is
+    marked ``slow`` and ``e2e``, whatever its module says."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.e2e)
+
+
 # --- Chromium and Playwright ----------------------------------------------------------------
 # Playwright's public sync API only (sync_playwright, BrowserType.launch, Browser.new_context),
 # not pytest-playwright's fixtures: theirs are session-scoped, and their loop would then live
@@ -78,7 +92,7 @@ def _orm_beside_playwright() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def chromium(_orm_beside_playwright: None) -> Iterator[Browser]:
+def browser(_orm_beside_playwright: None) -> Iterator[Browser]:
     """Debian's Chromium (Playwright's own browser download is not available here), headless,
     started once for the module."""
     if not Path(CHROMIUM).is_file():
@@ -92,10 +106,10 @@ def chromium(_orm_beside_playwright: None) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
+def page(browser: Browser) -> Iterator[Page]:
     """A fresh browser context and page per test, with generous timeouts: the machine is
     shared and has two cores."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.set_default_navigation_timeout(90_000)
