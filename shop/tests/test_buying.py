@@ -57,12 +57,12 @@ def test_price_sort_and_range_filter(client, make_product) -> None:
         priced_product(make_product, price, name=f"Shirt {price}")
     make_product(name="No price")
     names = lambda r: [p.name for p in r.context["page"].object_list]  # noqa: E731
-    assert names(client.get("/?sort=price")) == ["Shirt 300.00", "Shirt 900.00", "Shirt 1500.00", "No price"]
-    assert names(client.get("/?sort=-price"))[:3] == ["Shirt 1500.00", "Shirt 900.00", "Shirt 300.00"]
-    filtered = client.get("/?sort=price&min_price=400&max_price=1000")
+    assert names(client.get("/catalogue/?sort=price")) == ["Shirt 300.00", "Shirt 900.00", "Shirt 1500.00", "No price"]
+    assert names(client.get("/catalogue/?sort=-price"))[:3] == ["Shirt 1500.00", "Shirt 900.00", "Shirt 300.00"]
+    filtered = client.get("/catalogue/?sort=price&min_price=400&max_price=1000")
     assert names(filtered) == ["Shirt 900.00"]
     assert "Price: from ₹400.00 up to ₹1,000.00" in filtered.content.decode()
-    assert names(client.get("/?min_price=abc&max_price=1e999"))  # nonsense bounds are ignored
+    assert names(client.get("/catalogue/?min_price=abc&max_price=1e999"))  # nonsense bounds are ignored
 
 
 def test_stock_cannot_go_negative_and_sizes_are_unique(make_product) -> None:
@@ -160,7 +160,7 @@ def test_cards_need_no_query_per_product(client, make_product) -> None:
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert client.get("/").status_code == 200
+            assert client.get("/catalogue/").status_code == 200
         return len(captured)
 
     for i in range(3):

@@ -41,7 +41,7 @@ def _names(response) -> list[str]:
 
 
 def test_catalogue_lists_active_products_only(client: Client, shop) -> None:
-    response = client.get("/")
+    response = client.get("/catalogue/")
     assert response.status_code == 200
     assert sorted(_names(response)) == sorted(p.name for k, p in shop.items() if k != "hidden")
     assert "Inactive Blue Shirt" not in response.content.decode()
@@ -62,13 +62,13 @@ def test_catalogue_lists_active_products_only(client: Client, shop) -> None:
     ],
 )
 def test_filters_and_search_combine(client: Client, shop, query: str, expected: set[str]) -> None:
-    response = client.get(f"/?{query}")
+    response = client.get(f"/catalogue/?{query}")
     assert response.status_code == 200
     assert set(_names(response)) == expected
 
 
 def test_facet_counts_apply_the_other_filters(client: Client, shop) -> None:
-    response = client.get("/?gender=Men")
+    response = client.get("/catalogue/?gender=Men")
     facets = {key: {fv.value: fv.count for fv in values} for key, _label, values in response.context["facets"]}
     # Colour counts are within Men; gender counts ignore the gender filter itself.
     assert facets["colour"] == {"Blue": 2, "Red": 1, "Black": 1}
@@ -76,21 +76,21 @@ def test_facet_counts_apply_the_other_filters(client: Client, shop) -> None:
 
 
 def test_sorting_by_name(client: Client, shop) -> None:
-    names = _names(client.get("/?sort=name"))
+    names = _names(client.get("/catalogue/?sort=name"))
     assert names == sorted(names)
-    assert _names(client.get("/?sort=-name")) == sorted(names, reverse=True)
+    assert _names(client.get("/catalogue/?sort=-name")) == sorted(names, reverse=True)
 
 
 def test_pagination_keeps_filters(client: Client, make_product) -> None:
     for i in range(30):
         make_product(name=f"Blue Item {i:02d}", base_colour="Blue")
     make_product(name="Green Item", base_colour="Green")
-    first = client.get("/?colour=Blue&sort=name")
+    first = client.get("/catalogue/?colour=Blue&sort=name")
     assert len(first.context["page"].object_list) == 24
     body = first.content.decode()
     next_link = re.search(r'href="(\?[^"]*page=2[^"]*)"', body).group(1).replace("&amp;", "&")
     assert "colour=Blue" in next_link and "sort=name" in next_link
-    second = client.get("/" + next_link)
+    second = client.get("/catalogue/" + next_link)
     assert len(second.context["page"].object_list) == 6  # 30 blue items: 24 + 6
     assert all("Blue" in name for name in _names(second))
 
@@ -98,14 +98,14 @@ def test_pagination_keeps_filters(client: Client, make_product) -> None:
 def test_catalogue_page_query_count_does_not_grow_with_products(client: Client, make_product) -> None:
     for i in range(5):
         make_product(name=f"Item {i}")
-    client.get("/")  # warm the facet cache
+    client.get("/catalogue/")  # warm the facet cache
     with CaptureQueriesContext(connection) as few:
-        client.get("/?page=1")
+        client.get("/catalogue/?page=1")
     for i in range(30):
         make_product(name=f"More {i}")
-    client.get("/")
+    client.get("/catalogue/")
     with CaptureQueriesContext(connection) as many:
-        assert client.get("/?page=1").status_code == 200
+        assert client.get("/catalogue/?page=1").status_code == 200
     assert len(many) == len(few)
     assert len(many) <= 4
 
@@ -116,7 +116,9 @@ def test_product_page_shows_attributes_breadcrumbs_and_find_similar(client: Clie
     assert response.status_code == 200
     body = response.content.decode()
     assert product.name in body
-    assert "Apparel</a> ›" in body and "Topwear</a> ›" in body and "Shirts</a>" in body
+    crumbs = re.search(r'<nav class="breadcrumbs".*?</nav>', body, re.S).group(0)
+    assert re.findall(r">([^<>]+)</a>", crumbs) == ["Home", "Apparel", "Tops &amp; shirts", "Shirts"]
+    assert "/catalogue/?master=Apparel&amp;sub=Topwear&amp;type=Shirts" in crumbs
     assert reverse("visualsearch:similar", args=[product.pk]) in body
     assert shop["blue_tee"].name not in [p.name for p in response.context["more"]]  # other article type
 
@@ -140,6 +142,6 @@ def test_grid_uses_thumbnails_for_large_images(client: Client, make_product, mak
     big.refresh_from_db()
     assert big.thumbnail.name.startswith("thumbs/")
     assert big.thumbnail.width <= 300 and big.thumbnail.height <= 400
-    body = client.get("/").content.decode()
+    body = client.get("/catalogue/").content.decode()
     assert big.thumbnail.url in body
     assert f'src="{big.image.url}"' not in body

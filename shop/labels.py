@@ -1,0 +1,92 @@
+"""What shoppers read: display names for the catalogue's attributes and for the raw dataset
+values they hold ("Tshirts" → "T-shirts", "Sub category" → "Category"). The database keeps
+the dataset's values (filters, URLs and the JSON API use them); only pages translate them,
+through the ``shop_labels`` template filters or these functions."""
+
+from __future__ import annotations
+
+# Attribute (query-string parameter) → the name shoppers read. shop.attributes keeps the
+# staff-side names; these are the storefront's.
+ATTRIBUTE_LABELS: dict[str, str] = {
+    "gender": "Gender",
+    "master": "Department",
+    "sub": "Category",
+    "type": "Product type",
+    "colour": "Colour",
+    "usage": "Occasion",
+    "season": "Season",
+}
+
+# Facets kept out of the shopper's sidebar (the parameter still filters when given).
+HIDDEN_FACETS: frozenset[str] = frozenset({"season"})
+
+# Dataset value → shopper's name, where they differ. Values not listed show as they are.
+VALUE_LABELS: dict[str, str] = {
+    # article types
+    "Tshirts": "T-shirts",
+    "Lounge Tshirts": "Lounge T-shirts",
+    "Innerwear Vests": "Vests",
+    "Night suits": "Night suits",
+    "Key chain": "Key chains",
+    "Mens Grooming Kit": "Men’s grooming kits",
+    "Bra": "Bras",
+    "Trunk": "Trunks",
+    "Hat": "Hats",
+    "Ring": "Rings",
+    "Bangle": "Bangles",
+    "Pendant": "Pendants",
+    "Bracelet": "Bracelets",
+    "Robe": "Robes",
+    "Compact": "Compacts",
+    "Headband": "Headbands",
+    "Lipstick": "Lipsticks",
+    "Deodorant": "Deodorants",
+    "Ties and Cufflinks": "Ties & cufflinks",
+    "Salwar and Dupatta": "Salwar & dupatta",
+    "Foundation and Primer": "Foundation & primer",
+    "Highlighter and Blush": "Highlighter & blush",
+    "Kajal and Eyeliner": "Kajal & eyeliner",
+    "Perfume and Body Mist": "Perfume & body mist",
+    "Body Wash and Scrub": "Body wash & scrub",
+    "Face Scrub and Exfoliator": "Face scrub & exfoliator",
+    "Face Serum and Gel": "Face serum & gel",
+    "Face Wash and Cleanser": "Face wash & cleanser",
+    "Mask and Peel": "Masks & peels",
+    # sub categories
+    "Apparel Set": "Sets",
+    "Dress": "Dresses",
+    "Sandal": "Sandals",
+    "Saree": "Sarees",
+    "Eyes": "Eye makeup",
+    "Lips": "Lip makeup",
+    "Nails": "Nail care",
+    "Skin": "Skin care",
+    "Loungewear and Nightwear": "Loungewear & nightwear",
+    "Bath and Body": "Bath & body",
+    "Topwear": "Tops & shirts",
+    "Bottomwear": "Trousers, jeans & skirts",
+    # colours and usage
+    "Grey Melange": "Grey marl",
+    "NA": "Other",
+    "Smart Casual": "Smart casual",
+}
+
+GENDER_AUDIENCE: dict[str, str] = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls"}
+
+
+def attribute_label(param: str, default: str = "") -> str:
+    """The shopper's name of the attribute behind this query-string parameter."""
+    return ATTRIBUTE_LABELS.get(param, default or param.replace("_", " ").capitalize())
+
+
+def value_label(value: object) -> str:
+    """The shopper's name of a dataset value ("Tshirts" → "T-shirts")."""
+    text = "" if value is None else str(value)
+    return VALUE_LABELS.get(text, text)
+
+
+def more_like_heading(article_type: str, gender: str) -> str:
+    """ "More T-shirts for men" (no audience for unisex products)."""
+    audience = GENDER_AUDIENCE.get(gender)
+    kind = value_label(article_type)
+    return f"More {kind} for {audience}" if audience else f"More {kind}"

@@ -1,0 +1,26 @@
+"""``{% load shop_labels %}``: shopper-friendly names (``{{ product.article_type|shopper_label }}``)."""
+
+from __future__ import annotations
+
+from django import template
+
+from shop import labels
+
+register = template.Library()
+
+
+@register.filter
+def shopper_label(value: object) -> str:
+    """ "Tshirts" → "T-shirts"; values without a display name show as they are."""
+    return labels.value_label(value)
+
+
+@register.filter
+def attribute_label(param: str) -> str:
+    """A facet parameter's name for shoppers ("sub" → "Category")."""
+    return labels.attribute_label(param)
+
+
+@register.filter
+def more_like_heading(product: object) -> str:
+    return labels.more_like_heading(getattr(product, "article_type", ""), getattr(product, "gender", ""))
