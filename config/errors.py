@@ -8,19 +8,45 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.urls import Resolver404, re_path, resolve
 from django.views import defaults
 
 from core.errors import json_error
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def api_not_found_message(request: HttpRequest) -> str:
+    """The API's convention is no trailing slash (``/api/products/19/similar``); a path that
+    only differs by one says so."""
+    path = request.path
+    if path.endswith("/") and len(path) > len("/api/"):
+        try:
+            match = resolve(path.rstrip("/"))
+        except Resolver404:
+            pass
+        else:
+            if match.url_name != "api_not_found":
+                return f"Not found: API paths have no trailing slash; use {path.rstrip('/')}"
+    return "Not found: no such API endpoint or product."
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return json_error("Not found: no such API endpoint or product.", 404)
+        return json_error(api_not_found_message(request), 404)
     return defaults.page_not_found(request, exception)
+
+
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Every unknown path under /api/, as a view: JSON 404 with DEBUG on too (Django's debug 404
+    page is HTML and bypasses handler404), and no APPEND_SLASH redirect (a path that resolves
+    is never redirected). ``api_fallback_urlpatterns`` goes last in the root URLconf."""
+    return json_error(api_not_found_message(request), 404)
+
+
+api_fallback_urlpatterns = [re_path(r"^api(?:/(?P<rest>.*))?$", api_not_found, name="api_not_found")]
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

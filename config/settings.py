@@ -190,7 +190,8 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)
 if CELERY_TASK_ALWAYS_EAGER:
-    CELERY_BROKER_URL = "memory://"
+    # With a host name: kombu warns "No hostname was supplied" about a bare "memory://".
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -204,6 +205,8 @@ CELERY_TASK_ROUTES = {
     # Order emails and stock releases never wait behind a reindex batch on the "celery" queue.
     "orders.tasks.*": {"queue": "shop"},
     "bag.tasks.*": {"queue": "shop"},
+    # Staff's bulk imports from the admin (shop.tasks.import_job_run_task).
+    "shop.tasks.*": {"queue": "shop"},
 }
 # Fail fast when the broker is down instead of hanging the request that enqueues.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -314,7 +317,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # "AXES: BEGIN version …" at every start of every command; lockouts still log.
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # --- Security: HTTPS, proxy, headers. `manage.py check --deploy` is clean with the

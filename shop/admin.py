@@ -5,15 +5,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from shop.forms import ProductAdminForm
-from shop.models import Product, ProductVariant
-from shop.services import catalogue_changes_announce, product_image_derivatives_update
+from shop.forms import ImportUploadForm, ProductAdminForm
+from shop.models import ImportJob, Product, ProductVariant
+from shop.services import (
+    ImportRefused,
+    catalogue_changes_announce,
+    import_job_create,
+    import_jobs_recent,
+    product_image_derivatives_update,
+)
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldsetSpec
@@ -68,7 +77,7 @@ class ProductAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "external_id", "price", "is_active")}),
         ("Image", {"fields": ("image", "image_preview")}),
         ("Category", {"fields": ("gender", "master_category", "sub_category", "article_type")}),
-        ("Details", {"fields": ("base_colour", "season", "year", "usage")}),
+        ("Details", {"fields": ("base_colour", "season", "year", "usage", "allow_new_values")}),
         ("History", {"fields": ("created", "updated"), "classes": ("collapse",)}),
     )
 
@@ -129,3 +138,86 @@ class ProductAdmin(admin.ModelAdmin):
         Product.objects.filter(pk__in=ids).update(is_active=active, updated=timezone.now())
         catalogue_changes_announce(ids)
         self.message_user(request, f"{len(ids)} product(s) marked {'active' if active else 'inactive'}.")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Bulk import from the admin: "Add" is the upload form (CSV + zip of images); each job
+    has a page with its counts, a progress bar (refreshed while it runs) and per-row errors."""
+
+    list_display = (
+        "job_link",
+        "state",
+        "total",
+        "processed",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "skipped_count",
+        "requested_by",
+        "created",
+    )
+    list_display_links = None
+    change_list_template = "admin/shop/importjob/change_list.html"
+    list_filter = ("state",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportJob]:
+        return super().get_queryset(request).defer("errors")
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("upload/", view(self.upload_view), name="shop_importjob_upload"),
+            path("<int:job_id>/progress/", view(self.progress_view), name="shop_importjob_progress"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Import", ordering="pk")
+    def job_link(self, job: ImportJob) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:shop_importjob_progress", args=[job.pk]), job)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:shop_importjob_upload"))
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            self.message_user(request, "You do not have permission to import products.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = import_job_create(
+                    form.cleaned_data["csv_file"],
+                    form.cleaned_data.get("images_zip"),
+                    user=request.user,
+                    compute_embeddings=form.cleaned_data["compute_embeddings"],
+                )
+            except ImportRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"Started {job}: follow its progress below.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:shop_importjob_progress", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import products (CSV + images)",
+            "opts": self.model._meta,
+            "form": form,
+            "jobs": import_jobs_recent(10),
+        }
+        return TemplateResponse(request, "admin/shop/importjob/upload.html", context)
+
+    def progress_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        job = get_object_or_404(ImportJob.objects.select_related("requested_by"), pk=job_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": str(job),
+            "opts": self.model._meta,
+            "job": job,
+            "running": not job.is_finished,
+        }
+        return TemplateResponse(request, "admin/shop/importjob/progress.html", context)

@@ -27,7 +27,7 @@ from django.db import models, transaction
 
 from core.images import ImageRejected
 from shop.models import Product
-from shop.services import catalogue_changes_announce
+from shop.services import ATTRIBUTE_TEXT_FIELDS, AttributeSpellings, catalogue_changes_announce
 from shop.thumbnails import image_validate, thumbnail_create, thumbnail_needed
 
 CSV_COLUMNS = (
@@ -305,6 +305,16 @@ def _skip(result: ImportResult, report: Callable[[str], None], line: int, extern
     report(message)
 
 
+def _spelled(item: CatalogRow | tuple[int, str, str], spellings: AttributeSpellings) -> CatalogRow | tuple:
+    """Attribute values as the catalogue spells them: whitespace collapsed, and matched
+    case-insensitively to an existing value ("men " → "Men"), as in the admin's form."""
+    if isinstance(item, CatalogRow):
+        for field_name in ATTRIBUTE_TEXT_FIELDS:
+            if field_name in item.attributes:
+                item.attributes[field_name] = spellings.canonical(field_name, str(item.attributes[field_name]))
+    return item
+
+
 def catalog_import(
     path: Path,
     *,
@@ -324,7 +334,9 @@ def catalog_import(
     if not (path / "styles.csv").is_file():
         raise FileNotFoundError(f"{path / 'styles.csv'} not found: PATH must hold styles.csv and images/")
     result = ImportResult()
-    for batch in _batched(read_rows(path, ids=ids, limit=limit), batch_size):
+    spellings = AttributeSpellings()
+    rows = (_spelled(item, spellings) for item in read_rows(path, ids=ids, limit=limit))
+    for batch in _batched(rows, batch_size):
         _import_batch(batch, result, on_skip, announce_images)
         on_progress(len(batch))
     result.seconds = time.perf_counter() - started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -108,3 +109,55 @@ class CatalogueVersion(models.Model):
 
     def __str__(self) -> str:
         return f"catalogue version {self.version}"
+
+
+class ImportJob(models.Model):
+    """Staff's bulk import from the admin: a CSV in the import's columns (styles.csv) and a zip
+    of the images, run by ``shop.services.import_job_run`` through ``catalog_import`` (a Celery
+    task with a broker, the process's background thread without). The uploads are kept in
+    storage until the job has run; counts and per-row errors are written as it goes."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    csv_file = models.FileField(upload_to="imports/", max_length=255, blank=True)
+    images_zip = models.FileField(upload_to="imports/", max_length=255, blank=True)
+    csv_name = models.CharField("CSV file", max_length=255, blank=True)
+    zip_name = models.CharField("images zip", max_length=255, blank=True)
+    compute_embeddings = models.BooleanField(default=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    total = models.PositiveIntegerField(default=0, help_text="Rows in the CSV.")
+    processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField("created", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    skipped_count = models.PositiveIntegerField("skipped", default=0)
+    # [{"line": 12, "id": "1234", "reason": "image 1234.jpg is missing"}, …] (the first 1000)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True, help_text="Why the job failed, or a note about its files.")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "product import"
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.csv_name or 'CSV'})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def percent(self) -> float:
+        if self.state == self.State.DONE:
+            return 100.0
+        return min(100.0, 100.0 * self.processed / self.total) if self.total else 0.0

@@ -66,14 +66,20 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read --ids file {ids}: {exc.strerror}") from None
         total = count_rows(path, ids=id_set, limit=limit)
         verbose = int(options.get("verbosity", 1)) > 0
-        with tqdm(total=total, unit="rows", desc="Importing", disable=not verbose) as bar:
+        # One bar, on a terminal only (disable=None): in a log every redraw would be a line of
+        # its own ("0%" then "100%"); skip messages go to the same stream, above the bar. A
+        # quick import shows no bar at all, only the summary (delay).
+        out = self.stderr._out
+        with tqdm(
+            total=total, unit="rows", desc="Importing", disable=True if not verbose else None, file=out, delay=0.5
+        ) as bar:
             result = catalog_import(
                 path,
                 ids=id_set,
                 limit=limit,
                 batch_size=batch_size,
                 on_progress=bar.update,
-                on_skip=lambda message: tqdm.write(message, file=self.stderr._out),
+                on_skip=lambda message: tqdm.write(message, file=out),
                 announce_images=not no_embeddings,
             )
         self.stdout.write(
