@@ -318,6 +318,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print each of its messages a second
+        # time ("Not Found: /x" above "WARNING django.request: Not Found: /x"): ours only.
+        "django": {"handlers": [], "level": "INFO"},
         "django.db.backends": {"level": "INFO"},
         # "AXES: BEGIN version …" at every start of every command; lockouts still log.
         "axes.apps": {"level": "WARNING"},

@@ -1,6 +1,7 @@
 """Noise: ``reindex --missing`` with nothing to do answers before loading TensorFlow; the
 import prints one summary (no "0%" then "100%" bar lines in a log); the embedded default's
-in-memory broker URL names a host (no kombu "No hostname was supplied" warning)."""
+in-memory broker URL names a host (no kombu "No hostname was supplied" warning); Django's
+messages are logged once with DEBUG on."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_the_import_prints_its_summary_once_without_bar_lines_in_a_log(small_cat
 
 
 @pytest.mark.slow
-def test_the_embedded_default_broker_does_not_warn_about_a_hostname(tmp_path: Path) -> None:
+def test_the_embedded_default_neither_warns_about_a_hostname_nor_logs_twice(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     code = (
@@ -54,6 +55,7 @@ def test_the_embedded_default_broker_does_not_warn_about_a_hostname(tmp_path: Pa
         "from config.celery import app\n"
         "assert settings.CELERY_TASK_ALWAYS_EAGER\n"
         "conn = app.connection_for_write(); conn.info(); conn.clone(); print(conn.as_uri())\n"
+        "logging.getLogger('django.request').warning('Not Found: /favicon.ico')\n"
     )
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     result = subprocess.run(
@@ -62,3 +64,4 @@ def test_the_embedded_default_broker_does_not_warn_about_a_hostname(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "memory://" in result.stdout
     assert "No hostname was supplied" not in result.stderr
+    assert result.stderr.count("Not Found: /favicon.ico") == 1  # Django's DEBUG console handler: not twice
