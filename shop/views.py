@@ -120,7 +120,7 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         for section, products in rows
     ]
-    return render(request, "shop/home.html", {"sections": sections})
+    return render(request, "shop/home.html", {"sections": sections, "sections_rows": rows})
 
 
 def _catalogue_url(params: tuple[tuple[str, str], ...]) -> str:
