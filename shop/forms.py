@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from core.images import ImageRejected
 from shop.models import Product
@@ -29,7 +30,7 @@ class DatalistTextInput(forms.TextInput):
         super().__init__(attrs)
         self.values = values or []
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         list_id = f"{(attrs or {}).get('id') or f'id_{name}'}_values"
         attrs = {**(attrs or {}), "list": list_id, "autocomplete": "off"}
         field = super().render(name, value, attrs, renderer)
@@ -72,7 +73,7 @@ class ProductAdminForm(forms.ModelForm):
                 field.widget = DatalistTextInput(attribute_values(name), attrs=field.widget.attrs)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         allow_new = cleaned.get("allow_new_values")
         for name in ATTRIBUTE_TEXT_FIELDS:
             if name not in self.fields or name not in cleaned:
