@@ -90,6 +90,6 @@ class Command(BaseCommand):
             )
         )
         if demo_prices:
-            self.stdout.write(f"Demo prices: {demo_prices_apply(id_set)} products priced.")
+            self.stdout.write(f"Demo prices: {demo_prices_apply(sorted(id_set) if id_set is not None else None)} products priced.")
         if demo_stock:
-            self.stdout.write(f"Demo stock: {demo_stock_apply(id_set)} products given sizes and stock.")
+            self.stdout.write(f"Demo stock: {demo_stock_apply(sorted(id_set) if id_set is not None else None)} products given sizes and stock.")
