@@ -89,7 +89,8 @@ class Command(BaseCommand):
                 f"{result.unchanged} unchanged, {result.skipped} skipped."
             )
         )
+        id_list = sorted(id_set) if id_set is not None else None
         if demo_prices:
-            self.stdout.write(f"Demo prices: {demo_prices_apply(sorted(id_set) if id_set is not None else None)} products priced.")
+            self.stdout.write(f"Demo prices: {demo_prices_apply(id_list)} products priced.")
         if demo_stock:
-            self.stdout.write(f"Demo stock: {demo_stock_apply(sorted(id_set) if id_set is not None else None)} products given sizes and stock.")
+            self.stdout.write(f"Demo stock: {demo_stock_apply(id_list)} products given sizes and stock.")
