@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import URLPattern, include, path, re_path
 
 import accounts.urls
+from config.errors import api_fallback_urlpatterns
 from config.health import healthz
 from config.media import serve_media
 from core.ratelimit import ratelimit
@@ -47,3 +48,7 @@ if settings.SERVE_MEDIA:
     urlpatterns += [
         re_path(rf"^{media_prefix}(?P<path>.*)$", serve_media),
     ]
+
+# Last: any other /api/ path answers the API's JSON 404, with DEBUG on too (Django's debug
+# 404 page would be HTML).
+urlpatterns += api_fallback_urlpatterns
