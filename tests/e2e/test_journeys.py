@@ -51,14 +51,14 @@ def test_shopper_filters_opens_a_product_and_follows_a_similar_one(
     footwear = sum(1 for p in products if p.master_category == "Footwear")
     assert footwear >= 6
 
-    page.goto(site.url + "/")
+    page.goto(site.url + "/catalogue/")
     expect(page.get_by_role("heading", name=re.compile("All products"))).to_contain_text("60 items")
     expect(page.locator(".grid .card")).to_have_count(24)  # first page
 
-    # Filter: tick "Footwear" in the sidebar's Category facet (the form submits on change).
+    # Filter: tick "Footwear" in the sidebar's Department facet (the form submits on change).
     page.locator(".facets").get_by_role("checkbox", name=re.compile(r"^Footwear\b")).check()
     expect(page).to_have_url(re.compile(r"[?&]master=Footwear"))
-    expect(page.locator(".chips")).to_contain_text("Category: Footwear")
+    expect(page.locator(".chips")).to_contain_text("Department: Footwear")
     expect(page.locator(".results-bar h1")).to_contain_text(f"{footwear} items")
     cards = page.locator(".grid .card")
     expect(cards).to_have_count(footwear)
@@ -103,8 +103,8 @@ def test_shopper_searches_by_photo_then_uploads_a_text_file(
     query = products[7]
     photo = CATALOGUE_DIR / "images" / f"{query.external_id}.jpg"
 
-    page.goto(site.url + "/")
-    page.get_by_role("link", name="Search by photo").click()
+    page.goto(site.url + "/catalogue/")
+    page.locator(".header-nav").get_by_role("link", name="Search by photo").click()
     expect(page.get_by_role("heading", name="Search by photo")).to_be_visible()
     expect(page.get_by_role("heading", name="Your matches will appear here")).to_be_visible()
 
