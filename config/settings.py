@@ -6,6 +6,7 @@ DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (and optionally S3 media), see README.md
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -290,7 +291,7 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 PAYMENT_MODEL = "checkout.Payment"
 PAYMENT_HOST = env("PAYMENT_HOST", default="127.0.0.1:8000")
 PAYMENT_USES_SSL = env.bool("PAYMENT_USES_SSL", default=not DEBUG)
-PAYMENT_VARIANTS = {"dummy": ("payments.dummy.DummyProvider", {})}
+PAYMENT_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {"dummy": ("payments.dummy.DummyProvider", {})}
 if env("STRIPE_SECRET_KEY", default=""):
     PAYMENT_VARIANTS["stripe"] = (
         "payments.stripe.StripeProviderV3",

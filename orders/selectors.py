@@ -11,7 +11,7 @@ from orders.models import Order
 def order_list_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
     if not user.is_authenticated:
         return Order.objects.none()
-    return Order.objects.filter(user=user).prefetch_related("lines")
+    return Order.objects.filter(user_id=user.pk).prefetch_related("lines")
 
 
 def order_get_for_user(user: AbstractBaseUser | AnonymousUser, number: str) -> Order | None:

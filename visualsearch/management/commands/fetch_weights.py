@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         "in VISUALSEARCH_MODEL_DIR. Does nothing if weights are already in place, unless --force."
     )
     # Needs only the settings: runs in CI or a Docker build before URLs or the database exist.
-    requires_system_checks: ClassVar[list[str]] = []
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
