@@ -175,3 +175,16 @@ def test_scripts_are_external_files(client: Client, db) -> None:
     assert re.search(r'<script src="/static/js/shop\.js" defer></script>', body)
     assert "<script>" not in body
     assert " onchange=" not in body
+
+
+def test_home_page_renders_without_visual_search(shop) -> None:
+    """The photo-search button comes from visual search's hook: without the app, no link."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    without = [app for app in settings.INSTALLED_APPS if app != "visualsearch"]
+    with override_settings(INSTALLED_APPS=without, ROOT_URLCONF="tests.support.urls_without_visualsearch"):
+        response = Client().get("/")
+    body = response.content.decode()
+    assert response.status_code == 200 and "Titan Women Gold Watch" in body
+    assert "Search by photo" not in body and "/search/photo/" not in body

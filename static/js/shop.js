@@ -50,6 +50,13 @@
   });
 
   document.addEventListener("keydown", function (event) {
+    // The "Filters" link acts as a button: Space activates it too.
+    var target = event.target instanceof Element ? event.target : null;
+    if (event.key === " " && target && target.matches("[data-filters-toggle]")) {
+      event.preventDefault();
+      setDrawer(!drawerOpen());
+      return;
+    }
     if (event.key !== "Escape") return;
     if (drawerOpen()) setDrawer(false);
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
