@@ -56,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     # places after the best match are filled ("raw": the next raw matches; "similar": the
     # find-similar neighbours of the best match).
     "PHOTO_COLOUR_WEIGHT": 0.1,
+    # Raw-vector candidates photo search re-scores with the full stored vectors.
+    "PHOTO_CANDIDATES": 128,
     "PHOTO_FILL": "raw",
 }
 

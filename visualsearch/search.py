@@ -178,8 +178,10 @@ def stored_vectors(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np
 
 
 def photo_candidates(k: int) -> int:
-    """How many raw-vector hits photo search re-scores (with colour), at least 4k."""
-    return max(k * 4, int(vs_settings.RERANK_CANDIDATES), 32)
+    """How many raw-vector hits photo search re-scores exactly (with colour), at least 4k:
+    VISUALSEARCH_PHOTO_CANDIDATES, more than find similar's re-rank because the photographed
+    product must not be lost by the PCA stage."""
+    return max(k * 4, int(vs_settings.PHOTO_CANDIDATES))
 
 
 def rank_photo(

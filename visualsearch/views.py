@@ -152,6 +152,7 @@ def _result_json(request: HttpRequest, result: search.SimilarResult) -> JsonResp
                 for item in result.results
             ],
             "filters": result.filters,
+            "model_version": result.model_version,
         }
     )
 

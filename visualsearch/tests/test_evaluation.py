@@ -157,7 +157,7 @@ def test_evaluate_command_fits_pca_in_memory_and_stores_nothing(known_products: 
     settings.VISUALSEARCH_PCA_MIN_ROWS = 10
     settings.VISUALSEARCH_INDEX_DIMS = 4
     out = io.StringIO()
-    call_command("evaluate", "--sample", "200", "--seed", "0", stdout=out)
+    call_command("evaluate", "--sample", "200", "--seed", "0", "--queries", "all", stdout=out)
     text = out.getvalue()
     assert Projection.objects.count() == 0
     assert "PCA-4 (fitted in memory for this evaluation, not stored) fitted on 12 embeddings" in text
@@ -184,12 +184,12 @@ def test_evaluate_uses_the_stored_projection_and_full_vectors_on_request(
     stored = projection.projection_fit()
     assert stored is not None
     out = io.StringIO()
-    call_command("evaluate", "--no-rerank", "--min-queries", "3", stdout=out)
+    call_command("evaluate", "--no-rerank", "--min-queries", "3", "--queries", "all", stdout=out)
     assert f"PCA-4 (stored) fitted on {stored.fitted_on} embeddings" in out.getvalue()
     assert "# index: 12 vectors, PCA-4 (built in" in out.getvalue()
     assert list(Projection.objects.values_list("pk", flat=True)) == [stored.pk]
     out = io.StringIO()
-    call_command("evaluate", "--dims", "0", "--min-queries", "3", stdout=out)
+    call_command("evaluate", "--dims", "0", "--min-queries", "3", "--queries", "all", stdout=out)
     lines = out.getvalue().splitlines()
     assert "# projection: none (--dims 0): full 2048-dim vectors" in lines
     assert "worst articleType Jeans: P@5 0.400 (3 queries)" in lines

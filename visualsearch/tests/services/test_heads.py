@@ -339,3 +339,12 @@ def test_admin_lists_heads_retrains_and_rolls_back(quick_training, admin_client)
     assert heads.head_active() is None
     admin_client.post(reverse("admin:visualsearch_similarityhead_activate", args=[head.pk]))
     assert heads.head_active() == head
+
+
+def test_the_api_shows_the_model_version_with_the_head(quick_training, client) -> None:
+    products = make_catalogue(600)
+    url = reverse("visualsearch:api_similar", args=[products[0].pk])
+    assert client.get(url).json()["model_version"] == MODEL_VERSION
+    head = train().head
+    body = client.get(url).json()
+    assert body["model_version"] == f"{MODEL_VERSION}+head-v{head.pk}" and len(body["results"]) == 5
