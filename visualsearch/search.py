@@ -220,8 +220,8 @@ def rank_photo(
     if all(h.product_id in found for h in hits):
         matrix = np.stack([found[h.product_id][0] for h in hits])
         scores = (matrix @ queries.T).max(axis=1)
-        colours = [found[h.product_id][1] for h in hits]
-        if weight > 0 and colour is not None and all(c is not None for c in colours):
+        colours = [c for c in (found[h.product_id][1] for h in hits) if c is not None]
+        if weight > 0 and colour is not None and len(colours) == len(hits):  # all or none: comparable scores
             scores = scores + weight * (np.stack(colours) @ np.asarray(colour, dtype=np.float32))
         order = np.argsort(-scores, kind="stable")
         hits = [Hit(hits[i].product_id, float(scores[i])) for i in order]

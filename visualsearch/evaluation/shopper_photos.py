@@ -34,6 +34,7 @@ def _background(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     w, h = size
     base = rng.integers(0, 256, 3)
     kind = rng.integers(0, 3)
+    array: np.ndarray
     if kind == 0:
         array = np.broadcast_to(base, (h, w, 3)).astype(np.float32)
     elif kind == 1:
@@ -64,8 +65,10 @@ def perturb(image: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, 
         bw, bh = round(img.width * (1 + margin)), round(img.height * (1 + margin))
         canvas = _background(rng, (bw, bh))
         # The catalogue's white backdrop becomes the new background around the product.
-        array = np.asarray(img).astype(np.int16)
-        mask = Image.fromarray(((array.min(axis=2) < 235) * 255).astype(np.uint8), "L").filter(ImageFilter.MaxFilter(5))
+        product = np.asarray(img).astype(np.int16)
+        mask = Image.fromarray(((product.min(axis=2) < 235) * 255).astype(np.uint8), "L").filter(
+            ImageFilter.MaxFilter(5)
+        )
         x0, y0 = int(rng.integers(0, bw - img.width + 1)), int(rng.integers(0, bh - img.height + 1))
         canvas.paste(img, (x0, y0), mask)
         img = canvas
@@ -79,8 +82,8 @@ def perturb(image: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, 
         img = ImageEnhance.Brightness(img).enhance(float(rng.uniform(0.75, 1.25)))
         img = ImageEnhance.Contrast(img).enhance(float(rng.uniform(0.8, 1.2)))
         gains = rng.uniform(0.9, 1.1, 3)  # white balance
-        array = np.asarray(img).astype(np.float32) * gains
-        img = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "RGB")
+        shifted = np.asarray(img).astype(np.float32) * gains
+        img = Image.fromarray(np.clip(shifted, 0, 255).astype(np.uint8), "RGB")
         changes.append("colour")
     if rng.random() < 0.5:
         img = ImageOps.mirror(img)

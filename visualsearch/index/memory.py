@@ -399,7 +399,7 @@ class EmbeddingIndex:
         if self._projection is not None:
             arrays += self._projection.mean.nbytes + self._projection.components.nbytes
         if self._head is not None:
-            arrays += len(self._head.model.to_bytes())
+            arrays += self._head.model.nbytes
         return int(arrays)
 
     def memory_bytes(self) -> int:

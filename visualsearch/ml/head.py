@@ -319,6 +319,14 @@ class SimilarityModel:
     def dims(self) -> int:
         return self.head.out_dim + (len(self.colour.classes) if self.colour is not None else 0)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory of the weights."""
+        arrays = [self.head.w1, self.head.b1, self.head.w2, self.head.b2]
+        if self.colour is not None:
+            arrays += [self.colour.w, self.colour.b]
+        return int(sum(a.nbytes for a in arrays))
+
     def similar_vectors(self, vectors: np.ndarray, colours: np.ndarray | None) -> np.ndarray:
         """Rows ranked by one dot product: [head, sqrt(w) × colour probabilities].
 
@@ -343,7 +351,8 @@ class SimilarityModel:
             arrays.update(cw=self.colour.w, cb=self.colour.b)
             meta.update(colour_classes=self.colour.classes, colour_vector_weight=self.colour.vector_weight)
         buffer = io.BytesIO()
-        np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub: keyword arrays are fine
         return buffer.getvalue()
 
     @classmethod
