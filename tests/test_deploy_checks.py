@@ -280,10 +280,11 @@ def _media(request, name: str):
 
 
 urlpatterns = [
-    *config.urls.urlpatterns,
+    # Before the site's own: its last pattern answers every other /api/ path with a JSON 404.
     path("broken/", _raise_bad_request),
     path("api/broken", _raise_bad_request),
     re_path(r"^media/(?P<name>.*)$", _media),
+    *config.urls.urlpatterns,
 ]
 handler400 = config.urls.handler400
 handler404 = config.urls.handler404
