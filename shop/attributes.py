@@ -37,3 +37,6 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 SEARCHABLE_ATTRIBUTES: tuple[Attribute, ...] = tuple(a for a in ATTRIBUTES if a.searchable)
 # Product fields a similarity search can be restricted to.
 SEARCHABLE_FIELDS: tuple[str, ...] = tuple(a.field for a in SEARCHABLE_ATTRIBUTES)
+# Whether any size of the product has stock: not a column (it is read from the sizes), but a
+# search can be restricted to it like an attribute ("in stock only").
+STOCK_FIELD = "in_stock"

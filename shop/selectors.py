@@ -12,11 +12,11 @@ from functools import reduce
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, Expression, F, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, Expression, F, OuterRef, Q, QuerySet, Value, When
 from django.http import QueryDict
 
 from shop.attributes import ATTRIBUTES
-from shop.models import CatalogueVersion, Product
+from shop.models import CatalogueVersion, Product, ProductVariant
 
 # Facet parameter → (model field, label), in sidebar order.
 FACETS: dict[str, tuple[str, str]] = {a.param: (a.field, a.label) for a in ATTRIBUTES}
@@ -449,3 +449,10 @@ def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tu
         (section, [products[pk] for pk in ids_by_section.get(section.key, []) if pk in products])
         for section in HOME_SECTIONS
     ]
+
+
+def product_in_stock_expression(product_ref: str = "pk") -> Exists:
+    """SQL for "some size of the product (``OuterRef(product_ref)``) has stock", to annotate
+    rows of any model that points at a product (``Product.in_stock`` computes the same from
+    loaded sizes)."""
+    return Exists(ProductVariant.objects.filter(product_id=OuterRef(product_ref), stock__gt=0))

@@ -8,6 +8,7 @@ from django import forms
 
 from shop.attributes import SEARCHABLE_ATTRIBUTES
 from visualsearch.conf import vs_settings
+from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM
 
 
 class PhotoSearchForm(forms.Form):
@@ -27,6 +28,8 @@ class PhotoSearchForm(forms.Form):
                 label=attribute.label,
                 choices=[("", "Any")] + [(v, v) for v in choices.get(attribute.param, [])],
             )
+
+        self.fields[IN_STOCK_PARAM] = forms.BooleanField(required=False, initial=True, label=IN_STOCK_LABEL)
 
     def filter_fields(self) -> list[forms.BoundField]:
         return [self[attribute.param] for attribute in SEARCHABLE_ATTRIBUTES]

@@ -6,21 +6,34 @@ import base64
 import contextlib
 import io
 import logging
+import re
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from django.conf import settings as django_settings
+from django.core.cache import BaseCache, caches
 from PIL import Image
 
-from core.errors import Conflict, InvalidInput, PayloadTooLarge, Unavailable
-from core.images import ImageRejected
+from core.errors import ApplicationError, Conflict, InvalidInput, PayloadTooLarge, Unavailable
+from core.images import ImageRejected, open_image, to_rgb
+from shop.attributes import STOCK_FIELD
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
 from visualsearch.ml import colour as colour_mod
-from visualsearch.ml.preprocessing import decode_for_model, to_model_input
+from visualsearch.ml.preprocessing import DECODE_BOX, decode_for_model, to_model_input
 from visualsearch.models import ProductEmbedding
-from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, SimilarProduct, products_for_hits, refinement_on
+from visualsearch.selectors import (
+    IN_STOCK_PARAM,
+    PHOTO_FILTERS,
+    REFINEMENTS,
+    SimilarProduct,
+    products_for_hits,
+    refinement_on,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +57,16 @@ class UploadTooLarge(PayloadTooLarge):
 @dataclass
 class SimilarResult:
     results: list[SimilarProduct]
-    filters: dict[str, str]
+    filters: dict[str, Any]
     index_size: int
     preview_data_url: str = ""
     # What ranked the results: the backbone, plus the similarity head for find similar.
     model_version: str = ""
+    # Photo search: the token that refines this query without the photo, the searched box,
+    # and whether the best match is close enough to call a match (else "nothing close").
+    token: str = ""
+    box: tuple[float, float, float, float] | None = None
+    close_match: bool = True
 
 
 def _preview_data_url(rgb: Image.Image, box: tuple[int, int] = (480, 480)) -> str:
@@ -72,18 +90,25 @@ def clamp_k(raw: str | int | None, default: int = 5) -> int:
     return min(k, vs_settings.MAX_K)
 
 
-def refinement_filters(product: Product, toggles: Mapping[str, object]) -> dict[str, str]:
-    """The product's own values for each refinement the shopper switched on."""
-    return {
+def refinement_filters(product: Product, toggles: Mapping[str, object]) -> dict[str, Any]:
+    """The product's own values for each refinement the shopper switched on, and "in stock
+    only" (``in_stock``) when it is on."""
+    filters: dict[str, Any] = {
         field_name: getattr(product, field_name)
         for key, (field_name, _label) in REFINEMENTS.items()
         if refinement_on(toggles.get(key))
     }
+    return filters | _stock_filter(toggles)
 
 
-def explicit_filters(params: Mapping[str, str]) -> dict[str, str]:
+def explicit_filters(params: Mapping[str, Any]) -> dict[str, Any]:
     """Photo-search restrictions chosen from the form or query string."""
-    return {field_name: params[key] for key, field_name in PHOTO_FILTERS.items() if params.get(key)}
+    filters = {field_name: params[key] for key, field_name in PHOTO_FILTERS.items() if params.get(key)}
+    return filters | _stock_filter(params)
+
+
+def _stock_filter(params: Mapping[str, object]) -> dict[str, Any]:
+    return {STOCK_FIELD: True} if refinement_on(params.get(IN_STOCK_PARAM)) else {}
 
 
 def _rerank_candidates(index: SearchIndex, k: int) -> int:
@@ -120,7 +145,7 @@ def _rescored(hits: list[Hit], query: np.ndarray | None, query_product_id: int |
     return [Hit(hits[i].product_id, float(scores[i])) for i in order]
 
 
-def _similar_hits(index: SearchIndex, product_id: int, k: int, filters: Mapping[str, str]) -> tuple[list[Hit], str]:
+def _similar_hits(index: SearchIndex, product_id: int, k: int, filters: Mapping[str, object]) -> tuple[list[Hit], str]:
     """Find similar's ranking: the active head + colour when the index has a head (its
     hits are final), else the raw vectors (re-scored exactly when the index is projected).
     Returns the hits and the model version that ranked them: read before and after the
@@ -189,7 +214,7 @@ def rank_photo(
     vectors: np.ndarray,
     colour: np.ndarray | None,
     k: int,
-    filters: Mapping[str, str],
+    filters: Mapping[str, object],
     *,
     stored: StoredLookup = stored_vectors,
     colour_weight: float | None = None,
@@ -278,6 +303,225 @@ def query_embedding(pixels: np.ndarray) -> np.ndarray:
     return np.frombuffer(base64.b64decode(encoded), dtype="<f4")
 
 
+# --- photo search: the searched region ("crop to search") -----------------------------------
+
+# A region of the photo, x0,y0,x1,y1 as fractions (0–1) of its upright width and height.
+Box = tuple[float, float, float, float]
+FULL_BOX: Box = (0.0, 0.0, 1.0, 1.0)
+# A box narrower or shorter than this (fraction of the photo) is refused: a few pixels of a
+# phone photo say nothing about a product.
+MIN_BOX_SIDE = 0.05
+_BOX_FORMAT = "box must be four numbers x0,y0,x1,y1 between 0 and 1 (for example 0.1,0.2,0.8,0.9)."
+# Decoding for a small region goes up to this many times the model's decode box.
+_MAX_REGION_ZOOM = 4.0
+
+
+def parse_box(raw: object) -> Box | None:
+    """The ``box`` field: "x0,y0,x1,y1" in 0–1 coordinates of the upright photo (x0 < x1,
+    y0 < y1, each side at least MIN_BOX_SIDE); None when empty. InvalidInput saying what is
+    wrong otherwise."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    parts = str(raw).split(",")
+    if len(parts) != 4:
+        raise InvalidInput(_BOX_FORMAT)
+    try:
+        x0, y0, x1, y1 = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidInput(_BOX_FORMAT) from None
+    values = (x0, y0, x1, y1)
+    if not all(np.isfinite(v) and 0.0 <= v <= 1.0 for v in values):
+        raise InvalidInput("box coordinates must be between 0 and 1 (fractions of the photo's width and height).")
+    if x1 - x0 < MIN_BOX_SIDE or y1 - y0 < MIN_BOX_SIDE:
+        raise InvalidInput(
+            f"box must have x0 < x1 and y0 < y1, each side at least {MIN_BOX_SIDE:g} of the photo "
+            "(draw a larger box around the item)."
+        )
+    return values
+
+
+def format_box(box: Box | None) -> str:
+    return "" if box is None else ",".join(f"{v:.4f}".rstrip("0").rstrip(".") or "0" for v in box)
+
+
+# Uniform borders: a line (row or column) belongs to the border while at least BORDER_SHARE
+# of its pixels lie within BORDER_TOLERANCE (per channel, 0–255) of the border colour.
+BORDER_TOLERANCE = 24
+BORDER_SHARE = 0.98
+# The default box keeps this much of the trimmed region's size around it (the catalogue's
+# photos show a product with some backdrop around it).
+BORDER_MARGIN = 0.08
+# Trimming that keeps more than this share of the photo's area is not worth changing it.
+TRIM_KEEPS_AT_MOST = 0.85
+
+
+def default_box(rgb: Image.Image) -> Box:
+    """The photo with uniform borders trimmed (a product on a plain table, wall or sheet),
+    plus a small margin; the whole photo when there is little to trim. The page's crop
+    tool (static/js/photo_search.js) starts from the same box."""
+    small = rgb.copy()
+    small.thumbnail((128, 128))
+    pixels = np.asarray(small, dtype=np.int16)
+    height, width = pixels.shape[:2]
+    if height < 8 or width < 8:
+        return FULL_BOX
+
+    def uniform(line: np.ndarray, colour: np.ndarray) -> bool:
+        return bool(np.mean(np.abs(line - colour).max(axis=-1) <= BORDER_TOLERANCE) >= BORDER_SHARE)
+
+    top, bottom, left, right = 0, height, 0, width
+    colour = np.median(pixels[0], axis=0)
+    while top < height // 2 and uniform(pixels[top], colour):
+        top += 1
+    colour = np.median(pixels[-1], axis=0)
+    while bottom > top + height // 10 and uniform(pixels[bottom - 1], colour):
+        bottom -= 1
+    colour = np.median(pixels[:, 0], axis=0)
+    while left < width // 2 and uniform(pixels[top:bottom, left], colour):
+        left += 1
+    colour = np.median(pixels[:, -1], axis=0)
+    while right > left + width // 10 and uniform(pixels[top:bottom, right - 1], colour):
+        right -= 1
+    if (bottom - top) < height * MIN_BOX_SIDE * 2 or (right - left) < width * MIN_BOX_SIDE * 2:
+        return FULL_BOX  # nothing but border: a plain photo
+    mx, my = (right - left) * BORDER_MARGIN, (bottom - top) * BORDER_MARGIN
+    box = (
+        max(0.0, (left - mx) / width),
+        max(0.0, (top - my) / height),
+        min(1.0, (right + mx) / width),
+        min(1.0, (bottom + my) / height),
+    )
+    if (box[2] - box[0]) * (box[3] - box[1]) > TRIM_KEEPS_AT_MOST:
+        return FULL_BOX
+    return (round(box[0], 4), round(box[1], 4), round(box[2], 4), round(box[3], 4))
+
+
+def _pixel_box(size: tuple[int, int], box: Box) -> tuple[int, int, int, int]:
+    width, height = size
+    x0, y0 = int(np.floor(box[0] * width)), int(np.floor(box[1] * height))
+    x1, y1 = int(np.ceil(box[2] * width)), int(np.ceil(box[3] * height))
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
+@dataclass(frozen=True)
+class DecodedPhoto:
+    """An upload ready to search: the whole upright photo (for its preview), the searched
+    region as the model's input, and the box it came from."""
+
+    photo: Image.Image
+    pixels: np.ndarray
+    box: Box
+
+
+def decode_photo(data: bytes, box: Box | None = None, *, trim: bool = True) -> DecodedPhoto:
+    """Decode an upload and cut out the searched region: ``box``, else (``trim``) the photo
+    with uniform borders trimmed (``default_box``). A small region is decoded from a larger
+    copy of the photo (up to _MAX_REGION_ZOOM times the usual), so it keeps its detail.
+    UploadRejected when the bytes cannot be used."""
+    rgb = _decoded_upload(data)
+    if box is None:
+        box = default_box(rgb) if trim else FULL_BOX
+    if box == FULL_BOX:
+        return DecodedPhoto(rgb, to_model_input(rgb), FULL_BOX)
+    zoom = min(_MAX_REGION_ZOOM, 1.0 / min(box[2] - box[0], box[3] - box[1]))
+    source = rgb
+    if zoom > 1.0:
+        large = (round(DECODE_BOX[0] * zoom), round(DECODE_BOX[1] * zoom))
+        try:
+            source = to_rgb(
+                open_image(data, draft_size=large, max_decoded_pixels=vs_settings.QUERY_MAX_PIXELS), box=large
+            )
+        except ImageRejected as exc:
+            raise UploadRejected(str(exc)) from None
+    region = source.crop(_pixel_box(source.size, box))
+    return DecodedPhoto(rgb, to_model_input(region), box)
+
+
+# --- photo search: the query kept for refining ----------------------------------------------
+
+# The cache alias that keeps photo-search queries (config/settings.py: Redis in production,
+# this process's memory in the embedded default); "default" where a project has none.
+QUERY_CACHE = "photo_queries"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class QueryExpired(ApplicationError):
+    """A refinement's query token is unknown or expired: the shopper searches again."""
+
+    status = 410
+
+
+@dataclass(frozen=True)
+class StoredQuery:
+    """What refining a photo search needs: the region's embedding and colour descriptor, the
+    box, and the small preview the page shows. Never the photo itself."""
+
+    vector: np.ndarray
+    colour: np.ndarray | None
+    box: Box
+    preview_data_url: str
+    model_version: str
+
+
+def _query_cache() -> BaseCache:
+    return caches[QUERY_CACHE if QUERY_CACHE in django_settings.CACHES else "default"]
+
+
+def _expired_message() -> str:
+    minutes = max(1, round(float(vs_settings.QUERY_TOKEN_SECONDS) / 60))
+    return (
+        f"This photo search has expired (searches are kept for {minutes} minutes). "
+        "Please search again: choose your photo once more."
+    )
+
+
+def store_query(query: StoredQuery) -> str:
+    """Keep the query for VISUALSEARCH_QUERY_TOKEN_SECONDS under a new random token, which
+    it returns ("" when the cache is unavailable: the results still show, refining then
+    asks for the photo again)."""
+    token = secrets.token_urlsafe(18)
+    value = {
+        "vector": np.asarray(query.vector, dtype="<f4").tobytes(),
+        "colour": None if query.colour is None else np.asarray(query.colour, dtype="<f4").tobytes(),
+        "box": list(query.box),
+        "preview": query.preview_data_url,
+        "model": query.model_version,
+    }
+    try:
+        _query_cache().set(f"q:{token}", value, timeout=int(vs_settings.QUERY_TOKEN_SECONDS))
+    except Exception as exc:  # Redis down or frozen: the search itself still answers
+        logger.warning("photo-search query not kept for refining: %s", exc)
+        return ""
+    return token
+
+
+def load_query(token: str) -> StoredQuery:
+    """The query kept under ``token``: InvalidInput for a malformed token, QueryExpired for
+    an unknown or expired one (or one embedded by another model)."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    if not _TOKEN.match(token or ""):
+        raise InvalidInput("q must be the token a photo search returned.")
+    try:
+        value = _query_cache().get(f"q:{token}")
+    except Exception as exc:
+        logger.warning("photo-search query cache unavailable: %s", exc)
+        value = None
+    if not isinstance(value, dict) or value.get("model") != MODEL_VERSION:
+        raise QueryExpired(_expired_message())
+    colour = value.get("colour")
+    return StoredQuery(
+        vector=np.frombuffer(value["vector"], dtype="<f4"),
+        colour=None if colour is None else np.frombuffer(colour, dtype="<f4"),
+        box=tuple(float(v) for v in value["box"]),  # type: ignore[arg-type]
+        preview_data_url=str(value.get("preview", "")),
+        model_version=str(value["model"]),
+    )
+
+
+# --- photo search ---------------------------------------------------------------------------
+
+
 def _decoded_upload(data: bytes) -> Image.Image:
     """The upload as an upright RGB image, or UploadRejected saying why it cannot be used."""
     try:
@@ -286,25 +530,59 @@ def _decoded_upload(data: bytes) -> Image.Image:
         raise UploadRejected(str(exc)) from None
 
 
+def is_close_match(hits: Sequence[Hit]) -> bool:
+    """Whether the best match scores at least VISUALSEARCH_PHOTO_CLOSE_THRESHOLD (calibrated
+    by ``python manage.py photo_quality``; the score is photo search's: raw cosine plus the
+    colour term)."""
+    return bool(hits) and hits[0].score >= float(vs_settings.PHOTO_CLOSE_THRESHOLD)
+
+
 def similar_to_photo(
-    data: bytes, *, k: int = 5, filters: Mapping[str, str] | None = None, preview: bool = True
+    data: bytes | None = None,
+    *,
+    token: str = "",
+    box: Box | None = None,
+    k: int = 5,
+    filters: Mapping[str, object] | None = None,
+    preview: bool = True,
 ) -> SimilarResult:
-    """The k products that look most like an uploaded photo (with an inline preview of it
-    for the page; the API asks for none)."""
-    validate_upload_size(len(data))
-    rgb = _decoded_upload(data)
+    """The k products that look most like an uploaded photo's region (``box``; by default
+    the photo with uniform borders trimmed), with an inline preview of the photo for the
+    page (the API asks for none). The query's embedding is kept under a token (in the
+    result) for VISUALSEARCH_QUERY_TOKEN_SECONDS: ``token`` instead of ``data`` re-ranks
+    it (other filters) without the photo and without the model."""
     index = get_index()
     size = len(index)
+    stored: StoredQuery | None = None
+    photo: DecodedPhoto | None = None
+    if data is None:
+        stored = load_query(token)
+    else:
+        validate_upload_size(len(data))
+        photo = decode_photo(data, box)
     if size == 0:
         raise SearchUnavailable("Visual search has no analysed products yet. Please try again later.")
     filters = dict(filters or {})
-    known = index.filter_values()
-    if any(value not in known.get(name, ()) for name, value in filters.items()):
-        # No product has that value: nothing can match, so the photo is not even embedded.
-        return SimilarResult([], filters, size, _preview_data_url(rgb) if preview else "")
-    pixels = to_model_input(rgb)
-    vector = query_embedding(pixels)
-    hits = rank_photo(index, vector, query_colour(pixels), k, filters)
+    if stored is None:
+        assert photo is not None
+        preview_url = _preview_data_url(photo.photo)
+        known = index.filter_values()
+        if any(value not in known.get(name, ()) for name, value in filters.items()):
+            # No product has that value: nothing can match, so the photo is not even embedded.
+            return SimilarResult([], filters, size, preview_url if preview else "", box=photo.box)
+        from visualsearch.ml.embedder import MODEL_VERSION
+
+        vector = query_embedding(photo.pixels)
+        stored = StoredQuery(vector, query_colour(photo.pixels), photo.box, preview_url, MODEL_VERSION)
+        token = store_query(stored)
+    hits = rank_photo(index, stored.vector, stored.colour, k, filters)
     return SimilarResult(
-        products_for_hits(hits), filters, size, _preview_data_url(rgb) if preview else "", index.model_version
+        products_for_hits(hits),
+        filters,
+        size,
+        stored.preview_data_url if preview else "",
+        index.model_version,
+        token=token,
+        box=stored.box,
+        close_match=is_close_match(hits),
     )

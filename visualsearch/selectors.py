@@ -17,6 +17,9 @@ from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 REFINEMENTS = {a.refinement_param: (a.field, a.refinement_label) for a in SEARCHABLE_ATTRIBUTES}
 # Explicit filters for photo search (and the API): query parameter → indexed field.
 PHOTO_FILTERS = {a.param: a.field for a in SEARCHABLE_ATTRIBUTES}
+# "In stock only": a toggle on find similar and photo search (on by default on the pages).
+IN_STOCK_PARAM = "in_stock"
+IN_STOCK_LABEL = "In stock only"
 # Values of a refinement toggle that mean "off" (a checkbox sends "on"; links may send "0").
 _OFF = {"", "0", "false", "off", "no"}
 

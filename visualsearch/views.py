@@ -20,7 +20,7 @@ from visualsearch import search
 from visualsearch.conf import vs_settings
 from visualsearch.forms import PhotoSearchForm
 from visualsearch.index import get_index
-from visualsearch.selectors import PHOTO_FILTERS, REFINEMENTS, refinement_on
+from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM, PHOTO_FILTERS, REFINEMENTS, refinement_on
 
 # Errors Django raises while parsing a malformed or abusive request body.
 _BAD_BODY = (MultiPartParserError, BadRequest, SuspiciousOperation)
@@ -42,17 +42,31 @@ def _too_large_message() -> str:
     return f"The photo is too large; the limit is {vs_settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB."
 
 
+# The find-similar page's checkboxes: "same …" for each searchable attribute, then stock.
+_REFINEMENT_LABELS = [*((key, label) for key, (_field, label) in REFINEMENTS.items()), (IN_STOCK_PARAM, IN_STOCK_LABEL)]
+
+
+def _page_toggles(request: HttpRequest) -> dict[str, str]:
+    """The find-similar page's toggles. "In stock only" is on for shoppers until they switch it
+    off: the page's form says it was submitted (``refined``), a first visit does not."""
+    toggles = request.GET.dict()
+    if "refined" not in toggles:
+        toggles.setdefault(IN_STOCK_PARAM, "on")
+    return toggles
+
+
 @require_GET
 def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
     product = product_get(product_id)
     if product is None:
         raise Http404("No such product.")
+    toggles = _page_toggles(request)
     context: dict[str, object] = {
         "product": product,
-        "refinements": [(key, label, refinement_on(request.GET.get(key))) for key, (_f, label) in REFINEMENTS.items()],
+        "refinements": [(key, label, refinement_on(toggles.get(key))) for key, label in _REFINEMENT_LABELS],
     }
     try:
-        context["result"] = search.similar_to_product(product, toggles=request.GET)
+        context["result"] = search.similar_to_product(product, toggles=toggles)
     except ApplicationError as exc:
         context["message"] = exc.message
     return render(request, "visualsearch/similar.html", context)

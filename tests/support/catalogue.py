@@ -106,7 +106,16 @@ def embedded_catalogue(make_product: Callable[..., Product], count: int) -> list
 
     products = [make_product(image=catalogue_photo(row), **product_fields(row)) for row in rows_with_images(count)]
     assert embeddings.embeddings_compute([p.pk for p in products]).done == count
+    give_stock(products)
     return products
+
+
+def give_stock(products: list[Product], stock: int = 5) -> None:
+    """One size with stock for each product, as the shop's catalogue has (find-similar pages
+    show products in stock by default)."""
+    from shop.models import ProductVariant
+
+    ProductVariant.objects.bulk_create(ProductVariant(product=p, size="One size", stock=stock) for p in products)
 
 
 @functools.cache
@@ -143,4 +152,5 @@ def stored_catalogue(count: int, vectors: list[bytes] | None = None) -> list[Pro
         ProductEmbedding(product=p, vector=vector, status=EmbeddingStatus.DONE, model_version=MODEL_VERSION)
         for p, vector in zip(products, vectors or random_unit_vectors(count), strict=True)
     )
+    give_stock(products)
     return products

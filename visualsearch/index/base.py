@@ -59,13 +59,13 @@ class SearchIndex(Protocol):
         """For each searchable field, the non-empty values some indexed product has, sorted."""
         ...
 
-    def similar_to_product(self, product_id: int, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
+    def similar_to_product(self, product_id: int, k: int, filters: Mapping[str, object] | None = None) -> list[Hit]:
         """The k products most similar to an indexed product, never the product itself, by
         the head (``head_version``) or the raw vectors; raises NotIndexed when it has no
         embedding in the index."""
         ...
 
-    def similar_to_vector(self, vector: np.ndarray, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
+    def similar_to_vector(self, vector: np.ndarray, k: int, filters: Mapping[str, object] | None = None) -> list[Hit]:
         """The k products most similar to a raw (2048-dim) query embedding, always by the raw
         vectors (photo search: the head would lose the exact product)."""
         ...

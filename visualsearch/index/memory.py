@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shop.attributes import SEARCHABLE_FIELDS as FILTER_FIELDS
+from shop.attributes import SEARCHABLE_FIELDS, STOCK_FIELD
+from shop.selectors import product_in_stock_expression
 from visualsearch.conf import vs_settings
 from visualsearch.index import projection as projection_mod
 from visualsearch.index.base import FULL_DIMS, Hit, NotIndexed
@@ -41,6 +42,9 @@ from visualsearch.ml import colour as colour_mod
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.ml.head import SimilarityModel
 from visualsearch.models import ProductEmbedding
+
+# Every field a search can be restricted to: the searchable attributes, and stock.
+FILTER_FIELDS = (*SEARCHABLE_FIELDS, STOCK_FIELD)
 
 _LOAD_CHUNK = 2000
 # seed_synthetic_embeddings' random vectors (load tests) carry this version: the index
@@ -113,7 +117,7 @@ class EmbeddingIndex:
         self._head: ActiveHead | None = None
         self._similar = np.zeros((0, 0), dtype=np.float32)  # find-similar rows (with a head)
         self._codes = {name: np.zeros(0, dtype=np.int32) for name in FILTER_FIELDS}
-        self._vocab: dict[str, dict[str, int]] = {name: {} for name in FILTER_FIELDS}
+        self._vocab: dict[str, dict[object, int]] = {name: {} for name in FILTER_FIELDS}
         self._values: dict[str, list[str]] = {name: [] for name in FILTER_FIELDS}  # code → value
         self._row_of: dict[int, int] = {}
         self._version = 0  # bumped on every change of the contents
@@ -188,7 +192,12 @@ class EmbeddingIndex:
         )
         if product_ids is not None:
             rows = rows.filter(product_id__in=list(product_ids))
-        return rows.values_list("product_id", "vector", "colour", *(f"product__{name}" for name in FILTER_FIELDS))
+        # in_stock comes from the sizes; a stock change is announced through the change log
+        # like any other (orders, admin), so refreshes pick it up.
+        rows = rows.annotate(**{STOCK_FIELD: product_in_stock_expression("product_id")})
+        return rows.values_list(
+            "product_id", "vector", "colour", *(f"product__{name}" for name in SEARCHABLE_FIELDS), STOCK_FIELD
+        )
 
     def load(self) -> None:
         """(Re)load the whole index from the database."""
@@ -448,7 +457,7 @@ class EmbeddingIndex:
             self.ensure_fresh()
             return self._project_array(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
 
-    def similar_to_product(self, product_id: int, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
+    def similar_to_product(self, product_id: int, k: int, filters: Mapping[str, object] | None = None) -> list[Hit]:
         """The k products most similar to an indexed product, never the product itself."""
         with self._lock:
             self.ensure_fresh()
@@ -460,13 +469,13 @@ class EmbeddingIndex:
             query = self._matrix[row].copy()
             return self._search(query, k, filters or {}, exclude_row=row)
 
-    def similar_to_vector(self, vector: np.ndarray, k: int, filters: Mapping[str, str] | None = None) -> list[Hit]:
+    def similar_to_vector(self, vector: np.ndarray, k: int, filters: Mapping[str, object] | None = None) -> list[Hit]:
         """The k products most similar to a raw (2048-dim) query embedding."""
         with self._lock:
             query = self.project_query(vector)
             return self._search(query, k, filters or {}, exclude_row=None)
 
-    def _blocked(self, filters: Mapping[str, str], n: int) -> np.ndarray | None:
+    def _blocked(self, filters: Mapping[str, object], n: int) -> np.ndarray | None:
         """Rows the filters rule out (None: no filter); raises LookupError for an unknown value."""
         blocked = None
         for name, value in filters.items():
@@ -481,7 +490,7 @@ class EmbeddingIndex:
         self,
         query: np.ndarray,
         k: int,
-        filters: Mapping[str, str],
+        filters: Mapping[str, object],
         exclude_row: int | None,
         matrix: np.ndarray | None = None,
     ) -> list[Hit]:

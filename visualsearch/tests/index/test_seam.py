@@ -47,7 +47,7 @@ def test_search_services_pages_and_api_run_on_another_index(vectors_catalogue: l
     client = Client()
     api = client.get(f"/api/products/{third.pk}/similar?k=2").json()
     assert [row["name"] for row in api["results"]] == ["Shirt 2", "Shirt 4"]
-    page = client.get(f"/products/{third.pk}/similar/")
+    page = client.get(f"/products/{third.pk}/similar/?refined=1")
     assert page.status_code == 200 and "Shirt 2" in page.content.decode()
     assert client.get("/search/photo/").status_code == 200  # its filter choices come from the index
 
@@ -62,8 +62,8 @@ def test_refinement_toggle_zero_means_off(vectors_catalogue: list[Product]) -> N
     third = vectors_catalogue[3]
     off = search.similar_to_product(third, k=2, toggles={"same_colour": "0"})
     assert [item.product.name for item in off.results] == ["Shirt 2", "Shirt 4"]
-    page = Client().get(f"/products/{third.pk}/similar/?same_colour=0")
+    page = Client().get(f"/products/{third.pk}/similar/?refined=1&same_colour=0")
     ticked = {key for key, _label, on in page.context["refinements"] if on}
     assert ticked == set()
-    page = Client().get(f"/products/{third.pk}/similar/?same_colour=on")
+    page = Client().get(f"/products/{third.pk}/similar/?refined=1&same_colour=on")
     assert {key for key, _label, on in page.context["refinements"] if on} == {"same_colour"}
