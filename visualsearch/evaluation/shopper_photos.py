@@ -17,7 +17,9 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+from PIL import Image, ImageEnhance, ImageOps
+
+from visualsearch.ml.colour import _srgb_to_lab, foreground_mask
 
 PHOTO_SEED = 20_261_127  # the evaluation's photos; any training augmentation must use another
 
@@ -52,23 +54,26 @@ def perturb(image: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, 
     img = image.convert("RGB")
     # Shoppers' photos are larger than the 60×80 catalogue thumbnails.
     scale = float(rng.uniform(3.0, 6.0))
-    img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BICUBIC)
+    # The product: everything but the catalogue backdrop connected to the image border (a
+    # white shirt stays a white shirt), found on the small original.
+    product = foreground_mask(_srgb_to_lab(np.asarray(img)))
+    mask = Image.fromarray((product * 255).astype(np.uint8), "L")
+    size = (round(img.width * scale), round(img.height * scale))
+    img = img.resize(size, Image.Resampling.BICUBIC)
+    mask = mask.resize(size, Image.Resampling.BILINEAR)
     w, h = img.size
     if rng.random() < 0.7:
         keep = float(rng.uniform(0.75, 0.95))
         cw, ch = round(w * keep), round(h * keep)
         x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
         img = img.crop((x0, y0, x0 + cw, y0 + ch))
+        mask = mask.crop((x0, y0, x0 + cw, y0 + ch))
         changes.append("crop")
     if rng.random() < 0.5:
         margin = float(rng.uniform(0.1, 0.35))
         bw, bh = round(img.width * (1 + margin)), round(img.height * (1 + margin))
         canvas = _background(rng, (bw, bh))
-        # The catalogue's white backdrop becomes the new background around the product.
-        product = np.asarray(img).astype(np.int16)
-        mask = Image.fromarray(((product.min(axis=2) < 235) * 255).astype(np.uint8), "L").filter(
-            ImageFilter.MaxFilter(5)
-        )
+        # The catalogue's backdrop becomes the new background around the product.
         x0, y0 = int(rng.integers(0, bw - img.width + 1)), int(rng.integers(0, bh - img.height + 1))
         canvas.paste(img, (x0, y0), mask)
         img = canvas
