@@ -22,6 +22,8 @@ from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.ml.preprocessing import bytes_to_model_input
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
+# Pillow warns about each malformed TIFF tag it skips: expected here, by design.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
 MUTANTS = mutated_images(120, seed=12)
 
 
