@@ -120,6 +120,20 @@ CACHES["ratelimit"] = (
     if _RATELIMIT_REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
 )
+# "photo_queries" keeps photo-search queries for refining (the query's embedding and a
+# small preview under a random token, VISUALSEARCH_QUERY_TOKEN_SECONDS): shared by every web
+# process through Redis in production, in the process's memory without REDIS_URL.
+_PHOTO_QUERY_REDIS_URL = env("DJANGO_PHOTO_QUERY_REDIS_URL", default=env("REDIS_URL", default=""))
+CACHES["photo_queries"] = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _PHOTO_QUERY_REDIS_URL,
+        "KEY_PREFIX": "lookalike-pq",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+    if _PHOTO_QUERY_REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "photo_queries"}
+)
 
 # --- Authentication. django-axes first (it refuses a locked-out login before any password
 # is checked; it needs the request, which the login form passes), then the usual backend.

@@ -59,6 +59,16 @@ DEFAULTS: dict[str, Any] = {
     # Raw-vector candidates photo search re-scores with the full stored vectors.
     "PHOTO_CANDIDATES": 128,
     "PHOTO_FILL": "raw",
+    # Photo search keeps each query's embedding (never the photo) and a small preview this
+    # many seconds under a random token, so refining re-ranks without the photo or the model.
+    "QUERY_TOKEN_SECONDS": 900,
+    # Below this best score photo search says "Nothing in the shop looks very close"
+    # (calibrated with `python manage.py photo_quality`: catalogue shopper photos vs
+    # non-fashion images; see README, "Photo search").
+    "PHOTO_CLOSE_THRESHOLD": 0.55,
+    # Load the model when a query worker (celery worker_ready) or, in the embedded default,
+    # the development server starts, so shoppers rarely wait for it.
+    "WARM_UP": True,
 }
 
 
