@@ -396,18 +396,18 @@ class EmbeddedPhotos:
 
 def embed_shopper_photos(catalogue: Catalogue, count: int, read_image: Callable[[int], bytes]) -> EmbeddedPhotos:
     """The fixed shopper photos (``shopper_photos``) of ``count`` held-out products, decoded,
-    prepared and embedded exactly as ``visualsearch.search.similar_to_photo`` does."""
+    prepared and embedded exactly as ``visualsearch.search.similar_to_photo`` does (its
+    ``decode_photo``: the default region, borders trimmed)."""
     from visualsearch.evaluation.shopper_photos import photo_order, shopper_photo
     from visualsearch.ml import embedder
-    from visualsearch.ml.preprocessing import decode_for_model, to_model_input
-    from visualsearch.search import query_colour
+    from visualsearch.search import decode_photo, query_colour
 
     row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
     chosen = photo_order(catalogue.ids[held_out_rows(catalogue)])[:count]
     pixels = []
     for pid in chosen:
         photo = shopper_photo(pid, read_image(pid))
-        pixels.append(to_model_input(decode_for_model(photo.data)))
+        pixels.append(decode_photo(photo.data).pixels)
     if not pixels:
         return EmbeddedPhotos(np.zeros(0, np.int64), np.zeros((0, FULL_DIMS), np.float32), np.zeros((0, 0)), 0.0)
     started = time.perf_counter()
