@@ -37,3 +37,7 @@ class VisualSearchConfig(AppConfig):
 
         configure_ml()
         setting_changed.connect(_reconfigure_ml, dispatch_uid="visualsearch.ml.settings")
+        # The embedded default's development server loads the model now, in the background.
+        from .warmup import start_dev_server_warm_up
+
+        start_dev_server_warm_up()

@@ -1,4 +1,5 @@
-"""The photo search form: the photo, and one optional filter per searchable attribute."""
+"""The photo search form: the photo (or the token of an earlier search, ``q``), the region to
+search (``box``), and one optional filter per searchable attribute."""
 
 from __future__ import annotations
 
@@ -6,17 +7,26 @@ from typing import Any
 
 from django import forms
 
+from core.errors import InvalidInput
+from shop import labels
 from shop.attributes import SEARCHABLE_ATTRIBUTES
 from visualsearch.conf import vs_settings
+from visualsearch.search import Box, parse_box
 from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM
 
 
 class PhotoSearchForm(forms.Form):
+    # Phones offer the back camera (capture); desktops a file chooser.
     image = forms.FileField(
         label="Your photo",
         help_text="JPEG, PNG or WebP.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
+    # The token of an earlier search: refining re-ranks its kept embedding, no photo needed.
+    q = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    # The region to search, x0,y0,x1,y1 in 0–1 (the crop tool fills it; empty: the default box).
+    box = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, choices: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -25,11 +35,23 @@ class PhotoSearchForm(forms.Form):
         for attribute in SEARCHABLE_ATTRIBUTES:
             self.fields[attribute.param] = forms.ChoiceField(
                 required=False,
-                label=attribute.label,
-                choices=[("", "Any")] + [(v, v) for v in choices.get(attribute.param, [])],
+                label=labels.attribute_label(attribute.param, attribute.label),
+                choices=[("", "Any")] + [(v, labels.value_label(v)) for v in choices.get(attribute.param, [])],
             )
 
         self.fields[IN_STOCK_PARAM] = forms.BooleanField(required=False, initial=True, label=IN_STOCK_LABEL)
+
+    def clean_box(self) -> Box | None:
+        try:
+            return parse_box(self.cleaned_data.get("box"))
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("image") and not cleaned.get("q") and "image" not in self.errors:
+            self.add_error("image", "Choose a photo to search with: a photo is required.")
+        return cleaned
 
     def filter_fields(self) -> list[forms.BoundField]:
         return [self[attribute.param] for attribute in SEARCHABLE_ATTRIBUTES]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from dataclasses import asdict
 
 import numpy as np
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 
 from visualsearch.ml.weights import WeightsNotFound
 from visualsearch.services import embeddings, job_progress, reindex
@@ -82,3 +83,50 @@ def resume_interrupted_reindex(**kwargs: object) -> None:
         return
     if resumed:
         logger.info("resumed %d pending products of running reindex jobs", resumed)
+
+
+# --- warm-up: the query worker loads the model when it starts, not on a shopper's search ----
+
+
+def _consumes_query_queue(app: object) -> bool:
+    try:
+        return "query" in app.amqp.queues.consume_from  # type: ignore[attr-defined]
+    except Exception:  # no -Q given: the worker consumes every queue
+        return True
+
+
+def _warm_up_in_background(reason: str) -> threading.Thread:
+    from visualsearch.warmup import warm_up_model
+
+    thread = threading.Thread(target=warm_up_model, args=(reason,), name="visualsearch-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+@worker_ready.connect
+def warm_up_query_worker(sender: object = None, **kwargs: object) -> None:
+    """A worker that answers photo-search queries in its own process (``--pool solo`` or
+    threads, as the README runs the query worker) loads the model as it becomes ready, in a
+    background thread, so the first shopper's search does not wait 10–13 s for it."""
+    from visualsearch.conf import vs_settings
+
+    if not vs_settings.WARM_UP:
+        return
+    controller = getattr(sender, "controller", None)
+    pool = getattr(getattr(controller, "pool_cls", None), "__module__", "") or ""
+    app = getattr(sender, "app", None)
+    if app is None or not _consumes_query_queue(app):
+        return
+    if pool.endswith(("solo", "thread", "threads")):
+        _warm_up_in_background("query worker ready")
+
+
+@worker_process_init.connect
+def warm_up_query_worker_child(**kwargs: object) -> None:
+    """The same for each child of a prefork worker on the query queue (the model is never
+    loaded in the parent: TensorFlow does not survive a fork)."""
+    from config.celery import app
+    from visualsearch.conf import vs_settings
+
+    if vs_settings.WARM_UP and _consumes_query_queue(app):
+        _warm_up_in_background("query worker process started")

@@ -14,7 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, InvalidInput, NotFound, json_error
 from core.ratelimit import ratelimit
+from shop import labels
+from shop.attributes import SEARCHABLE_ATTRIBUTES
 from shop.conf import shop_settings
+from shop.models import Product
 from shop.selectors import product_get
 from visualsearch import search
 from visualsearch.conf import vs_settings
@@ -55,6 +58,26 @@ def _page_toggles(request: HttpRequest) -> dict[str, str]:
     return toggles
 
 
+def refinement_label(param: str, value: str) -> str:
+    """A refinement named with the product's own value: "Only Women", "Same colour (Navy Blue)",
+    "Same product type (T-shirts)" (display names from shop.labels)."""
+    shown = labels.value_label(value)
+    if param == "gender":
+        return f"Only {shown}"
+    return f"Same {labels.attribute_label(param).lower()} ({shown})"
+
+
+def _refinement_labels(product: Product) -> list[tuple[str, str]]:
+    """The find-similar page's toggles and their labels: one per attribute the product has a
+    value of, then "in stock only"."""
+    named = [
+        (a.refinement_param, refinement_label(a.param, getattr(product, a.field)))
+        for a in SEARCHABLE_ATTRIBUTES
+        if a.refinement_param in REFINEMENTS and getattr(product, a.field, None)
+    ]
+    return [*named, *((key, label) for key, label in _REFINEMENT_LABELS if key not in REFINEMENTS)]
+
+
 @require_GET
 def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
     product = product_get(product_id)
@@ -63,7 +86,7 @@ def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
     toggles = _page_toggles(request)
     context: dict[str, object] = {
         "product": product,
-        "refinements": [(key, label, refinement_on(toggles.get(key))) for key, label in _REFINEMENT_LABELS],
+        "refinements": [(key, label, refinement_on(toggles.get(key))) for key, label in _refinement_labels(product)],
     }
     try:
         context["result"] = search.similar_to_product(product, toggles=toggles)
@@ -101,8 +124,19 @@ def photo_search_page(request: HttpRequest) -> HttpResponse:
     return _photo_search_page(request)
 
 
+def _box_style(box: search.Box | None) -> str:
+    """The searched region drawn over the preview (percentages of the photo)."""
+    if box is None or box == search.FULL_BOX:
+        return ""
+    x0, y0, x1, y1 = (100 * v for v in box)
+    return f"left:{x0:.2f}%;top:{y0:.2f}%;width:{x1 - x0:.2f}%;height:{y1 - y0:.2f}%"
+
+
 @csrf_protect
 def _photo_search_page(request: HttpRequest) -> HttpResponse:
+    """Search by photo. A POST searches an uploaded photo (its ``box``, by default the photo
+    with uniform borders trimmed); a GET with ``q`` (the token the results carry) re-ranks
+    that search with other filters, without the photo and without the model."""
     choices = _filter_choices()
     context: dict[str, object] = {}
     status = 200
@@ -112,19 +146,30 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
         except _BAD_BODY:
             form = _form_with_error(choices, "The upload could not be read; please choose the photo again.")
             return render(request, "visualsearch/photo_search.html", {"form": form}, status=400)
+    elif request.GET.get("q"):
+        form = PhotoSearchForm(request.GET, choices=choices)
+    else:
+        form = PhotoSearchForm(choices=choices)
+    if form.is_bound:
         if form.is_valid():
             upload = form.cleaned_data["image"]
+            filters = search.explicit_filters(form.cleaned_data)
             try:
-                search.validate_upload_size(upload.size)
-                result = search.similar_to_photo(upload.read(), filters=search.explicit_filters(form.cleaned_data))
+                if upload:
+                    search.validate_upload_size(upload.size)
+                    result = search.similar_to_photo(upload.read(), box=form.cleaned_data["box"], filters=filters)
+                else:
+                    result = search.similar_to_photo(token=form.cleaned_data["q"], filters=filters)
                 context["result"] = result
+                context["box_style"] = _box_style(result.box)
+            except search.QueryExpired as exc:
+                context["expired"] = exc.message
+                status = exc.status
             except ApplicationError as exc:
                 form.add_error("image" if isinstance(exc, search.UploadRejected) else None, exc.message)
                 status = exc.status
         else:
             status = 400
-    else:
-        form = PhotoSearchForm(choices=choices)
     context["form"] = form
     return render(request, "visualsearch/photo_search.html", context, status=status)
 
@@ -146,9 +191,20 @@ def _api_methods(*methods: str) -> Callable[[Callable[..., JsonResponse]], Calla
     return decorator
 
 
-def _result_json(request: HttpRequest, result: search.SimilarResult) -> JsonResponse:
+def _result_json(request: HttpRequest, result: search.SimilarResult, *, photo: bool = False) -> JsonResponse:
+    extra: dict[str, object] = {}
+    if photo:
+        # The token refines this search (``q``) without the photo until it expires; the
+        # box is the region searched; close_match is False when nothing looks very close.
+        extra = {
+            "token": result.token or None,
+            "token_expires_in": int(vs_settings.QUERY_TOKEN_SECONDS) if result.token else None,
+            "box": list(result.box) if result.box is not None else None,
+            "close_match": result.close_match,
+        }
     return JsonResponse(
         {
+            **extra,
             "results": [
                 {
                     "id": item.product.pk,
@@ -199,9 +255,17 @@ def api_photo_search(request: HttpRequest) -> JsonResponse:
             "The request body could not be read: send multipart/form-data with the field 'image'."
         ) from None
     k = search.clamp_k(request.GET.get("k") or post.get("k"))
-    if upload is None:
-        raise InvalidInput("Send the photo as multipart/form-data in the field 'image'.")
     params = {**request.GET.dict(), **post.dict()}
-    search.validate_upload_size(upload.size)
-    result = search.similar_to_photo(upload.read(), k=k, filters=search.explicit_filters(params), preview=False)
-    return _result_json(request, result)
+    token = str(params.get("q") or "")
+    if upload is None and not token:
+        raise InvalidInput(
+            "Send the photo as multipart/form-data in the field 'image', or the token of an earlier search as 'q'."
+        )
+    box = search.parse_box(params.get("box"))
+    filters = search.explicit_filters(params)
+    if upload is not None:
+        search.validate_upload_size(upload.size)
+        result = search.similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False)
+    else:
+        result = search.similar_to_photo(token=token, k=k, filters=filters, preview=False)
+    return _result_json(request, result, photo=True)
