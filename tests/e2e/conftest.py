@@ -32,7 +32,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 import config.urls
 from tests.support.catalogue import write_catalogue
-from tests.support.servers import Worker, database_url, publishing_to, start_worker
+from tests.support.servers import Worker, database_url, leased_redis_db, publishing_to, start_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -45,8 +45,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# A Redis database of the journeys' own, flushed when their worker starts.
-BROKER = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/7")
+# The broker: E2E_REDIS_URL if set, else a Redis database leased for this run (see e2e_broker).
+PINNED_BROKER = os.environ.get("E2E_REDIS_URL", "")
 EMBED_TIMEOUT = 420.0  # seconds for the worker to embed one test's products (2 busy cores)
 WORKER_KEY = pytest.StashKey[Worker]()
 
@@ -133,11 +133,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 
 @pytest.fixture(scope="module")
+def e2e_broker() -> Iterator[str]:
+    """A Redis database of the journeys' own, empty: E2E_REDIS_URL, or one leased on REDIS_URL's
+    server, so that journeys run at the same time by someone else never take this worker's
+    tasks (nor this worker theirs)."""
+    import redis
+
+    if PINNED_BROKER:
+        redis.Redis.from_url(PINNED_BROKER).flushdb()  # nothing left over from an interrupted run
+        yield PINNED_BROKER
+        return
+    try:
+        with leased_redis_db(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0") as url:
+            yield url
+    except LookupError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
 def e2e_worker(
-    request: pytest.FixtureRequest, django_db_setup: None, real_weights: None, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    django_db_setup: None,
+    real_weights: None,
+    e2e_broker: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Worker]:
     """One real Celery worker for the module, on the test database and the journeys' broker."""
-    import redis
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -146,8 +167,9 @@ def e2e_worker(
             "(e.g. postgres://postgres@127.0.0.1:5432/lookalike).",
             pytrace=False,
         )
-    redis.Redis.from_url(BROKER).flushdb()  # nothing left over from an interrupted run
-    worker = start_worker(database_url(connection.settings_dict), BROKER, log_dir=tmp_path_factory.mktemp("e2e-worker"))
+    worker = start_worker(
+        database_url(connection.settings_dict), e2e_broker, log_dir=tmp_path_factory.mktemp("e2e-worker")
+    )
     request.config.stash[WORKER_KEY] = worker
     try:
         worker.wait_ready(timeout=300)
@@ -165,13 +187,13 @@ class Site:
 
 
 @pytest.fixture
-def site(live_server: Any, e2e_worker: Worker, settings: Any) -> Iterator[Site]:
+def site(live_server: Any, e2e_worker: Worker, e2e_broker: str, settings: Any) -> Iterator[Site]:
     """The live server with this process (and so the server's thread) publishing tasks to the
     worker's broker; search indexes look for new embeddings every half second."""
     settings.ROOT_URLCONF = __name__
     settings.VISUALSEARCH_INDEX_REFRESH_SECONDS = 0.5
     settings.VISUALSEARCH_QUERY_TIMEOUT = 60.0
-    with publishing_to(BROKER):
+    with publishing_to(e2e_broker):
         yield Site(live_server.url, e2e_worker)
 
 
@@ -210,7 +232,8 @@ def import_catalogue(site: Site, tmp_path: Path) -> Callable[..., list]:
 
     def run(rows: list[dict[str, str]], *, embed: bool = True, name: str = "catalogue") -> list[Product]:
         folder = write_catalogue(tmp_path / name, rows)
-        options = [] if embed else ["--no-embeddings"]
+        # Priced and stocked like the demo shop (find similar shows products in stock by default).
+        options = ["--demo-prices", "--demo-stock"] + ([] if embed else ["--no-embeddings"])
         call_command("import_catalog", str(folder), *options, verbosity=0, stdout=io.StringIO())
         products = list(Product.objects.filter(external_id__in=[r["id"] for r in rows]).order_by("pk"))
         assert len(products) == len(rows), "some catalogue rows were not imported"
@@ -230,7 +253,12 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
         height = page.evaluate("document.documentElement.scrollHeight")
         for y in range(0, height + 1, 600):
             page.evaluate(f"window.scrollTo(0, {y})")
-        page.wait_for_function("Array.from(document.images).every(image => image.complete)")
+        # Polled with evaluate(): wait_for_function() evaluates a string, which the site's
+        # Content-Security-Policy (no 'unsafe-eval') refuses.
+        deadline = time.monotonic() + 30
+        while not page.evaluate("() => Array.from(document.images).every(image => image.complete)"):
+            assert time.monotonic() < deadline, f"images still loading on {page.url} after 30 s"
+            page.wait_for_timeout(100)
         page.evaluate("window.scrollTo(0, 0)")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{request.node.originalname}{suffix}.png"

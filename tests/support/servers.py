@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -42,6 +43,42 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "co
             return
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+# Redis databases a test run may lease for a worker's broker (0 is the default one), and the
+# database that holds the leases: parallel runs on one machine never consume each other's tasks.
+BROKER_DBS = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
+LEASES_DB = 15
+LEASE_SECONDS = 1800
+
+
+def with_redis_db(url: str, number: int) -> str:
+    return urlsplit(url)._replace(path=f"/{number}").geturl()
+
+
+@contextlib.contextmanager
+def leased_redis_db(base_url: str, pinned: int | None = None) -> Iterator[str]:
+    """A Redis database of this run's own on ``base_url``'s server (``pinned``, or the first of
+    BROKER_DBS no other run holds), empty, and emptied again after. LookupError when every
+    one is leased."""
+    import redis
+
+    leases = redis.Redis.from_url(with_redis_db(base_url, LEASES_DB))
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    candidates = (pinned,) if pinned is not None else BROKER_DBS
+    number = next(
+        (n for n in candidates if leases.set(f"lookalike:worker-test-db:{n}", token, nx=True, ex=LEASE_SECONDS)),
+        None,
+    )
+    if number is None:
+        raise LookupError(f"every Redis database in {candidates} is leased by another test run")
+    url = with_redis_db(base_url, number)
+    redis.Redis.from_url(url).flushdb()
+    try:
+        yield url
+    finally:
+        redis.Redis.from_url(url).flushdb()
+        leases.delete(f"lookalike:worker-test-db:{number}")
 
 
 def database_url(settings_dict: dict) -> str:

@@ -13,13 +13,10 @@ import io
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-import redis
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
@@ -29,22 +26,13 @@ from shop.models import Product
 from tests.support.catalogue import catalogue_rows, write_catalogue
 from tests.support.mutations import mutated_images
 from tests.support.products import PRODUCT_ATTRIBUTES
-from tests.support.servers import Worker, database_url, publishing_to, start_worker
+from tests.support.servers import Worker, database_url, leased_redis_db, publishing_to, start_worker
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 READY_TIMEOUT = 120.0
 EMBED_TIMEOUT = 60.0
-# Redis databases a run may lease for its worker (0 is the default one; the e2e tests use 7),
-# and the database that holds the leases.
-CANDIDATE_DBS = (5, 6, 8, 9, 10, 11, 12, 13, 14)
-LEASES_DB = 15
-LEASE_SECONDS = 1800
-
-
-def with_db(url: str, number: int) -> str:
-    return urlsplit(url)._replace(path=f"/{number}").geturl()
 
 
 @pytest.fixture(scope="module")
@@ -55,23 +43,12 @@ def worker_redis_url() -> Iterator[str]:
     base = os.environ.get("REDIS_URL", "")
     if not base:
         pytest.skip("REDIS_URL is not set: the real-worker tests need Redis")
-    leases = redis.Redis.from_url(with_db(base, LEASES_DB))
-    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     pinned = os.environ.get("WORKER_TEST_REDIS_DB")
-    candidates = (int(pinned),) if pinned else CANDIDATE_DBS
-    number = next(
-        (n for n in candidates if leases.set(f"lookalike:worker-test-db:{n}", token, nx=True, ex=LEASE_SECONDS)),
-        None,
-    )
-    if number is None:
-        pytest.fail(f"every Redis database in {candidates} is leased by another test run", pytrace=False)
-    url = with_db(base, number)
-    redis.Redis.from_url(url).flushdb()
     try:
-        yield url
-    finally:
-        redis.Redis.from_url(url).flushdb()
-        leases.delete(f"lookalike:worker-test-db:{number}")
+        with leased_redis_db(base, int(pinned) if pinned else None) as url:
+            yield url
+    except LookupError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="module")
