@@ -4,11 +4,12 @@ stored ResNet50 vectors (the backbone stays ImageNet's, frozen).
 Two parts, both trained here in numpy (no TensorFlow: training runs in a Celery task or a
 management command; applying them is a few matrix products in the web process):
 
-* ``Head``: an MLP 2048 → hidden (ReLU) → out, L2-normalised, trained with a cosine-softmax
-  (normalised class weights, a fixed scale) on the article type, with optional auxiliary
-  cosine-softmax tasks (gender, sub category) on the same embedding. Similar products of
-  the same type end up close; the exact product is no longer special (so photo search keeps
-  the raw vectors).
+* ``Head``: an MLP 2048 → hidden (512, ReLU) → out (128), L2-normalised, trained with a
+  cosine-softmax (normalised class weights, a fixed scale) on the article type, with optional
+  auxiliary cosine-softmax tasks (gender) on the same embedding. It trains on the vectors'
+  top principal components (``pca_basis``, 4× less work) and ``Head.fold`` puts the
+  projection back into the first layer. Similar products of the same type end up close; the
+  exact product is no longer special (so photo search keeps the raw vectors).
 * ``ColourModel``: a softmax (logistic) regression from the colour descriptor
   (``visualsearch.ml.colour``) and the raw vector to probabilities over the catalogue's
   colour names. Its output's dot product is the colour similarity.
@@ -26,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -393,9 +393,3 @@ def knn_rows(matrix: np.ndarray, queries: np.ndarray, k: int, exclude_self: np.n
 def precision_at(labels: np.ndarray, query_rows: np.ndarray, found: np.ndarray, k: int) -> float:
     """Mean share of the first k found rows with the query's label."""
     return float(np.mean(labels[found[:, :k]] == labels[query_rows][:, None]))
-
-
-def timed(fn: Callable[[], object]) -> tuple[object, float]:
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
