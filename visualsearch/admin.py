@@ -159,6 +159,8 @@ class ProductWithEmbeddingAdmin(ProductEmbeddingAdminMixin, ProductAdmin):
     )
 
 
+# The admin's index names what staff manage here, visual search included.
+admin.site.index_title = "Catalogue and visual search"
 admin.site.unregister(Product)
 admin.site.register(Product, ProductWithEmbeddingAdmin)
 
