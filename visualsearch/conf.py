@@ -24,6 +24,22 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_DIMS": 256,
     # The index class (the seam where an approximate index plugs in, see README).
     "INDEX_CLASS": "visualsearch.index.memory.EmbeddingIndex",
+    # "auto": the exact in-memory index below INDEX_AUTO_FAISS_ROWS searchable products, the
+    # FAISS index (visualsearch.index.faiss_index.FaissIndex) from there on (README, "Past one
+    # machine"): at 200k rows the exact index holds ~270 MB per process and loads in ~12 s.
+    "INDEX_AUTO_FAISS_ROWS": 200_000,
+    # FAISS index artifact (visualsearch.index.artifact, services/artifacts.py): the factory
+    # string of both spaces ({nlist} is filled in from the row count), how many inverted lists
+    # a search probes, filtered subsets scanned exactly below this many rows, the local cache
+    # folder ("" → BASE_DIR/var/index-cache), the storage prefix, and how many logged changes
+    # past the artifact's watermark make the periodic check build a new one.
+    "FAISS_FACTORY": "IVF{nlist},SQ8",
+    "FAISS_NPROBE": 24,
+    "FAISS_EXACT_SUBSET": 50_000,
+    "ARTIFACT_CACHE_DIR": "",
+    "ARTIFACT_STORAGE_PREFIX": "visualsearch/index-artifacts",
+    "ARTIFACT_REBUILD_CHANGES": 20_000,
+    "ARTIFACT_KEEP": 3,
     # Load tests only: the index also serves seed_synthetic_embeddings' random vectors.
     "INDEX_SYNTHETIC": False,
     # Index hits re-scored with the full stored vectors (at least 4k; 0 = no re-rank).
@@ -63,9 +79,10 @@ DEFAULTS: dict[str, Any] = {
     # many seconds under a random token, so refining re-ranks without the photo or the model.
     "QUERY_TOKEN_SECONDS": 900,
     # Below this best score photo search says "Nothing in the shop looks very close"
-    # (calibrated with `python manage.py photo_quality`: catalogue shopper photos vs
-    # non-fashion images; see README, "Photo search").
-    "PHOTO_CLOSE_THRESHOLD": 0.55,
+    # (calibrated with `python manage.py photo_quality`: 600 catalogue shopper photos vs 132
+    # non-fashion images; 2.8% of real product photos fall below it, 10.6% of non-fashion
+    # images above it; see README, "Photo search").
+    "PHOTO_CLOSE_THRESHOLD": 0.676,
     # Load the model when a query worker (celery worker_ready) or, in the embedded default,
     # the development server starts, so shoppers rarely wait for it.
     "WARM_UP": True,
@@ -81,6 +98,8 @@ class _VisualSearchSettings:
         value = getattr(settings, f"VISUALSEARCH_{name}", DEFAULTS[name])
         if name == "MODEL_DIR" and not value:
             return Path(settings.BASE_DIR) / "var" / "models"
+        if name == "ARTIFACT_CACHE_DIR" and not value:
+            return Path(settings.BASE_DIR) / "var" / "index-cache"
         return value
 
 

@@ -1,6 +1,6 @@
 // Search by photo, without a build step (CSP: no inline scripts).
 // * Crop to search: once a photo is chosen it shows with a box the shopper drags around the
-//   item (mouse, pen or touch: pointer events). The box travels in the hidden "box" field as
+//   item (mouse, pen or touch: pointer events); grabbing the middle of the box moves it. The box travels in the hidden "box" field as
 //   x0,y0,x1,y1 in 0–1 of the upright photo; it starts as the photo with uniform borders
 //   trimmed, like the server's default (visualsearch.search.default_box).
 // * Progress: a submitted search disables its button and shows a spinner.
@@ -100,7 +100,6 @@
     var reset = form.querySelector("[data-crop-reset]");
     if (!file || !crop || !stage || !img || !boxEl || !input) return;
     var box = null;
-    var url = null;
     var drag = null;
 
     function show() {
@@ -124,8 +123,6 @@
     }
 
     file.addEventListener("change", function () {
-      if (url) URL.revokeObjectURL(url);
-      url = null;
       box = null;
       show();
       var chosen = file.files && file.files[0];
@@ -133,7 +130,11 @@
         crop.hidden = true;
         return;
       }
-      url = URL.createObjectURL(chosen);
+      // A data: URL (the CSP allows data: images, not blob: ones).
+      var reader = new FileReader();
+      reader.onload = function () {
+        img.src = String(reader.result);
+      };
       img.onload = function () {
         crop.hidden = false;
         box = defaultBox(img);
@@ -142,14 +143,17 @@
       img.onerror = function () {
         crop.hidden = true; // a format the browser cannot show: the server decides
       };
-      img.src = url;
+      reader.readAsDataURL(chosen);
     });
 
     stage.addEventListener("pointerdown", function (event) {
       if (event.button !== undefined && event.button > 0) return;
       event.preventDefault();
       var p = point(event);
-      var inside = box && p[0] > box[0] && p[0] < box[2] && p[1] > box[1] && p[1] < box[3];
+      // Grabbing the middle of a box moves it; anywhere else draws a new one.
+      var whole = !box || (box[0] <= 0 && box[1] <= 0 && box[2] >= 1 && box[3] >= 1);
+      var qw = box ? (box[2] - box[0]) / 4 : 0, qh = box ? (box[3] - box[1]) / 4 : 0;
+      var inside = !whole && p[0] > box[0] + qw && p[0] < box[2] - qw && p[1] > box[1] + qh && p[1] < box[3] - qh;
       drag = inside ? { mode: "move", start: p, from: box.slice() } : { mode: "draw", start: p };
       if (stage.setPointerCapture) stage.setPointerCapture(event.pointerId);
     });

@@ -364,7 +364,7 @@ def test_the_form_offers_the_camera_the_crop_tool_and_progress(client: Client, c
         assert hook in html
     assert "<script>" not in html  # CSP: no inline script
     after = post_page(client, photo_of(catalogue[0])).content.decode()
-    assert 'id="results" data-scroll-into-view' in after
+    assert '<div id="results" data-scroll-into-view>' in after
 
 
 # --- Find similar's refinements name their values -----------------------------------------------
