@@ -40,6 +40,22 @@ DEFAULTS: dict[str, Any] = {
     "ARTIFACT_STORAGE_PREFIX": "visualsearch/index-artifacts",
     "ARTIFACT_REBUILD_CHANGES": 20_000,
     "ARTIFACT_KEEP": 3,
+    # "auto": the exact in-memory index below INDEX_AUTO_FAISS_ROWS searchable products, the
+    # FAISS index (visualsearch.index.faiss_index.FaissIndex) from there on (README, "Past one
+    # machine"): at 200k rows the exact index holds ~270 MB per process and loads in ~12 s.
+    "INDEX_AUTO_FAISS_ROWS": 200_000,
+    # FAISS index artifact (visualsearch.index.artifact, services/artifacts.py): the factory
+    # string of both spaces ({nlist} is filled in from the row count), how many inverted lists
+    # a search probes, filtered subsets scanned exactly below this many rows, the local cache
+    # folder ("" → BASE_DIR/var/index-cache), the storage prefix, and how many logged changes
+    # past the artifact's watermark make the periodic check build a new one.
+    "FAISS_FACTORY": "IVF{nlist},SQ8",
+    "FAISS_NPROBE": 24,
+    "FAISS_EXACT_SUBSET": 50_000,
+    "ARTIFACT_CACHE_DIR": "",
+    "ARTIFACT_STORAGE_PREFIX": "visualsearch/index-artifacts",
+    "ARTIFACT_REBUILD_CHANGES": 20_000,
+    "ARTIFACT_KEEP": 3,
     # Load tests only: the index also serves seed_synthetic_embeddings' random vectors.
     "INDEX_SYNTHETIC": False,
     # Index hits re-scored with the full stored vectors (at least 4k; 0 = no re-rank).
@@ -98,6 +114,8 @@ class _VisualSearchSettings:
         value = getattr(settings, f"VISUALSEARCH_{name}", DEFAULTS[name])
         if name == "MODEL_DIR" and not value:
             return Path(settings.BASE_DIR) / "var" / "models"
+        if name == "ARTIFACT_CACHE_DIR" and not value:
+            return Path(settings.BASE_DIR) / "var" / "index-cache"
         if name == "ARTIFACT_CACHE_DIR" and not value:
             return Path(settings.BASE_DIR) / "var" / "index-cache"
         return value

@@ -157,3 +157,34 @@ class SimilarityHead(models.Model):
     @property
     def version(self) -> str:
         return f"head-v{self.pk}"
+
+
+class IndexArtifact(models.Model):
+    """A FAISS index artifact (visualsearch.index.artifact): built once by a worker, its files
+    kept in Django's storage under ``path``, fetched and memory-mapped by every web host.
+    Processes serve only the newest READY one whose model, projection and head match theirs."""
+
+    class State(models.TextChoices):
+        BUILDING = "building", "Building"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.BUILDING, db_index=True)
+    model_version = models.CharField(max_length=64)
+    projection_id = models.BigIntegerField(null=True, blank=True)  # None: full 2048-dim vectors
+    head_id = models.BigIntegerField(null=True, blank=True)  # None: find similar by the raw vectors
+    factory = models.CharField(max_length=64, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    change_watermark = models.BigIntegerField(default=0)  # the change log read up to here
+    path = models.CharField(max_length=255, blank=True)  # storage prefix of the files
+    size_bytes = models.BigIntegerField(default=0)
+    build_seconds = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"index artifact v{self.pk} ({self.state}, {self.rows} rows)"

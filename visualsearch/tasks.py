@@ -73,6 +73,18 @@ def train_similarity_head() -> None:
     logger.info("similarity head v%s: %s", result.head.pk, result.reason)
 
 
+@shared_task(ignore_result=True, acks_late=False)
+def build_index_artifact(force: bool = True) -> None:
+    """Build and publish the FAISS index artifact (services.artifacts): after a reindex
+    (force), and periodically (beat: force=False) once the change log has grown past
+    VISUALSEARCH_ARTIFACT_REBUILD_CHANGES since the current artifact."""
+    from visualsearch.services import artifacts
+
+    row = artifacts.artifact_build() if force else artifacts.artifact_build_if_due()
+    if row is not None:
+        logger.info("index artifact v%s: %s", row.pk, row.state)
+
+
 @worker_ready.connect
 def resume_interrupted_reindex(**kwargs: object) -> None:
     """A worker killed mid-reindex leaves pending rows: the next worker to start queues them again."""

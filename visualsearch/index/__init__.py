@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 from visualsearch.conf import vs_settings
 from visualsearch.index.base import Hit, NotIndexed, SearchIndex
 
-__all__ = ["Hit", "NotIndexed", "SearchIndex", "get_index", "reset_index"]
+__all__ = ["Hit", "NotIndexed", "SearchIndex", "get_index", "index_class_path", "reset_index"]
 
 _index: SearchIndex | None = None
 _index_lock = threading.Lock()
@@ -23,8 +23,23 @@ def get_index() -> SearchIndex:
     if _index is None:
         with _index_lock:
             if _index is None:
-                _index = import_string(vs_settings.INDEX_CLASS)()
+                _index = import_string(index_class_path())()
     return _index
+
+
+def index_class_path() -> str:
+    """VISUALSEARCH_INDEX_CLASS, with "auto" resolved: the exact in-memory index below
+    VISUALSEARCH_INDEX_AUTO_FAISS_ROWS searchable products, the FAISS index from there on
+    (decided once per process, at its first search)."""
+    name = str(vs_settings.INDEX_CLASS)
+    if name != "auto":
+        return name
+    from visualsearch.models import ProductEmbedding
+
+    rows = ProductEmbedding.objects.filter(product__is_active=True, vector__isnull=False).count()
+    if rows >= int(vs_settings.INDEX_AUTO_FAISS_ROWS):
+        return "visualsearch.index.faiss_index.FaissIndex"
+    return "visualsearch.index.memory.EmbeddingIndex"
 
 
 def reset_index() -> None:

@@ -31,7 +31,23 @@ def reindex_job_check_finished(job_id: int) -> bool:
         mode = ReindexJob.objects.filter(pk=job_id).values_list("mode", flat=True).first()
         transaction.on_commit(lambda: projection_update_after_reindex(refit=mode == ReindexJob.Mode.ALL))
         transaction.on_commit(index_changes_prune)
+        transaction.on_commit(index_artifact_after_reindex)
     return True
+
+
+def index_artifact_after_reindex() -> None:
+    """A finished reindex: queue a new FAISS index artifact where the site serves one (after
+    the projection update, which runs first). Never fails the reindex."""
+    from visualsearch.services.artifacts import artifact_wanted
+
+    if not artifact_wanted():
+        return
+    try:
+        from visualsearch.tasks import build_index_artifact
+
+        build_index_artifact.delay()
+    except Exception:
+        logger.exception("could not queue the index artifact build after the reindex")
 
 
 def projection_update_after_reindex(*, refit: bool) -> None:

@@ -1,0 +1,156 @@
+"""Building and publishing the FAISS index artifact (visualsearch.index.artifact).
+
+``artifact_build`` runs on a worker (task ``build_index_artifact``): it loads the exact index
+from PostgreSQL once (the projection, the active head, every active product's vectors and
+attribute codes, and the change-log watermark it read up to), builds one FAISS index per
+ranking space, writes the files through Django's storage under a new version and only then
+marks the ``IndexArtifact`` row READY. A failure marks the row FAILED and leaves the previous
+ready artifact serving. Web processes pick a new ready artifact up at their next refresh.
+
+It runs after a reindex finishes (job_progress) and from the periodic check
+``artifact_build_if_due`` once the change log has grown VISUALSEARCH_ARTIFACT_REBUILD_CHANGES
+past the current artifact's watermark.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from visualsearch.conf import vs_settings
+from visualsearch.index import artifact as artifact_mod
+from visualsearch.index.memory import FILTER_FIELDS, EmbeddingIndex
+from visualsearch.ml.embedder import MODEL_VERSION
+from visualsearch.models import IndexArtifact, IndexChange
+
+logger = logging.getLogger(__name__)
+
+
+def artifact_build(*, storage=None, source: EmbeddingIndex | None = None) -> IndexArtifact:
+    """Build, publish and return a new artifact (state READY, or FAILED with the error).
+
+    ``source``: an index already loaded (tests, benchmarks); else the exact index is loaded
+    from the database."""
+    storage = storage or default_storage
+    row = IndexArtifact.objects.create(model_version=MODEL_VERSION, factory=str(vs_settings.FAISS_FACTORY))
+    started = time.perf_counter()
+    try:
+        index = source
+        if index is None:
+            index = EmbeddingIndex()
+            index.load()
+        n = index._size
+        if n == 0:
+            raise ValueError("no searchable products to build an index artifact from")
+        order = np.argsort(index._ids[:n], kind="stable")  # artifact rows sorted by product id
+        ids = index._ids[:n][order]
+        raw = artifact_mod.build_faiss(index._matrix[:n][order], row.factory)
+        similar = artifact_mod.build_faiss(index._similar[:n][order], row.factory) if index._head is not None else None
+        codes = np.stack([index._codes[name][:n][order] for name in FILTER_FIELDS])
+        meta: dict[str, Any] = {
+            "model_version": MODEL_VERSION,
+            "projection_id": index._projection.pk if index._projection is not None else None,
+            "head_id": index._head.pk if index._head is not None else None,
+            "change_watermark": int(index._changes.watermark),
+            "factory": row.factory,
+            "values": {name: list(index._values[name]) for name in FILTER_FIELDS},
+            "rows": int(n),
+        }
+        prefix = f"{vs_settings.ARTIFACT_STORAGE_PREFIX}/v{row.pk}"
+        size = 0
+        with tempfile.TemporaryDirectory(prefix="index-artifact-") as tmp:
+            folder = Path(tmp)
+            artifact_mod.write_files(folder, meta=meta, ids=ids, codes=codes, raw=raw, similar=similar)
+            for name in artifact_mod.FILES:  # meta.json last
+                path = folder / name
+                if not path.exists():
+                    continue
+                size += path.stat().st_size
+                key = f"{prefix}/{name}"
+                if storage.exists(key):
+                    storage.delete(key)
+                with open(path, "rb") as fh:
+                    saved = storage.save(key, File(fh, name=name))
+                if saved != key:
+                    raise RuntimeError(f"storage saved {key} as {saved}")
+        row.state = IndexArtifact.State.READY
+        row.path = prefix
+        row.rows = n
+        row.projection_id = meta["projection_id"]
+        row.head_id = meta["head_id"]
+        row.change_watermark = meta["change_watermark"]
+        row.size_bytes = size
+        row.build_seconds = time.perf_counter() - started
+        row.finished_at = timezone.now()
+        row.save()
+        logger.info("index artifact v%s: %d rows, %.1f MB, %.1f s", row.pk, n, size / 1e6, row.build_seconds)
+        artifacts_prune(storage=storage)
+    except Exception as exc:
+        logger.exception("index artifact v%s failed: the previous one keeps serving", row.pk)
+        IndexArtifact.objects.filter(pk=row.pk).update(
+            state=IndexArtifact.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            build_seconds=time.perf_counter() - started,
+            finished_at=timezone.now(),
+        )
+        row.refresh_from_db()
+    return row
+
+
+def artifacts_prune(*, storage=None) -> None:
+    """Delete all but the newest VISUALSEARCH_ARTIFACT_KEEP ready artifacts (and failed ones
+    older than those), files included."""
+    storage = storage or default_storage
+    keep = list(
+        IndexArtifact.objects.filter(state=IndexArtifact.State.READY).values_list("pk", flat=True)[
+            : int(vs_settings.ARTIFACT_KEEP)
+        ]
+    )
+    if not keep:
+        return
+    old = (
+        IndexArtifact.objects.exclude(pk__in=keep).filter(pk__lt=max(keep)).exclude(state=IndexArtifact.State.BUILDING)
+    )
+    for row in old:
+        for name in artifact_mod.FILES:
+            key = f"{row.path}/{name}"
+            if row.path and storage.exists(key):
+                storage.delete(key)
+        row.delete()
+
+
+def changes_since_artifact() -> int | None:
+    """Change-log entries past the current artifact's watermark (None: no artifact)."""
+    current = IndexArtifact.objects.filter(state=IndexArtifact.State.READY).order_by("-id").first()
+    if current is None:
+        return None
+    return IndexChange.objects.filter(id__gt=current.change_watermark).count()
+
+
+def artifact_wanted() -> bool:
+    """Whether this site serves (or may serve) the FAISS index."""
+    cls = str(vs_settings.INDEX_CLASS)
+    return cls == "auto" or cls.endswith("FaissIndex")
+
+
+def artifact_build_if_due() -> IndexArtifact | None:
+    """The periodic check: build when the site serves FAISS and there is no artifact yet or
+    the change log grew past VISUALSEARCH_ARTIFACT_REBUILD_CHANGES since the current one."""
+    if not artifact_wanted():
+        return None
+    recent = timezone.now() - timedelta(hours=1)
+    if IndexArtifact.objects.filter(state=IndexArtifact.State.BUILDING, created__gte=recent).exists():
+        return None  # one is being built
+    pending = changes_since_artifact()
+    if pending is not None and pending < int(vs_settings.ARTIFACT_REBUILD_CHANGES):
+        return None
+    return artifact_build()
