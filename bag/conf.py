@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.conf import AppSettings
+
 DEFAULTS: dict[str, Any] = {
     # The most units of one size in one bag line.
     "MAX_QUANTITY_PER_LINE": 10,
@@ -12,13 +14,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class _BagSettings:
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"no bag setting {name!r}")
-        from django.conf import settings
-
-        return getattr(settings, f"BAG_{name}", DEFAULTS[name])
-
-
-bag_settings = _BagSettings()
+bag_settings = AppSettings("BAG", DEFAULTS)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from core.conf import AppSettings
+
 DEFAULTS: dict[str, Any] = {
     # Standard delivery: a flat rate, free from this subtotal on (in the shop's currency).
     "SHIPPING_FLAT_RATE": Decimal("99.00"),
@@ -18,14 +20,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class _CheckoutSettings:
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"no checkout setting {name!r}")
-        from django.conf import settings
-
-        value = getattr(settings, f"CHECKOUT_{name}", DEFAULTS[name])
-        return Decimal(str(value)) if isinstance(DEFAULTS[name], Decimal) else value
-
-
-checkout_settings = _CheckoutSettings()
+checkout_settings = AppSettings("CHECKOUT", DEFAULTS)

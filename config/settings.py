@@ -244,42 +244,25 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# --- Visual search: each VISUALSEARCH_<NAME> environment variable overrides the default
-# in visualsearch/conf.py (DEFAULTS), converted to the default's type.
-from visualsearch.conf import DEFAULTS as _VISUALSEARCH_DEFAULTS  # noqa: E402
-
-for _name, _default in _VISUALSEARCH_DEFAULTS.items():
-    _var = f"VISUALSEARCH_{_name}"
-    if _var in env.ENVIRON:
-        globals()[_var] = env.bool(_var) if isinstance(_default, bool) else env.get_value(_var, cast=type(_default))
-if CELERY_TASK_ALWAYS_EAGER and "VISUALSEARCH_QUERY_IN_PROCESS" not in env.ENVIRON:
-    VISUALSEARCH_QUERY_IN_PROCESS = True  # no broker: photo-search queries embed in-process
-
-# --- Shop, bag, orders, checkout: each <APP>_<NAME> environment variable overrides the default
-# in <app>/conf.py (DEFAULTS), converted to the default's type.
-from decimal import Decimal  # noqa: E402
-
+# --- Visual search, shop, bag, orders, checkout: each <APP>_<NAME> environment variable
+# overrides the default in <app>/conf.py (DEFAULTS), converted to the default's type.
 from bag.conf import DEFAULTS as _BAG_DEFAULTS  # noqa: E402
 from checkout.conf import DEFAULTS as _CHECKOUT_DEFAULTS  # noqa: E402
+from core.conf import environment_overrides  # noqa: E402
 from orders.conf import DEFAULTS as _ORDERS_DEFAULTS  # noqa: E402
 from shop.conf import DEFAULTS as _SHOP_DEFAULTS  # noqa: E402
+from visualsearch.conf import DEFAULTS as _VISUALSEARCH_DEFAULTS  # noqa: E402
 
 for _prefix, _defaults in (
+    ("VISUALSEARCH", _VISUALSEARCH_DEFAULTS),
     ("SHOP", _SHOP_DEFAULTS),
     ("BAG", _BAG_DEFAULTS),
     ("ORDERS", _ORDERS_DEFAULTS),
     ("CHECKOUT", _CHECKOUT_DEFAULTS),
 ):
-    for _name, _default in _defaults.items():
-        _var = f"{_prefix}_{_name}"
-        if _var in env.ENVIRON:
-            globals()[_var] = (
-                env.bool(_var)
-                if isinstance(_default, bool)
-                else Decimal(env.str(_var))
-                if isinstance(_default, Decimal)
-                else env.get_value(_var, cast=type(_default))
-            )
+    globals().update(environment_overrides(env, _prefix, _defaults))
+if CELERY_TASK_ALWAYS_EAGER and "VISUALSEARCH_QUERY_IN_PROCESS" not in env.ENVIRON:
+    VISUALSEARCH_QUERY_IN_PROCESS = True  # no broker: photo-search queries embed in-process
 
 # --- Accounts
 LOGIN_URL = "accounts:login"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.conf import AppSettings
+
 DEFAULTS: dict[str, Any] = {
     # An order still unpaid after this many minutes is cancelled and its stock released.
     "PAYMENT_TIMEOUT_MINUTES": 30,
@@ -14,13 +16,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class _OrdersSettings:
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"no orders setting {name!r}")
-        from django.conf import settings
-
-        return getattr(settings, f"ORDERS_{name}", DEFAULTS[name])
-
-
-orders_settings = _OrdersSettings()
+orders_settings = AppSettings("ORDERS", DEFAULTS)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.conf import AppSettings
+
 DEFAULTS: dict[str, Any] = {
     # ISO 4217 code of the shop's prices; shown with its symbol when we know it.
     "CURRENCY": "INR",
@@ -14,13 +16,4 @@ DEFAULTS: dict[str, Any] = {
 CURRENCY_SYMBOLS: dict[str, str] = {"INR": "₹", "EUR": "€", "USD": "$", "GBP": "£"}
 
 
-class _ShopSettings:
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"no shop setting {name!r}")
-        from django.conf import settings
-
-        return getattr(settings, f"SHOP_{name}", DEFAULTS[name])
-
-
-shop_settings = _ShopSettings()
+shop_settings = AppSettings("SHOP", DEFAULTS)

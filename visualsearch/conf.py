@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.conf import AppSettings
+
 DEFAULTS: dict[str, Any] = {
     # Model weights: an explicit file, else the cache folder ("" → BASE_DIR/var/models).
     "WEIGHTS": "",
@@ -24,22 +26,6 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_DIMS": 256,
     # The index class (the seam where an approximate index plugs in, see README).
     "INDEX_CLASS": "visualsearch.index.memory.EmbeddingIndex",
-    # "auto": the exact in-memory index below INDEX_AUTO_FAISS_ROWS searchable products, the
-    # FAISS index (visualsearch.index.faiss_index.FaissIndex) from there on (README, "Past one
-    # machine"): at 200k rows the exact index holds ~270 MB per process and loads in ~12 s.
-    "INDEX_AUTO_FAISS_ROWS": 200_000,
-    # FAISS index artifact (visualsearch.index.artifact, services/artifacts.py): the factory
-    # string of both spaces ({nlist} is filled in from the row count), how many inverted lists
-    # a search probes, filtered subsets scanned exactly below this many rows, the local cache
-    # folder ("" → BASE_DIR/var/index-cache), the storage prefix, and how many logged changes
-    # past the artifact's watermark make the periodic check build a new one.
-    "FAISS_FACTORY": "IVF{nlist},SQ8",
-    "FAISS_NPROBE": 24,
-    "FAISS_EXACT_SUBSET": 50_000,
-    "ARTIFACT_CACHE_DIR": "",
-    "ARTIFACT_STORAGE_PREFIX": "visualsearch/index-artifacts",
-    "ARTIFACT_REBUILD_CHANGES": 20_000,
-    "ARTIFACT_KEEP": 3,
     # "auto": the exact in-memory index below INDEX_AUTO_FAISS_ROWS searchable products, the
     # FAISS index (visualsearch.index.faiss_index.FaissIndex) from there on (README, "Past one
     # machine"): at 200k rows the exact index holds ~270 MB per process and loads in ~12 s.
@@ -105,20 +91,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class _VisualSearchSettings:
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"no visual search setting {name!r}")
-        from django.conf import settings
+class _VisualSearchSettings(AppSettings):
+    # Folders under BASE_DIR/var unless set.
+    _FOLDERS = {"MODEL_DIR": "models", "ARTIFACT_CACHE_DIR": "index-cache"}
 
-        value = getattr(settings, f"VISUALSEARCH_{name}", DEFAULTS[name])
-        if name == "MODEL_DIR" and not value:
-            return Path(settings.BASE_DIR) / "var" / "models"
-        if name == "ARTIFACT_CACHE_DIR" and not value:
-            return Path(settings.BASE_DIR) / "var" / "index-cache"
-        if name == "ARTIFACT_CACHE_DIR" and not value:
-            return Path(settings.BASE_DIR) / "var" / "index-cache"
+    def resolve(self, name: str, value: Any, settings: Any) -> Any:
+        if name in self._FOLDERS and not value:
+            return Path(settings.BASE_DIR) / "var" / self._FOLDERS[name]
         return value
 
 
-vs_settings = _VisualSearchSettings()
+vs_settings = _VisualSearchSettings("VISUALSEARCH", DEFAULTS)
