@@ -17,10 +17,9 @@ from core.images import ImageRejected
 from shop.catalog_import import catalog_import
 from shop.models import Product
 from tests.support.catalogue import write_catalogue
+from tests.support.embeddings import store_vector
 from tests.support.mutations import mutated_images
-from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.ml.preprocessing import bytes_to_model_input
-from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
 # Pillow warns about each malformed TIFF tag it skips: expected here, by design.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
@@ -52,18 +51,8 @@ def test_the_decoder_uses_or_refuses_every_mutant() -> None:
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_photo_search_page_and_api_never_answer_500(make_product, settings) -> None:
-    rng = np.random.default_rng(0)
     for i in range(6):
-        product = make_product(name=f"Shirt {i}")
-        vector = rng.standard_normal(2048).astype("<f4")
-        ProductEmbedding.objects.update_or_create(
-            product=product,
-            defaults={
-                "vector": (vector / np.linalg.norm(vector)).tobytes(),
-                "status": EmbeddingStatus.DONE,
-                "model_version": MODEL_VERSION,
-            },
-        )
+        store_vector(make_product(name=f"Shirt {i}"), seed=i)
     before = media_files(settings.MEDIA_ROOT)
     client = Client()
     answers: dict[int, int] = {}

@@ -10,10 +10,9 @@ from django.test import Client
 
 from shop.models import Product, ProductVariant
 from shop.services import catalogue_changes_announce
+from tests.support.embeddings import store_vector
 from visualsearch import search
 from visualsearch.index import get_index
-from visualsearch.ml.embedder import MODEL_VERSION
-from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +24,15 @@ def line_of_shirts(make_product) -> list[Product]:
     for i in range(8):
         product = make_product(name=f"Shirt {i}")
         ProductVariant.objects.create(product=product, size="M", stock=0 if i % 2 else 3)
-        vector = np.zeros(2048, dtype="<f4")
-        vector[0], vector[1] = np.cos(i * 0.15), np.sin(i * 0.15)
-        ProductEmbedding.objects.update_or_create(
-            product=product,
-            defaults={"vector": vector.tobytes(), "status": EmbeddingStatus.DONE, "model_version": MODEL_VERSION},
-        )
+        store_vector(product, on_the_line(i))
         products.append(product)
     return products
+
+
+def on_the_line(i: int) -> np.ndarray:
+    vector = np.zeros(2048)
+    vector[0], vector[1] = np.cos(i * 0.15), np.sin(i * 0.15)
+    return vector
 
 
 def names(result: search.SimilarResult) -> list[str]:
@@ -79,12 +79,7 @@ def test_a_sold_out_product_page_offers_five_similar_in_stock(line_of_shirts: li
     for i in range(8, 12):  # more in-stock shirts further along the line
         product = make_product(name=f"Shirt {i}")
         ProductVariant.objects.create(product=product, size="M", stock=2)
-        vector = np.zeros(2048, dtype="<f4")
-        vector[0], vector[1] = np.cos(i * 0.15), np.sin(i * 0.15)
-        ProductEmbedding.objects.update_or_create(
-            product=product,
-            defaults={"vector": vector.tobytes(), "status": EmbeddingStatus.DONE, "model_version": MODEL_VERSION},
-        )
+        store_vector(product, on_the_line(i))
     sold_out = line_of_shirts[3]
     page = Client().get(sold_out.get_absolute_url()).content.decode()
     assert "Sold out, but these look like it and are in stock" in page

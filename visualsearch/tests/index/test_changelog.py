@@ -5,28 +5,19 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from django.utils import timezone
 
+from tests.support.embeddings import store_vector
 from visualsearch.index.memory import EmbeddingIndex
-from visualsearch.ml.embedder import MODEL_VERSION
-from visualsearch.models import EmbeddingStatus, IndexChange, ProductEmbedding
+from visualsearch.models import IndexChange
 from visualsearch.services import changelog
 
 pytestmark = pytest.mark.django_db
 
 
 def _embed(product, seed: int) -> None:
-    vector = np.random.default_rng(seed).standard_normal(2048).astype("<f4")
-    ProductEmbedding.objects.update_or_create(
-        product=product,
-        defaults={
-            "vector": (vector / np.linalg.norm(vector)).tobytes(),
-            "status": EmbeddingStatus.DONE,
-            "model_version": MODEL_VERSION,
-        },
-    )
+    store_vector(product, seed=seed)
     changelog.index_changes_record([product.pk])
 
 
