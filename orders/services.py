@@ -232,24 +232,34 @@ def order_mark_paid(order_id: int) -> bool:
     return True
 
 
-def order_mark_shipped(order: Order) -> Order:
+def _order_advance(order: Order, *, status: str, to: str, refusal: str) -> Order:
+    """Move a locked order from ``status`` to ``to``; OrderStateError (``refusal``, formatted
+    with the order) from any other status."""
     with transaction.atomic():
         order = _locked(order.pk)
-        if order.status != OrderStatus.PAID:
-            raise OrderStateError(f"Order {order} is {order.get_status_display().lower()}, not paid: not shipped.")
-        order.status = OrderStatus.SHIPPED
+        if order.status != status:
+            raise OrderStateError(refusal.format(order=order, status=order.get_status_display().lower()))
+        order.status = to
         order.save(update_fields=["status", "updated"])
     return order
+
+
+def order_mark_shipped(order: Order) -> Order:
+    return _order_advance(
+        order,
+        status=OrderStatus.PAID,
+        to=OrderStatus.SHIPPED,
+        refusal="Order {order} is {status}, not paid: not shipped.",
+    )
 
 
 def order_mark_delivered(order: Order) -> Order:
-    with transaction.atomic():
-        order = _locked(order.pk)
-        if order.status != OrderStatus.SHIPPED:
-            raise OrderStateError(f"Order {order} has not been shipped: not delivered.")
-        order.status = OrderStatus.DELIVERED
-        order.save(update_fields=["status", "updated"])
-    return order
+    return _order_advance(
+        order,
+        status=OrderStatus.SHIPPED,
+        to=OrderStatus.DELIVERED,
+        refusal="Order {order} has not been shipped: not delivered.",
+    )
 
 
 def order_cancel(order: Order) -> Order:
