@@ -107,9 +107,16 @@ def _consumes_query_queue(app: object) -> bool:
         return True
 
 
-def _warm_up_in_background(reason: str) -> threading.Thread:
+_warm_up_started = threading.Event()
+
+
+def _warm_up_in_background(reason: str) -> threading.Thread | None:
+    """Start the warm-up once per process (a solo worker gets both signals below)."""
     from visualsearch.warmup import warm_up_model
 
+    if _warm_up_started.is_set():
+        return None
+    _warm_up_started.set()
     thread = threading.Thread(target=warm_up_model, args=(reason,), name="visualsearch-warm-up", daemon=True)
     thread.start()
     return thread
