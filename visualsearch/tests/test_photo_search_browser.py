@@ -80,6 +80,24 @@ def a_photo_on_bricks(products: list[Product], tmp_path: Path) -> tuple[Path, Pl
     raise AssertionError("no placed photo on a texture")
 
 
+AXE_FILE = ROOT / "var" / "axe-core" / "axe.min.js"
+
+
+def assert_accessible(page) -> None:
+    """axe-core (when tests/e2e has fetched it into var/axe-core): no serious or critical
+    violation on the page with results and the crop tool open. Evaluated through the
+    DevTools protocol, so the page's CSP stays on."""
+    if not AXE_FILE.is_file():
+        return
+    page.evaluate(AXE_FILE.read_text(encoding="utf-8"))
+    violations = page.evaluate(
+        """async () => (await axe.run(document)).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"""
+    )
+    assert violations == [], violations
+
+
 def drag_box(page, box: tuple[float, float, float, float]) -> None:
     stage = page.locator("form.upload-form [data-crop-stage]")
     stage.scroll_into_view_if_needed()
@@ -144,6 +162,7 @@ def test_search_by_photo_with_a_crop_box(browser, shop, tmp_path: Path, width: i
         page.locator('form.upload-form input[type="file"]').set_input_files(str(path))
         expect(page.locator("form.upload-form [data-crop]")).to_be_visible()
         drag_box(page, photo.box)
+        assert_accessible(page)
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / f"photo-search-{width}.png"), full_page=True)
         page.goto(base + f"/search/photo/?q={token}&colour={product.base_colour}&in_stock=")
