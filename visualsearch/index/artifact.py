@@ -42,9 +42,13 @@ FILES = (RAW, SIMILAR, IDS, CODES, META)  # META last: its presence marks a comp
 FORMAT = 1
 
 
+TRAIN_ROWS = 100_000  # k-means training sample
+
+
 def nlist_for(rows: int) -> int:
-    """Inverted lists for ``rows`` vectors: ~4√N (at least 1, and ≥ 39 training rows each)."""
-    return max(1, min(int(4 * np.sqrt(max(rows, 1))), rows // 39 if rows >= 39 else 1))
+    """Inverted lists for ``rows`` vectors: ~4√N, at most one per 39 training rows (FAISS's
+    minimum), at least 1."""
+    return max(1, min(int(4 * np.sqrt(max(rows, 1))), min(rows, TRAIN_ROWS) // 39))
 
 
 def build_faiss(vectors: np.ndarray, factory: str, *, seed: int = 0) -> Any:
@@ -58,7 +62,7 @@ def build_faiss(vectors: np.ndarray, factory: str, *, seed: int = 0) -> Any:
     index = faiss.index_factory(dims, spec, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
         rng = np.random.default_rng(seed)
-        train = vectors if rows <= 100_000 else vectors[rng.choice(rows, 100_000, replace=False)]
+        train = vectors if rows <= TRAIN_ROWS else vectors[np.sort(rng.choice(rows, TRAIN_ROWS, replace=False))]
         index.train(train)
     for start in range(0, rows, 100_000):
         index.add(vectors[start : start + 100_000])

@@ -78,6 +78,35 @@ class FaissIndex(EmbeddingIndex):
         self._base_values: dict[str, list[Any]] = {}
         self.stats.update({"artifact_loads": 0, "artifact_refusals": 0})
 
+    @classmethod
+    def from_artifact(
+        cls, mapped: artifact_mod.MappedArtifact, projection: projection_mod.ProjectionData | None = None
+    ) -> FaissIndex:
+        """A static index over a mapped artifact, for benchmarks: it never reads the database
+        (no change log, no head: find similar ranks by the raw vectors)."""
+        index = cls()
+        index._static = True
+        index._projection = projection
+        index._install(mapped)
+        index._loaded = True
+        index._version += 1
+        return index
+
+    def _install(self, mapped: artifact_mod.MappedArtifact) -> None:
+        self._art = mapped
+        self._overlay = self._empty_overlay()
+        self._dead = np.zeros(mapped.rows, dtype=bool)
+        self._dead_count = 0
+        values = mapped.meta["values"]
+        self._base_values = {name: list(values[name]) for name in FILTER_FIELDS}
+        self._base_vocab = {name: {v: i for i, v in enumerate(vals)} for name, vals in self._base_values.items()}
+        # Free the exact index's arrays (a switch from exact to the artifact).
+        self._matrix = np.zeros((0, self._dims()), dtype=np.float32)
+        self._similar = np.zeros((0, self._similar_dims()), dtype=np.float32)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._row_of = {}
+        self._size = 0
+
     # --- loading ------------------------------------------------------------------------
 
     @property
@@ -117,19 +146,7 @@ class FaissIndex(EmbeddingIndex):
                 return
             self._projection = projection
             self._head = head
-            self._art = mapped
-            self._overlay = self._empty_overlay()
-            self._dead = np.zeros(mapped.rows, dtype=bool)
-            self._dead_count = 0
-            values = mapped.meta["values"]
-            self._base_values = {name: list(values[name]) for name in FILTER_FIELDS}
-            self._base_vocab = {name: {v: i for i, v in enumerate(vals)} for name, vals in self._base_values.items()}
-            # Free the exact index's arrays (a switch from exact to the artifact).
-            self._matrix = np.zeros((0, self._dims()), dtype=np.float32)
-            self._similar = np.zeros((0, self._similar_dims()), dtype=np.float32)
-            self._ids = np.zeros(0, dtype=np.int64)
-            self._row_of = {}
-            self._size = 0
+            self._install(mapped)
             self._changes.restart(int(mapped.meta["change_watermark"]))
             changes = self._changes.pending()
             if len(changes) >= FULL_RELOAD_AFTER:
