@@ -32,12 +32,12 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_AUTO_FAISS_ROWS": 200_000,
     # FAISS index artifact (visualsearch.index.artifact, services/artifacts.py): the factory
     # string of both spaces ({nlist} is filled in from the row count), how many inverted lists
-    # a search probes, filtered subsets scanned exactly below this many rows, the local cache
+    # a search probes, filtered subsets scored exactly up to this many rows (decoded, ~5 µs a row), the local cache
     # folder ("" → BASE_DIR/var/index-cache), the storage prefix, and how many logged changes
     # past the artifact's watermark make the periodic check build a new one.
     "FAISS_FACTORY": "IVF{nlist},SQ8",
     "FAISS_NPROBE": 24,
-    "FAISS_EXACT_SUBSET": 50_000,
+    "FAISS_EXACT_SUBSET": 4_000,
     "ARTIFACT_CACHE_DIR": "",
     "ARTIFACT_STORAGE_PREFIX": "visualsearch/index-artifacts",
     "ARTIFACT_REBUILD_CHANGES": 20_000,

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -78,8 +78,8 @@ def real_catalogue(vectors_path: Path, styles_path: Path) -> tuple[np.ndarray, n
             except (KeyError, ValueError):
                 continue
     labels = {
-        field: np.asarray([(rows.get(int(i)) or {}).get(column) or "" for i in ids], dtype=object)
-        for field, column in STYLE_COLUMNS.items()
+        name: np.asarray([(rows.get(int(i)) or {}).get(column) or "" for i in ids], dtype=object)
+        for name, column in STYLE_COLUMNS.items()
     }
     return ids, vectors, labels
 
@@ -192,6 +192,7 @@ class AnnReport:
     exact_mb: float
     workers: list[dict]
     mapped_mb: float
+    sweep: list[dict] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         cold = [w["cold_start_s"] for w in self.workers]
@@ -212,6 +213,11 @@ class AnnReport:
             f"{max(private):.0f} MB each (whole process {max(process):.0f} MB private), mapped "
             f"{self.mapped_mb:.0f} MB shared → {host:.0f} MB of index per host with {len(cold)} workers "
             f"(exact index: {self.exact_mb:.0f} MB per process, {len(cold) * self.exact_mb:.0f} MB per host)",
+            *(
+                f"  nprobe {p['nprobe']}: recall@5 {p['recall']:.3f}, filtered {p['recall_filtered']:.3f}, "
+                f"index step p50 {p['p50_ms']:.2f} ms p99 {p['p99_ms']:.2f} ms"
+                for p in self.sweep
+            ),
         ]
 
     def row(self) -> str:
@@ -265,6 +271,7 @@ def run(
     factory: str = "IVF{nlist},SQ8",
     seed: int = 0,
     workdir: Path | None = None,
+    nprobes: tuple[int, ...] = (),
     vectors_path: Path | None = None,
     styles_path: Path | None = None,
     log: Callable[[str], None] = print,
@@ -329,11 +336,15 @@ def run(
         top_f = reranked(cat, q, [h.product_id for h in hits_f])
         found_f += len(set(top_f) & set(truth_f[j]))
         total_f += len(truth_f[j])
-        matches.append(len(truth_f[j]))
+        same = np.ones(rows, dtype=bool)
+        for name in NARROW:
+            same &= exact._codes[name][:rows] == exact._codes[name][q]
+        matches.append(int(np.count_nonzero(same)) - 1)
         if len(truth_f[j]) == K:
             with_k += 1
             full_k += len(top_f) == K
     exact_mb = exact.memory_bytes() / 1e6
+    sweep = [probe(cat, index, query_rows, truth, truth_f, attributes, nprobe) for nprobe in nprobes if nprobe > 0]
     log("starting the worker processes…")
     reports = worker_processes(folder, workers, queries)
     return AnnReport(
@@ -358,7 +369,40 @@ def run(
         exact_mb=exact_mb,
         workers=reports,
         mapped_mb=size_mb,
+        sweep=sweep,
     )
+
+
+def probe(
+    cat: SyntheticCatalogue,
+    index: FaissIndex,
+    query_rows: np.ndarray,
+    truth: list[list[int]],
+    truth_f: list[list[int]],
+    attributes: dict[str, list],
+    nprobe: int,
+) -> dict[str, float]:
+    """FAISS recall and latency with VISUALSEARCH_FAISS_NPROBE = ``nprobe``."""
+    from django.test import override_settings
+
+    times, found, found_f, total_f = [], 0, 0, 0
+    with override_settings(VISUALSEARCH_FAISS_NPROBE=nprobe):
+        for j, q in enumerate(query_rows.tolist()):
+            pid = int(cat.ids[q])
+            hits, ms = timed_ms(partial(index.similar_to_product, pid, CANDIDATES))
+            times.append(ms)
+            found += len(set(reranked(cat, q, [h.product_id for h in hits])) & set(truth[j]))
+            filters = {name: attributes[name][q] for name in NARROW}
+            hits_f = index.similar_to_product(pid, CANDIDATES, filters)
+            found_f += len(set(reranked(cat, q, [h.product_id for h in hits_f])) & set(truth_f[j]))
+            total_f += len(truth_f[j])
+    return {
+        "nprobe": nprobe,
+        "recall": found / (K * len(query_rows)),
+        "recall_filtered": found_f / max(total_f, 1),
+        "p50_ms": percentile(times, 50),
+        "p99_ms": percentile(times, 99),
+    }
 
 
 def worker_processes(folder: Path, count: int, queries: int) -> list[dict]:

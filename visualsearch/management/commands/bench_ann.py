@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=4, help="Worker processes mapping the artifact.")
         parser.add_argument("--factory", default="IVF{nlist},SQ8", help="FAISS index factory string.")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--nprobe", type=int, nargs="*", default=[], help="Also measure FAISS with these probe counts."
+        )
         parser.add_argument("--workdir", default="", help="Where the artifacts go (default: a temporary folder).")
         parser.add_argument("--vectors", default="", help="The cached real embeddings (.npz with ids, vectors).")
         parser.add_argument("--worker", default="", help="(internal) run as one worker over this artifact folder.")
@@ -38,6 +41,7 @@ class Command(BaseCommand):
         workers: int,
         factory: str,
         seed: int,
+        nprobe: list[int],
         workdir: str,
         vectors: str,
         worker: str,
@@ -61,6 +65,7 @@ class Command(BaseCommand):
                 factory=factory,
                 seed=seed,
                 workdir=Path(workdir) if workdir else None,
+                nprobes=tuple(nprobe),
                 vectors_path=vectors_path,
                 log=self.stderr.write,
             )

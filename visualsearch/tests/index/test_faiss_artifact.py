@@ -226,4 +226,5 @@ def test_filtered_ann_returns_k_results(cache_dir: Path, exact_subset: int) -> N
                 found += len(truth & {h.product_id for h in hits})
                 total += 10
             assert len(index.similar_to_product(int(ids[q]), 10, {"base_colour": "Navy"})) == 10
-        assert found / total >= 0.95
+        # probing (2 lists × √(rows / allowed)) loses a few; the exact subset scan none (SQ8 aside)
+        assert found / total >= (0.9 if exact_subset == 0 else 0.98)
