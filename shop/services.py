@@ -8,6 +8,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
@@ -36,7 +37,9 @@ def catalogue_changes_announce(product_ids: Sequence[int], *, images_changed: Se
         return
     updated = CatalogueVersion.objects.filter(pk=1).update(version=F("version") + 1)
     if not updated:
-        CatalogueVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+        # The first version is the time in microseconds, not 1: a database emptied and filled
+        # again must not meet cached counts of an earlier catalogue under the same version.
+        CatalogueVersion.objects.get_or_create(pk=1, defaults={"version": time.time_ns() // 1000})
     products_changed.send(sender=Product, product_ids=ids)
     if images_changed:
         product_images_changed.send(sender=Product, product_ids=sorted({int(pid) for pid in images_changed}))

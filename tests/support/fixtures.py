@@ -55,10 +55,15 @@ def make_image() -> Callable[..., bytes]:
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index() -> Iterator[None]:
-    """Each test starts with this process's index unloaded (it reads the test's database)."""
+    """Each test starts with this process's index unloaded and its caches empty (they hold
+    what an earlier test's database said)."""
+    from django.core.cache import caches
+
     from visualsearch.index import reset_index
 
     reset_index()
+    for alias in ("default",):
+        caches[alias].clear()
     yield
     reset_index()
 
