@@ -14,13 +14,13 @@ os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = tempfile.mkdtemp(prefix="fashion-test-media-")
+MEDIA_ROOT = tempfile.mkdtemp(prefix="lookalike-test-media-")
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 # The suite's own tasks run in-process unless a test starts a real worker.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 VISUALSEARCH_INDEX_REFRESH_SECONDS = 0.0
-STATIC_ROOT = tempfile.mkdtemp(prefix="fashion-test-static-")
+STATIC_ROOT = tempfile.mkdtemp(prefix="lookalike-test-static-")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Rate limits would refuse the suite's many searches from one test client;

@@ -293,11 +293,11 @@ def import_zip_extract(upload: IO[bytes], folder: Path) -> int:
 
 
 def import_csv_check(upload: IO[bytes]) -> None:
-    """The CSV must have the import's columns (``catalog_import.CSV_COLUMNS``)."""
+    """The CSV must have the import's columns (``catalogue_import.CSV_COLUMNS``)."""
     import csv
     import io
 
-    from shop.catalog_import import CSV_COLUMNS
+    from shop.catalogue_import import CSV_COLUMNS
 
     limits = import_limits()
     size = getattr(upload, "size", None)
@@ -390,10 +390,10 @@ def _row_error(message: str) -> dict[str, object]:
 
 def import_job_run(job_id: int, *, batch_size: int = 200) -> ImportJob | None:
     """Run an import job: extract its zip safely into a temporary folder next to its CSV (as
-    ``styles.csv`` + ``images/``) and run ``catalog_import`` on that folder, writing progress
+    ``styles.csv`` + ``images/``) and run ``catalogue_import`` on that folder, writing progress
     and per-row errors to the job as batches finish. Idempotent: a redelivered task runs a
     running job again (the import itself is idempotent); a finished one is left alone."""
-    from shop.catalog_import import catalog_import, count_rows
+    from shop.catalogue_import import catalogue_import, count_rows
 
     claimed = ImportJob.objects.filter(pk=job_id, state__in=[ImportJob.State.PENDING, ImportJob.State.RUNNING]).update(
         state=ImportJob.State.RUNNING, started_at=timezone.now(), processed=0, skipped_count=0, errors=[]
@@ -428,7 +428,7 @@ def import_job_run(job_id: int, *, batch_size: int = 200) -> ImportJob | None:
                 state["saved_errors"] = len(errors)
             ImportJob.objects.filter(pk=job_id).update(**update)
 
-        result = catalog_import(
+        result = catalogue_import(
             folder,
             batch_size=batch_size,
             on_progress=on_progress,

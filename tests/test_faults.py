@@ -67,7 +67,7 @@ def _import(tmp_path: Path, count: int) -> list[int]:
     """Import ``count`` real catalogue products (no embeddings queued); their ids."""
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text("\n".join(row["id"] for row in catalogue_rows(count)))
-    call_command("import_catalog", str(catalogue_dir()), ids=ids_file, no_embeddings=True, verbosity=0)
+    call_command("import_catalogue", str(catalogue_dir()), ids=ids_file, no_embeddings=True, verbosity=0)
     return list(Product.objects.order_by("pk").values_list("pk", flat=True))
 
 
@@ -369,7 +369,7 @@ def test_postgres_restart_while_serving(tmp_path, real_weights) -> None:
         _manage(env, "collectstatic", "--noinput", "-v0")
         ids = tmp_path / "ids.txt"
         ids.write_text("\n".join(row["id"] for row in catalogue_rows(8)))
-        _manage(env, "import_catalog", str(catalogue_dir()), "--ids", str(ids), "-v0")  # embeddings too
+        _manage(env, "import_catalogue", str(catalogue_dir()), "--ids", str(ids), "-v0")  # embeddings too
 
         port = free_port()
         command = [

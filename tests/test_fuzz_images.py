@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from core.images import ImageRejected
-from shop.catalog_import import catalog_import
+from shop.catalogue_import import catalogue_import
 from shop.models import Product
 from tests.support.catalogue import write_catalogue
 from tests.support.embeddings import store_vector
@@ -91,7 +91,7 @@ def test_import_skips_bad_files_with_reasons_and_leaves_no_orphans(tmp_path: Pat
     for row, (_label, data) in zip(rows, MUTANTS, strict=True):
         (folder / "images" / f"{row['id']}.jpg").write_bytes(data)
     skipped: list[str] = []
-    result = catalog_import(folder, batch_size=25, on_skip=skipped.append, announce_images=False)
+    result = catalogue_import(folder, batch_size=25, on_skip=skipped.append, announce_images=False)
     assert result.created + result.skipped == len(MUTANTS)
     assert result.created > 10 and result.skipped > 10
     assert all("unusable" in reason or "missing" in reason for reason in skipped), skipped[:5]

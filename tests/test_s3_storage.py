@@ -88,7 +88,7 @@ def test_catalogue_on_s3_imports_embeds_and_serves(
     s3_media, s3_endpoint: str, tmp_path: Path, real_weights, client, make_image
 ) -> None:
     folder = write_catalogue(tmp_path / "cat", catalogue_rows(6))
-    call_command("import_catalog", str(folder), "--no-embeddings", verbosity=0)
+    call_command("import_catalogue", str(folder), "--no-embeddings", verbosity=0)
     keys = {item["Key"] for item in s3_media.list_objects_v2(Bucket=BUCKET)["Contents"]}
     products = list(Product.objects.all())
     assert {p.image.name for p in products} <= keys

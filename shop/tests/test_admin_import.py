@@ -1,5 +1,5 @@
 """Bulk import from the admin: a CSV (the import's columns) and a zip of images run as an
-ImportJob through the same ``catalog_import``, in the process's background thread without a
+ImportJob through the same ``catalogue_import``, in the process's background thread without a
 broker (Celery with one); per-row errors and progress on the job's page; unsafe zips refused.
 
 Transactional where the job runs: the background thread has its own database connection."""
@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from core.background import background_wait_idle
 from shop import services
-from shop.catalog_import import CSV_COLUMNS
+from shop.catalogue_import import CSV_COLUMNS
 from shop.models import ImportJob, Product
 from tests.support.catalogue import catalogue_photo, catalogue_rows
 
@@ -114,16 +114,16 @@ def test_csv_and_zip_with_good_and_bad_rows(admin_client: Client, no_broker) -> 
 def test_progress_page_refreshes_while_the_job_runs(admin_client: Client, no_broker, monkeypatch) -> None:
     import threading
 
-    from shop import catalog_import
+    from shop import catalogue_import
 
     go = threading.Event()
-    real = catalog_import.catalog_import
+    real = catalogue_import.catalogue_import
 
     def gated(*args, **kwargs):
         assert go.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(catalog_import, "catalog_import", gated)
+    monkeypatch.setattr(catalogue_import, "catalogue_import", gated)
     rows = _rows()[:2]
     response = _upload(admin_client, _csv(rows), _zip({f"{r['id']}.jpg": catalogue_photo(r) for r in rows}))
     job = ImportJob.objects.get()
@@ -138,12 +138,12 @@ def test_progress_page_refreshes_while_the_job_runs(admin_client: Client, no_bro
 
 @pytest.mark.django_db(transaction=True)
 def test_an_error_in_the_job_is_recorded_on_it(admin_client: Client, no_broker, monkeypatch) -> None:
-    from shop import catalog_import
+    from shop import catalogue_import
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(catalog_import, "catalog_import", broken)
+    monkeypatch.setattr(catalogue_import, "catalogue_import", broken)
     _upload(admin_client, _csv(_rows()[:1]), None)
     assert background_wait_idle(60)
     job = ImportJob.objects.get()

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from shop.catalog_import import catalog_import
+from shop.catalogue_import import catalogue_import
 from shop.forms import ProductAdminForm
 from shop.models import Product
 from shop.services import AttributeSpellings, attribute_value_clean
@@ -84,7 +84,7 @@ def test_the_import_spells_values_like_the_catalogue(tmp_path, make_product):
     rows[0]["gender"], rows[0]["baseColour"] = "men", " NAVY  blue "
     rows[1]["gender"], rows[1]["baseColour"] = "Kids  ", "Sea green"
     rows[2]["gender"], rows[2]["baseColour"] = "kids", "sea Green"  # the first spelling in this run wins
-    result = catalog_import(write_catalogue(tmp_path / "cat", rows), announce_images=False)
+    result = catalogue_import(write_catalogue(tmp_path / "cat", rows), announce_images=False)
     assert result.created == 3, result.skip_reasons
     got = {p.external_id: (p.gender, p.base_colour) for p in Product.objects.exclude(external_id=None)}
     assert got == {

@@ -103,14 +103,18 @@ def test_import_reads_price_column_and_demo_flags(small_catalogue, tmp_path) -> 
         writer.writeheader()
         writer.writerows(rows)
     out = io.StringIO()
-    call_command("import_catalog", str(small_catalogue), "--no-embeddings", "--demo-prices", "--demo-stock", stdout=out)
+    call_command(
+        "import_catalogue", str(small_catalogue), "--no-embeddings", "--demo-prices", "--demo-stock", stdout=out
+    )
     first = Product.objects.get(external_id=rows[0]["id"])
     assert first.price == Decimal("1234.50")  # the file's price wins over demo prices
     assert not Product.objects.filter(price__isnull=True).exists()
     assert all(p.variants.exists() for p in Product.objects.all())
     prices = dict(Product.objects.values_list("external_id", "price"))
     stock = dict(ProductVariant.objects.values_list("pk", "stock"))
-    call_command("import_catalog", str(small_catalogue), "--no-embeddings", "--demo-prices", "--demo-stock", stdout=out)
+    call_command(
+        "import_catalogue", str(small_catalogue), "--no-embeddings", "--demo-prices", "--demo-stock", stdout=out
+    )
     assert dict(Product.objects.values_list("external_id", "price")) == prices  # idempotent
     assert dict(ProductVariant.objects.values_list("pk", "stock")) == stock
 

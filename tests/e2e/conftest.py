@@ -225,7 +225,7 @@ def wait_until_embedded(products: list, worker: Worker, timeout: float = EMBED_T
 
 @pytest.fixture
 def import_catalogue(site: Site, tmp_path: Path) -> Callable[..., list]:
-    """import_catalog real catalogue rows (images copied to a temporary folder, never the repo).
+    """import_catalogue real catalogue rows (images copied to a temporary folder, never the repo).
     With the broker configured the import queues one embedding task per batch; unless
     ``embed`` is off, wait until the worker has embedded them all."""
     from shop.models import Product
@@ -234,7 +234,7 @@ def import_catalogue(site: Site, tmp_path: Path) -> Callable[..., list]:
         folder = write_catalogue(tmp_path / name, rows)
         # Priced and stocked like the demo shop (find similar shows products in stock by default).
         options = ["--demo-prices", "--demo-stock"] + ([] if embed else ["--no-embeddings"])
-        call_command("import_catalog", str(folder), *options, verbosity=0, stdout=io.StringIO())
+        call_command("import_catalogue", str(folder), *options, verbosity=0, stdout=io.StringIO())
         products = list(Product.objects.filter(external_id__in=[r["id"] for r in rows]).order_by("pk"))
         assert len(products) == len(rows), "some catalogue rows were not imported"
         if embed:

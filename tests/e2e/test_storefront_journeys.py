@@ -101,7 +101,7 @@ def storefront(live_server: Any, settings: Any, tmp_path: Path, transactional_db
     settings.ROOT_URLCONF = "tests.e2e.conftest"
     folder = write_catalogue(tmp_path / "catalogue", catalogue_rows(60))
     options = ["--no-embeddings", "--demo-prices", "--demo-stock"]
-    call_command("import_catalog", str(folder), *options, verbosity=0, stdout=io.StringIO())
+    call_command("import_catalogue", str(folder), *options, verbosity=0, stdout=io.StringIO())
     return live_server.url
 
 

@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from shop.models import Product
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE_DIR = Path(os.environ.get("CATALOG_DIR", ROOT.parent / "shared" / "datasets" / "fashion-small"))
+CATALOGUE_DIR = Path(os.environ.get("CATALOGUE_DIR", ROOT.parent / "shared" / "datasets" / "fashion-small"))
 
 
 def catalogue_dir() -> Path:
     if not (CATALOGUE_DIR / "styles.csv").is_file():
         pytest.fail(
-            f"The shared catalogue is missing at {CATALOGUE_DIR}: set CATALOG_DIR to a Fashion Product Images "
+            f"The shared catalogue is missing at {CATALOGUE_DIR}: set CATALOGUE_DIR to a Fashion Product Images "
             "(Small) folder (styles.csv + images/).",
             pytrace=False,
         )

@@ -60,7 +60,7 @@ _ATTRS = {
 
 
 def catalogue_dir() -> Path:
-    return Path(os.environ.get("CATALOG_DIR", settings.BASE_DIR.parent / "shared" / "datasets" / "fashion-small"))
+    return Path(os.environ.get("CATALOGUE_DIR", settings.BASE_DIR.parent / "shared" / "datasets" / "fashion-small"))
 
 
 def catalogue_images(n: int, folder: Path | None = None) -> list[tuple[str, bytes]]:
@@ -68,7 +68,7 @@ def catalogue_images(n: int, folder: Path | None = None) -> list[tuple[str, byte
     images_dir = (folder or catalogue_dir()) / "images"
     if not images_dir.is_dir():
         raise BenchmarkFailed(
-            f"No catalogue images at {images_dir}: set CATALOG_DIR to a Fashion Product Images folder."
+            f"No catalogue images at {images_dir}: set CATALOGUE_DIR to a Fashion Product Images folder."
         )
     paths = sorted(images_dir.glob("*.jpg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0)[:n]
     if len(paths) < n:

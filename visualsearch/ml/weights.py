@@ -128,9 +128,9 @@ def resolve_weights_path() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where downloaded tarballs are kept between runs: ~/.cache/fashion-visualsearch/."""
+    """Where downloaded tarballs are kept between runs: ~/.cache/lookalike/."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fashion-visualsearch"
+    return Path(base) / "lookalike"
 
 
 def sha256_of(path: Path) -> str:

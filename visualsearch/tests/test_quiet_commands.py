@@ -40,7 +40,7 @@ def test_reindex_missing_with_nothing_to_do_never_loads_the_model(monkeypatch, s
 @pytest.mark.django_db
 def test_the_import_prints_its_summary_once_without_bar_lines_in_a_log(small_catalogue: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
-    call_command("import_catalog", str(small_catalogue), "--limit", "5", "--no-embeddings", stdout=out, stderr=err)
+    call_command("import_catalogue", str(small_catalogue), "--limit", "5", "--no-embeddings", stdout=out, stderr=err)
     assert "Importing" not in err.getvalue() and "%|" not in err.getvalue()
     assert out.getvalue().count("Imported 5 rows") == 1
 

@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
 
-from shop.catalog_import import catalog_import
+from shop.catalogue_import import catalogue_import
 from shop.models import Product
 from tests.support.catalogue import catalogue_rows, write_catalogue
 from tests.support.mutations import mutated_images
@@ -120,7 +120,7 @@ def test_a_saved_product_is_embedded_by_the_worker(worker: Worker, make_product)
 
 def test_reindex_all_through_the_worker(worker: Worker, tmp_path: Path) -> None:
     catalogue = write_catalogue(tmp_path / "catalogue", catalogue_rows(60))
-    count = catalog_import(catalogue, announce_images=False).created
+    count = catalogue_import(catalogue, announce_images=False).created
     assert count >= 50 and Product.objects.count() == count
 
     command, out, errors = call_command_in_thread("reindex", "--all")

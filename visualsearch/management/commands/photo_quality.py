@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--catalogue",
             default=os.environ.get(
-                "CATALOG_DIR", str(Path(settings.BASE_DIR).parent / "shared/datasets/fashion-small")
+                "CATALOGUE_DIR", str(Path(settings.BASE_DIR).parent / "shared/datasets/fashion-small")
             ),
         )
 
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         except FileNotFoundError as exc:
             raise CommandError(f"No cached vector slice: {exc}") from None
         if not images.is_dir():
-            raise CommandError(f"No catalogue photos at {images} (set --catalogue or CATALOG_DIR).")
+            raise CommandError(f"No catalogue photos at {images} (set --catalogue or CATALOGUE_DIR).")
 
         def read_image(catalogue_id: int) -> bytes:
             return (images / f"{catalogue_id}.jpg").read_bytes()

@@ -147,11 +147,13 @@ def embed_task_calls() -> Iterator[list[int]]:
     task_prerun.disconnect(count)
 
 
-def test_import_catalog_queues_one_task_per_batch(
+def test_import_catalogue_queues_one_task_per_batch(
     db: None, small_catalogue: Path, embed_task_calls: list[int], django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("import_catalog", str(small_catalogue), batch_size=20, stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "import_catalogue", str(small_catalogue), batch_size=20, stdout=io.StringIO(), stderr=io.StringIO()
+        )
     imported = Product.objects.count()
     assert imported > 30  # rows whose image is missing from the catalogue are skipped
     assert len(embed_task_calls) == 2 and sum(embed_task_calls) == imported  # one task per batch of 20 rows

@@ -62,7 +62,7 @@ class RowError(ValueError):
 
 
 @dataclass
-class CatalogRow:
+class CatalogueRow:
     line: int
     external_id: str
     attributes: dict[str, object]
@@ -90,7 +90,7 @@ def _max_length(field_name: str) -> int:
     return model_field.max_length
 
 
-def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> CatalogRow:
+def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> CatalogueRow:
     """Check one csv.DictReader row and turn it into product attributes."""
     if None in raw or any(raw.get(column) is None for column in CSV_COLUMNS):
         raise RowError("malformed line: wrong number of fields")
@@ -125,12 +125,12 @@ def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> Catalo
         if not price.is_finite() or price < 0 or price >= Decimal("1e8"):
             raise RowError(f"price {price_text!r} is out of range")
         attributes["price"] = price
-    return CatalogRow(line, external_id, attributes, images_dir / f"{external_id}.jpg")
+    return CatalogueRow(line, external_id, attributes, images_dir / f"{external_id}.jpg")
 
 
 def read_rows(
     path: Path, *, ids: set[str] | None = None, limit: int | None = None
-) -> Iterator[CatalogRow | tuple[int, str, str]]:
+) -> Iterator[CatalogueRow | tuple[int, str, str]]:
     """Yield parsed rows, or (line, id, reason) for rows that cannot be parsed.
 
     Lines are numbered where each row starts (a quoted field may span several lines). An
@@ -193,13 +193,13 @@ def _batched(rows: Iterable, size: int) -> Iterator[list]:
 
 @dataclass
 class _Prepared:
-    row: CatalogRow
+    row: CatalogueRow
     data: bytes
     checksum: str
     size: tuple[int, int]
 
 
-def _prepare(row: CatalogRow) -> _Prepared:
+def _prepare(row: CatalogueRow) -> _Prepared:
     try:
         data = row.image_path.read_bytes()
     except FileNotFoundError:
@@ -305,17 +305,17 @@ def _skip(result: ImportResult, report: Callable[[str], None], line: int, extern
     report(message)
 
 
-def _spelled(item: CatalogRow | tuple[int, str, str], spellings: AttributeSpellings) -> CatalogRow | tuple:
+def _spelled(item: CatalogueRow | tuple[int, str, str], spellings: AttributeSpellings) -> CatalogueRow | tuple:
     """Attribute values as the catalogue spells them: whitespace collapsed, and matched
     case-insensitively to an existing value ("men " → "Men"), as in the admin's form."""
-    if isinstance(item, CatalogRow):
+    if isinstance(item, CatalogueRow):
         for field_name in ATTRIBUTE_TEXT_FIELDS:
             if field_name in item.attributes:
                 item.attributes[field_name] = spellings.canonical(field_name, str(item.attributes[field_name]))
     return item
 
 
-def catalog_import(
+def catalogue_import(
     path: Path,
     *,
     ids: set[str] | None = None,

@@ -1,4 +1,4 @@
-"""import_catalog on real catalogue rows: counts, idempotence, updates, bad rows."""
+"""import_catalogue on real catalogue rows: counts, idempotence, updates, bad rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from shop.catalog_import import catalog_import
+from shop.catalogue_import import catalogue_import
 from shop.models import Product
 from tests.support.catalogue import catalogue_rows, write_catalogue
 from tests.support.images import image_bytes
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def _run(path: Path, *args: str) -> str:
     out, err = io.StringIO(), io.StringIO()
-    call_command("import_catalog", str(path), "--no-embeddings", *args, stdout=out, stderr=err)
+    call_command("import_catalogue", str(path), "--no-embeddings", *args, stdout=out, stderr=err)
     return out.getvalue() + err.getvalue()
 
 
@@ -109,7 +109,7 @@ def test_limit_and_ids(tmp_path: Path, small_catalogue: Path) -> None:
 
 def test_a_failing_batch_leaves_no_half_written_product(small_catalogue: Path, monkeypatch, settings, tmp_path) -> None:
     """A crash while writing a batch rolls the whole batch back and removes its files."""
-    from shop import catalog_import as module
+    from shop import catalogue_import as module
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
@@ -118,11 +118,11 @@ def test_a_failing_batch_leaves_no_half_written_product(small_catalogue: Path, m
 
     monkeypatch.setattr(module, "catalogue_changes_announce", explode)
     with pytest.raises(RuntimeError):
-        catalog_import(small_catalogue, batch_size=15, announce_images=False)
+        catalogue_import(small_catalogue, batch_size=15, announce_images=False)
     assert Product.objects.count() == 0
     assert default_storage.listdir("products")[1] == []
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"has no styles\.csv"):
-        call_command("import_catalog", str(tmp_path / "nowhere"))
+        call_command("import_catalogue", str(tmp_path / "nowhere"))

@@ -1,4 +1,4 @@
-"""python manage.py import_catalog PATH [--limit N] [--ids FILE] [--demo-prices] [--demo-stock]"""
+"""python manage.py import_catalogue PATH [--limit N] [--ids FILE] [--demo-prices] [--demo-stock]"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from shop.catalog_import import catalog_import, count_rows
+from shop.catalogue_import import catalogue_import, count_rows
 from shop.services import demo_prices_apply, demo_stock_apply
 
 
@@ -73,7 +73,7 @@ class Command(BaseCommand):
         with tqdm(
             total=total, unit="rows", desc="Importing", disable=True if not verbose else None, file=out, delay=0.5
         ) as bar:
-            result = catalog_import(
+            result = catalogue_import(
                 path,
                 ids=id_set,
                 limit=limit,
