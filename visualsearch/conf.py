@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     # folder ("" → BASE_DIR/var/index-cache), the storage prefix, and how many logged changes
     # past the artifact's watermark make the periodic check build a new one.
     "FAISS_FACTORY": "IVF{nlist},SQ8",
-    "FAISS_NPROBE": 24,
+    "FAISS_NPROBE": 96,
     "FAISS_EXACT_SUBSET": 4_000,
     "ARTIFACT_CACHE_DIR": "",
     "ARTIFACT_STORAGE_PREFIX": "visualsearch/index-artifacts",

@@ -202,7 +202,7 @@ class AnnReport:
         return [
             f"rows {self.rows:,}  factory {self.factory} (nlist {self.nlist})",
             f"  recall@5 after re-rank: FAISS {self.recall:.3f}  (exact PCA-256 index: {self.recall_exact_pca:.3f})",
-            f"  filtered (same gender+type+colour, in stock; median {self.median_matches:.0f} matches): "
+            f"  filtered (same gender+type+colour, in stock; median {self.median_matches:.0f} other products match): "
             f"recall@5 {self.recall_filtered:.3f}, k results {100 * self.filtered_k:.0f}%",
             f"  index step find similar: FAISS p50 {self.faiss_p50_ms:.2f} ms p99 {self.faiss_p99_ms:.2f} ms; "
             f"filtered p50 {self.faiss_filtered_p50_ms:.2f} ms p99 {self.faiss_filtered_p99_ms:.2f} ms; "
