@@ -28,19 +28,21 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_CLASS": "visualsearch.index.memory.EmbeddingIndex",
     # "auto": the exact in-memory index below INDEX_AUTO_FAISS_ROWS searchable products, the
     # FAISS index (visualsearch.index.faiss_index.FaissIndex) from there on (README, "Past one
-    # machine"): at 200k rows the exact index holds ~270 MB per process and loads in ~12 s.
+    # machine"): at 200k rows the exact index holds ~230 MB per process and loads in ~12 s.
     "INDEX_AUTO_FAISS_ROWS": 200_000,
     # FAISS index artifact (visualsearch.index.artifact, services/artifacts.py): the factory
     # string of both spaces ({nlist} is filled in from the row count), how many inverted lists
-    # a search probes, filtered subsets scored exactly up to this many rows (decoded, ~5 µs a row), the local cache
-    # folder ("" → BASE_DIR/var/index-cache), the storage prefix, and how many logged changes
-    # past the artifact's watermark make the periodic check build a new one.
+    # a search probes, filtered subsets scored exactly up to this many rows (decoded, ~5 µs a
+    # row), the local cache folder ("" → BASE_DIR/var/index-cache), the storage prefix, how many
+    # logged changes past the artifact's watermark make the periodic check build a new one
+    # (below changelog.FULL_RELOAD_AFTER, where a process gives an artifact up), and how many
+    # ready artifacts are kept.
     "FAISS_FACTORY": "IVF{nlist},SQ8",
     "FAISS_NPROBE": 96,
     "FAISS_EXACT_SUBSET": 4_000,
     "ARTIFACT_CACHE_DIR": "",
     "ARTIFACT_STORAGE_PREFIX": "visualsearch/index-artifacts",
-    "ARTIFACT_REBUILD_CHANGES": 20_000,
+    "ARTIFACT_REBUILD_CHANGES": 5_000,
     "ARTIFACT_KEEP": 3,
     # Load tests only: the index also serves seed_synthetic_embeddings' random vectors.
     "INDEX_SYNTHETIC": False,
