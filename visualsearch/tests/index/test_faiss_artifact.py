@@ -228,3 +228,22 @@ def test_filtered_ann_returns_k_results(cache_dir: Path, exact_subset: int) -> N
             assert len(index.similar_to_product(int(ids[q]), 10, {"base_colour": "Navy"})) == 10
         # probing (2 lists × √(rows / allowed)) loses a few; the exact subset scan none (SQ8 aside)
         assert found / total >= (0.9 if exact_subset == 0 else 0.98)
+
+
+def test_a_finished_reindex_builds_an_artifact_where_the_site_serves_faiss(
+    catalogue: list[Product], django_capture_on_commit_callbacks
+) -> None:
+    from visualsearch.models import ReindexJob
+    from visualsearch.services.job_progress import reindex_job_check_finished
+
+    def finish_a_job() -> None:
+        job = ReindexJob.objects.create(mode=ReindexJob.Mode.MISSING)
+        ProductEmbedding.objects.filter(product__in=catalogue[:3]).update(job=job)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reindex_job_check_finished(job.pk)
+
+    finish_a_job()  # the exact index (the default): no artifact
+    assert not IndexArtifact.objects.exists()
+    with override_settings(VISUALSEARCH_INDEX_CLASS="auto"):
+        finish_a_job()
+    assert IndexArtifact.objects.get().state == IndexArtifact.State.READY
