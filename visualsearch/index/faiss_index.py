@@ -34,9 +34,11 @@ import logging
 import math
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
+from django.utils import timezone
 
 from visualsearch.conf import vs_settings
 from visualsearch.index import artifact as artifact_mod
@@ -135,6 +137,10 @@ class FaissIndex(EmbeddingIndex):
             head = active_head_load()
             if mapped is not None:
                 why = artifact_mismatch(mapped.meta, projection.pk if projection else None, head.pk if head else None)
+                if why is None and row.created < timezone.now() - timedelta(
+                    hours=vs_settings.INDEX_CHANGE_RETENTION_HOURS
+                ):
+                    why = "older than the change log's retention: changes since its build may be pruned"
                 if why is not None:
                     if self._refused != mapped.version:
                         logger.warning("refusing index artifact v%s (%s): serving the exact index", mapped.version, why)
@@ -290,6 +296,8 @@ class FaissIndex(EmbeddingIndex):
         index = self._art.similar if head_space else self._art.raw
         assert index is not None
         vector = np.asarray(index.reconstruct(row), dtype=np.float32)
+        if head_space:  # head rows are not unit vectors: keep their scale, as the exact index does
+            return vector
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def vector_of(self, product_id: int) -> np.ndarray:

@@ -143,14 +143,19 @@ def artifact_wanted() -> bool:
 
 
 def artifact_build_if_due() -> IndexArtifact | None:
-    """The periodic check: build when the site serves FAISS and there is no artifact yet or
-    the change log grew past VISUALSEARCH_ARTIFACT_REBUILD_CHANGES since the current one."""
+    """The periodic check: build when the site serves FAISS and there is no artifact yet, the
+    change log grew past VISUALSEARCH_ARTIFACT_REBUILD_CHANGES since the current one, or the
+    current one is half the change log's retention old."""
     if not artifact_wanted():
         return None
     recent = timezone.now() - timedelta(hours=1)
     if IndexArtifact.objects.filter(state=IndexArtifact.State.BUILDING, created__gte=recent).exists():
         return None  # one is being built
-    pending = changes_since_artifact()
-    if pending is not None and pending < int(vs_settings.ARTIFACT_REBUILD_CHANGES):
-        return None
+    current = IndexArtifact.objects.filter(state=IndexArtifact.State.READY).order_by("-id").first()
+    if current is not None:
+        pending = IndexChange.objects.filter(id__gt=current.change_watermark).count()
+        # Rebuilt well before the change log it relies on is pruned (processes refuse it then).
+        aging = current.created < timezone.now() - timedelta(hours=vs_settings.INDEX_CHANGE_RETENTION_HOURS / 2)
+        if pending < int(vs_settings.ARTIFACT_REBUILD_CHANGES) and not aging:
+            return None
     return artifact_build()

@@ -5,12 +5,14 @@ ANN search returning k results."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from django.test import override_settings
+from django.utils import timezone
 
 from shop.models import Product
 from visualsearch import search
@@ -196,6 +198,18 @@ def test_build_if_due_follows_the_change_log(catalogue: list[Product], faiss_sit
         index_changes_record([p.pk for p in catalogue[:3]])
         second = artifacts.artifact_build_if_due()
         assert second is not None and second.pk > first.pk
+        assert artifacts.artifact_build_if_due() is None
+        # half the change log's retention old: rebuilt, whatever the changes
+        IndexArtifact.objects.filter(pk=second.pk).update(created=timezone.now() - timedelta(hours=25))
+        third = artifacts.artifact_build_if_due()
+        assert third is not None and third.pk > second.pk
+
+
+def test_an_artifact_older_than_the_change_log_retention_is_refused(catalogue: list[Product], faiss_site) -> None:
+    row = artifacts.artifact_build()
+    IndexArtifact.objects.filter(pk=row.pk).update(created=timezone.now() - timedelta(hours=49))
+    index = get_index()
+    assert len(index) == 40 and index.artifact_version is None  # the exact index serves
 
 
 @pytest.mark.parametrize("exact_subset", [0, 100_000])
