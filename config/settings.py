@@ -109,30 +109,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # through Redis in production, per process without REDIS_URL. Short socket timeouts: a
 # frozen Redis costs a request 0.5 s, and the limiter then lets the request through.
 CACHES: dict[str, dict[str, object]] = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-_RATELIMIT_REDIS_URL = env("DJANGO_RATELIMIT_REDIS_URL", default=env("REDIS_URL", default=""))
-CACHES["ratelimit"] = (
-    {
+
+
+def _shared_cache(redis_url: str, name: str) -> dict[str, object]:
+    """A cache every process shares through Redis (short socket timeouts: a frozen Redis costs
+    a request 0.5 s, and its users carry on without it), or this process's memory."""
+    if not redis_url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": _RATELIMIT_REDIS_URL,
-        "KEY_PREFIX": "lookalike-rl",
+        "LOCATION": redis_url,
+        "KEY_PREFIX": f"lookalike-{name}",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
-    if _RATELIMIT_REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+
+
+CACHES["ratelimit"] = _shared_cache(
+    env("DJANGO_RATELIMIT_REDIS_URL", default=env("REDIS_URL", default="")), "ratelimit"
 )
 # "photo_queries" keeps photo-search queries for refining (the query's embedding and a
-# small preview under a random token, VISUALSEARCH_QUERY_TOKEN_SECONDS): shared by every web
-# process through Redis in production, in the process's memory without REDIS_URL.
-_PHOTO_QUERY_REDIS_URL = env("DJANGO_PHOTO_QUERY_REDIS_URL", default=env("REDIS_URL", default=""))
-CACHES["photo_queries"] = (
-    {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": _PHOTO_QUERY_REDIS_URL,
-        "KEY_PREFIX": "lookalike-pq",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-    }
-    if _PHOTO_QUERY_REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "photo_queries"}
+# small preview under a random token, VISUALSEARCH_QUERY_TOKEN_SECONDS).
+CACHES["photo_queries"] = _shared_cache(
+    env("DJANGO_PHOTO_QUERY_REDIS_URL", default=env("REDIS_URL", default="")), "photo_queries"
 )
 
 # --- Authentication. django-axes first (it refuses a locked-out login before any password
