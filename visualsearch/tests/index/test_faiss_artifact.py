@@ -261,3 +261,31 @@ def test_a_finished_reindex_builds_an_artifact_where_the_site_serves_faiss(
     with override_settings(VISUALSEARCH_INDEX_CLASS="auto"):
         finish_a_job()
     assert IndexArtifact.objects.get().state == IndexArtifact.State.READY
+
+
+def test_find_similar_with_the_active_head_ranks_in_the_artifacts_head_space(
+    catalogue: list[Product], faiss_site
+) -> None:
+    from visualsearch.ml import head as head_mod
+    from visualsearch.models import SimilarityHead
+
+    vectors = np.stack([np.frombuffer(bytes(ProductEmbedding.objects.get(product=p).vector), "<f4") for p in catalogue])
+    labels = np.arange(len(catalogue)) % 8  # the fixture's clusters
+    head = head_mod.train_head(vectors, labels, params=head_mod.HeadParams(epochs=2, hidden=32, out=16))
+    model = head_mod.SimilarityModel(head, None, 0.0)
+    first = SimilarityHead.objects.create(backbone_version=MODEL_VERSION, weights=model.to_bytes(), active=True)
+    row = artifacts.artifact_build()
+    assert row.head_id == first.pk and default_storage.exists(f"{row.path}/{artifact_mod.SIMILAR}")
+    index = get_index()
+    assert index.artifact_version == row.pk and index.head_version == f"head-v{first.pk}"
+    exact = EmbeddingIndex()
+    for product in catalogue[:8]:
+        got = index.similar_to_product(product.pk, 5)
+        want = exact.similar_to_product(product.pk, 5)
+        assert product.pk not in {h.product_id for h in got} and len(got) == 5
+        assert len({h.product_id for h in got} & {h.product_id for h in want}) >= 4
+        assert abs(got[0].score - want[0].score) < 0.02  # same scale as the exact head scores
+    # another head activated: the artifact no longer matches, the exact index serves
+    SimilarityHead.objects.filter(pk=first.pk).update(active=False)
+    SimilarityHead.objects.create(backbone_version=MODEL_VERSION, weights=model.to_bytes(), active=True)
+    assert len(index) == 40 and index.artifact_version is None
