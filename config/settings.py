@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "django_prometheus",
     "core",
     "shop",
     "visualsearch",
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request counts and latencies for Prometheus (first and last, around everything else).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -73,6 +76,7 @@ MIDDLEWARE = [
     "core.middleware.ApplicationErrorMiddleware",
     # django-axes: last, it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -305,7 +309,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("ORDERS_RELEASE_EVERY_SECONDS", default=300.0),
     },
     "bags-prune-abandoned": {"task": "bag.tasks.bags_prune_abandoned", "schedule": 24 * 3600.0},
+    # Rebuilds the FAISS index artifact when the change log has grown past it (or it is old);
+    # does nothing where the site serves the exact index.
+    "index-artifact-check": {
+        "task": "visualsearch.tasks.build_index_artifact",
+        "schedule": env.float("VISUALSEARCH_ARTIFACT_CHECK_EVERY_SECONDS", default=600.0),
+        "kwargs": {"force": False},
+    },
 }
+
+# --- Metrics: /metrics (config/metrics.py) answers only these networks (the monitoring ones).
+METRICS_ALLOWED_NETWORKS = env.list("DJANGO_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ import accounts.urls
 from config.errors import api_fallback_urlpatterns
 from config.health import healthz
 from config.media import serve_media
+from config.metrics import metrics
 from core.ratelimit import ratelimit
 
 handler400 = "config.errors.bad_request"
@@ -29,6 +30,7 @@ ACCOUNT_LIMITS = {"login": "login", "signup": "accounts", "password_reset": "acc
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     # The sign-in forms (the admin's, the shop's) are limited per client (RATELIMITS["login"]);
     # django-axes also locks one user name out after AXES_FAILURE_LIMIT wrong passwords.
     path("admin/login/", ratelimit("login", methods=("POST",))(admin.site.login)),

@@ -33,9 +33,10 @@ class VisualSearchConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import setting_changed
 
-        from . import receivers  # noqa: F401  (connects the product signals)
+        from . import metrics, receivers  # noqa: F401  (receivers: connects the product signals)
 
         configure_ml()
+        metrics.register()
         setting_changed.connect(_reconfigure_ml, dispatch_uid="visualsearch.ml.settings")
         # The embedded default's development server loads the model now, in the background.
         from .warmup import start_dev_server_warm_up

@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 from visualsearch.conf import vs_settings
 from visualsearch.index.base import Hit, NotIndexed, SearchIndex
 
-__all__ = ["Hit", "NotIndexed", "SearchIndex", "get_index", "index_class_path", "reset_index"]
+__all__ = ["Hit", "NotIndexed", "SearchIndex", "get_index", "index_class_path", "loaded_index", "reset_index"]
 
 _index: SearchIndex | None = None
 _index_lock = threading.Lock()
@@ -40,6 +40,12 @@ def index_class_path() -> str:
     if rows >= int(vs_settings.INDEX_AUTO_FAISS_ROWS):
         return "visualsearch.index.faiss_index.FaissIndex"
     return "visualsearch.index.memory.EmbeddingIndex"
+
+
+def loaded_index() -> SearchIndex | None:
+    """This process's index if it has loaded (for metrics: looking never loads it)."""
+    index = _index
+    return index if index is not None and getattr(index, "_loaded", True) else None
 
 
 def reset_index() -> None:
