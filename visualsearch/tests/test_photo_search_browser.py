@@ -7,6 +7,7 @@ the crop box. Real model, in this process (the live server's thread embeds the q
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -99,16 +100,31 @@ def assert_accessible(page) -> None:
 
 
 def drag_box(page, box: tuple[float, float, float, float]) -> None:
+    """Draw ``box`` (0–1 of the photo), a few pixels loose, once the photo is laid out. Every
+    point stays inside the stage: a press just outside it (a box at the photo's edge) would
+    draw nothing."""
     stage = page.locator("form.upload-form [data-crop-stage]")
     stage.scroll_into_view_if_needed()
+    deadline = time.monotonic() + 30
+    loaded = (
+        "() => { const i = document.querySelector('form.upload-form [data-crop-image]');"
+        " return !!i && i.complete && i.naturalWidth > 0 }"
+    )
+    while not page.evaluate(loaded):
+        assert time.monotonic() < deadline, "the chosen photo did not load into the crop tool"
+        page.wait_for_timeout(100)
     frame = stage.bounding_box()
     assert frame is not None
-    x0, y0 = frame["x"] + box[0] * frame["width"], frame["y"] + box[1] * frame["height"]
-    x1, y1 = frame["x"] + box[2] * frame["width"], frame["y"] + box[3] * frame["height"]
-    page.mouse.move(x0 - 4, y0 - 4)
+
+    def at(fraction: float, start: float, size: float, loose: float) -> float:
+        return min(max(start + fraction * size + loose, start + 1), start + size - 1)
+
+    x0, y0 = at(box[0], frame["x"], frame["width"], -4), at(box[1], frame["y"], frame["height"], -4)
+    x1, y1 = at(box[2], frame["x"], frame["width"], 4), at(box[3], frame["y"], frame["height"], 4)
+    page.mouse.move(x0, y0)
     page.mouse.down()
     page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=4)
-    page.mouse.move(x1 + 4, y1 + 4, steps=4)
+    page.mouse.move(x1, y1, steps=4)
     page.mouse.up()
 
 
