@@ -39,6 +39,11 @@ def search_timer(kind: str) -> Iterator[None]:
 class VisualSearchCollector(Collector):
     """Gauges computed when Prometheus scrapes: nothing is kept up to date in between."""
 
+    def describe(self) -> list[GaugeMetricFamily]:
+        # Without describe() the registry would call collect() on registration, at app
+        # start-up, querying the database before the apps are ready.
+        return []
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._index()
         yield from self._site()
