@@ -206,12 +206,8 @@ class FaissIndex(EmbeddingIndex):
             ):
                 self.load()
                 return
-            changes = self._changes.pending()
-            if not changes:
-                self._changes.advance([])
-                return
-            if len(changes) >= FULL_RELOAD_AFTER:
-                self.load()
+            changes = self._changes_to_apply()
+            if changes is None:
                 return
             self._apply(changes)
             self._version += 1

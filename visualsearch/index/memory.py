@@ -249,6 +249,19 @@ class EmbeddingIndex:
             self._version += 1
             self.stats["full_loads"] += 1
 
+    def _changes_to_apply(self) -> list[tuple[int, int]] | None:
+        """The logged changes to apply now, or None when there is nothing to do: none
+        pending (the reader still expires its gaps), or so many that a full load was cheaper
+        and has been done. Call with the lock held."""
+        changes = self._changes.pending()
+        if not changes:
+            self._changes.advance([])
+            return None
+        if len(changes) >= FULL_RELOAD_AFTER:
+            self.load()
+            return None
+        return changes
+
     def refresh(self) -> None:
         """Apply the changes logged since the last look: O(changed rows)."""
         if self._static:
@@ -266,12 +279,8 @@ class EmbeddingIndex:
             if active_head_id() != (self._head.pk if self._head else None):
                 self.load()  # a new head (trained, activated, rolled back): every row changes
                 return
-            changes = self._changes.pending()
-            if not changes:
-                self._changes.advance([])
-                return
-            if len(changes) >= FULL_RELOAD_AFTER:
-                self.load()
+            changes = self._changes_to_apply()
+            if changes is None:
                 return
             changed = {pid for _id, pid in changes}
             present = set()
