@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from shop.attributes import SEARCHABLE_ATTRIBUTES
 from shop.models import Product
-from visualsearch.index.base import Hit
+from visualsearch.index.base import FULL_DIMS, Hit
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 
 # Refinements a shopper can toggle on "find similar": query parameter → (indexed field, label).
@@ -149,3 +151,47 @@ def task_queue_lengths() -> dict[str, int] | None:
             return {queue: int(client.llen(queue)) for queue in ("celery", "query")}
     except Exception:
         return None
+
+
+@dataclass
+class StoredEmbeddings:
+    """Active products' stored embeddings in memory, in product id order: raw vectors, colour
+    descriptors (NaN rows where none is stored) and the product fields asked for ("" when blank)."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    colours: np.ndarray
+    fields: dict[str, list[str]]
+
+
+def stored_embeddings_load(fields: Sequence[str], model_versions: Sequence[str]) -> StoredEmbeddings:
+    """Every active product's stored vector of these model versions, with its colour
+    descriptor and these product fields (for training and evaluation)."""
+    from visualsearch.ml.colour import COLOUR_DIM
+    from visualsearch.ml.colour import from_bytes as colour_from_bytes
+
+    rows = (
+        ProductEmbedding.objects.filter(
+            product__is_active=True, vector__isnull=False, model_version__in=list(model_versions)
+        )
+        .order_by("product_id")
+        .values_list("product_id", "vector", "colour", *(f"product__{name}" for name in fields))
+    )
+    ids: list[int] = []
+    raw: list[bytes] = []
+    colours: list[np.ndarray] = []
+    missing = np.full(COLOUR_DIM, np.nan, np.float32)
+    values: dict[str, list[str]] = {name: [] for name in fields}
+    for row in rows.iterator(chunk_size=2000):
+        ids.append(row[0])
+        raw.append(bytes(row[1]))
+        colour = colour_from_bytes(row[2])
+        colours.append(missing if colour is None else colour)
+        for name, value in zip(fields, row[3:], strict=True):
+            values[name].append(value or "")
+    return StoredEmbeddings(
+        np.asarray(ids, dtype=np.int64),
+        np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), FULL_DIMS).astype(np.float32),
+        np.stack(colours) if colours else np.zeros((0, COLOUR_DIM), np.float32),
+        values,
+    )

@@ -33,7 +33,7 @@ from visualsearch.index import projection as projection_mod
 from visualsearch.index.base import FULL_DIMS, NotIndexed
 from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.ml.head import SimilarityModel
-from visualsearch.selectors import REFINEMENTS
+from visualsearch.selectors import REFINEMENTS, stored_embeddings_load
 
 K = 5
 REFINEMENT_RUNS = ("same_gender", "same_master", "same_sub")
@@ -57,31 +57,10 @@ class Catalogue:
 
 def load_catalogue() -> Catalogue:
     """The products the site's index serves (active, with a vector of the current model)."""
-    from visualsearch.ml.colour import COLOUR_DIM
-    from visualsearch.ml.colour import from_bytes as colour_from_bytes
     from visualsearch.ml.embedder import MODEL_VERSION
-    from visualsearch.models import ProductEmbedding
 
-    rows = (
-        ProductEmbedding.objects.filter(product__is_active=True, vector__isnull=False, model_version=MODEL_VERSION)
-        .order_by("product_id")
-        .values_list("product_id", "vector", "colour", *(f"product__{name}" for name in SEARCHABLE_FIELDS))
-    )
-    ids: list[int] = []
-    raw: list[bytes] = []
-    colours: list[np.ndarray] = []
-    missing = np.full(COLOUR_DIM, np.nan, np.float32)
-    attributes: dict[str, list[str]] = {name: [] for name in SEARCHABLE_FIELDS}
-    for row in rows.iterator(chunk_size=2000):
-        ids.append(row[0])
-        raw.append(bytes(row[1]))
-        colour = colour_from_bytes(row[2])
-        colours.append(missing if colour is None else colour)
-        for name, value in zip(SEARCHABLE_FIELDS, row[3:], strict=True):
-            attributes[name].append(value)
-    vectors = np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), FULL_DIMS).astype(np.float32)
-    colour_matrix = np.stack(colours) if colours else np.zeros((0, COLOUR_DIM), np.float32)
-    return Catalogue(np.asarray(ids, dtype=np.int64), vectors, attributes, colour_matrix)
+    stored = stored_embeddings_load(SEARCHABLE_FIELDS, [MODEL_VERSION])
+    return Catalogue(stored.ids, stored.vectors, stored.fields, stored.colours)
 
 
 def held_out_rows(catalogue: Catalogue) -> np.ndarray:

@@ -25,9 +25,8 @@ from django.utils import timezone
 
 from visualsearch.conf import vs_settings
 from visualsearch.ml import head as head_mod
-from visualsearch.ml.colour import COLOUR_DIM
-from visualsearch.ml.colour import from_bytes as colour_from_bytes
 from visualsearch.models import SimilarityHead
+from visualsearch.selectors import stored_embeddings_load
 
 logger = logging.getLogger(__name__)
 
@@ -57,34 +56,9 @@ class HeadData:
 def head_data_load() -> HeadData:
     """The products the index serves (active, with a vector of the current backbone)."""
     from visualsearch.index.memory import served_model_versions
-    from visualsearch.models import ProductEmbedding
 
-    rows = (
-        ProductEmbedding.objects.filter(
-            product__is_active=True, vector__isnull=False, model_version__in=served_model_versions()
-        )
-        .order_by("product_id")
-        .values_list("product_id", "vector", "colour", *(f"product__{f}" for f in LABEL_FIELDS))
-    )
-    ids: list[int] = []
-    raw: list[bytes] = []
-    colours: list[np.ndarray] = []
-    labels: dict[str, list[str]] = {f: [] for f in LABEL_FIELDS}
-    missing = np.full(COLOUR_DIM, np.nan, np.float32)
-    for row in rows.iterator(chunk_size=2000):
-        ids.append(row[0])
-        raw.append(bytes(row[1]))
-        colour = colour_from_bytes(row[2])
-        colours.append(missing if colour is None else colour)
-        for name, value in zip(LABEL_FIELDS, row[3:], strict=True):
-            labels[name].append(value or "")
-    vectors = np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), head_mod.EMBEDDING_DIM).astype(np.float32)
-    return HeadData(
-        np.asarray(ids, np.int64),
-        vectors,
-        np.stack(colours) if colours else np.zeros((0, COLOUR_DIM), np.float32),
-        {k: np.asarray(v) for k, v in labels.items()},
-    )
+    stored = stored_embeddings_load(LABEL_FIELDS, served_model_versions())
+    return HeadData(stored.ids, stored.vectors, stored.colours, {k: np.asarray(v) for k, v in stored.fields.items()})
 
 
 # --- measuring ------------------------------------------------------------------------------
