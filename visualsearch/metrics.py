@@ -11,13 +11,18 @@ reindex's progress.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from prometheus_client import Histogram
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SEARCH_SECONDS = Histogram(
     "lookalike_search_seconds",
@@ -34,6 +39,21 @@ def search_timer(kind: str) -> Iterator[None]:
         yield
     finally:
         SEARCH_SECONDS.labels(kind=kind).observe(time.perf_counter() - started)
+
+
+def timed_search(kind: str | Callable[..., str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Time every call of a search service as ``kind`` (or the kind ``kind(*args, **kwargs)``
+    names for that call)."""
+
+    def decorator(service: Callable[P, R]) -> Callable[P, R]:
+        @wraps(service)
+        def timed(*args: P.args, **kwargs: P.kwargs) -> R:
+            with search_timer(kind(*args, **kwargs) if callable(kind) else kind):
+                return service(*args, **kwargs)
+
+        return timed
+
+    return decorator
 
 
 class VisualSearchCollector(Collector):

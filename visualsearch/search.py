@@ -23,7 +23,7 @@ from shop.attributes import STOCK_FIELD
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
-from visualsearch.metrics import search_timer
+from visualsearch.metrics import timed_search
 from visualsearch.ml import colour as colour_mod
 from visualsearch.ml.preprocessing import DECODE_BOX, decode_for_model, to_model_input
 from visualsearch.models import ProductEmbedding
@@ -163,12 +163,8 @@ def _similar_hits(index: SearchIndex, product_id: int, k: int, filters: Mapping[
     return hits[:k], version
 
 
+@timed_search("similar")
 def similar_to_product(product: Product, *, k: int = 5, toggles: Mapping[str, object] | None = None) -> SimilarResult:
-    with search_timer("similar"):
-        return _similar_to_product(product, k=k, toggles=toggles)
-
-
-def _similar_to_product(product: Product, *, k: int, toggles: Mapping[str, object] | None) -> SimilarResult:
     """The k products that look most like ``product`` (never itself)."""
     index = get_index()
     filters = refinement_filters(product, toggles or {})
@@ -550,6 +546,12 @@ def is_close_match(hits: Sequence[Hit]) -> bool:
     return bool(hits) and hits[0].score >= float(vs_settings.PHOTO_CLOSE_THRESHOLD)
 
 
+def _photo_kind(data: bytes | None = None, *args: object, token: str = "", **kwargs: object) -> str:
+    """Refining a kept query (a token, no photo) is timed apart from a search with a photo."""
+    return "photo_refine" if token and data is None else "photo"
+
+
+@timed_search(_photo_kind)
 def similar_to_photo(
     data: bytes | None = None,
     *,
@@ -564,19 +566,6 @@ def similar_to_photo(
     page (the API asks for none). The query's embedding is kept under a token (in the
     result) for VISUALSEARCH_QUERY_TOKEN_SECONDS: ``token`` instead of ``data`` re-ranks
     it (other filters) without the photo and without the model."""
-    with search_timer("photo_refine" if token and data is None else "photo"):
-        return _similar_to_photo(data, token=token, box=box, k=k, filters=filters, preview=preview)
-
-
-def _similar_to_photo(
-    data: bytes | None = None,
-    *,
-    token: str = "",
-    box: Box | None = None,
-    k: int = 5,
-    filters: Mapping[str, object] | None = None,
-    preview: bool = True,
-) -> SimilarResult:
     index = get_index()
     size = len(index)
     stored: StoredQuery | None = None
