@@ -20,6 +20,9 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 VISUALSEARCH_INDEX_REFRESH_SECONDS = 0.0
+# Training a head embeds no photos (photo search's learned space) unless a test asks for
+# them: visualsearch/tests/services/test_photo_space.py does, with real images and the model.
+VISUALSEARCH_HEAD_PHOTO_PAIRS = 0
 STATIC_ROOT = tempfile.mkdtemp(prefix="lookalike-test-static-")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

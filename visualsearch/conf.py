@@ -72,7 +72,19 @@ DEFAULTS: dict[str, Any] = {
     "HEAD_AUX_LABELS": ("gender",),
     "HEAD_MIN_PER_CLASS": 5,
     "HEAD_MIN_LABELLED": 200,
-    # Photo search: weight of the colour descriptor next to the raw vector, and how the
+    # Photo search's learned space (visualsearch.ml.photo_projection), trained with the head
+    # on photo-like copies of training products embedded by the model (services/photo_pairs.py;
+    # 0 training photos: none, photo search keeps the raw vectors). Fewer than MIN_PAIRS
+    # usable photos: none either. Shrinkage, dimensions and colour weight are picked on the
+    # validation photos; EVALUATION held-out photos per profile give the admin's figures.
+    "HEAD_PHOTO_PAIRS": 3000,
+    "HEAD_PHOTO_VALIDATION": 300,
+    "HEAD_PHOTO_EVALUATION": 300,
+    "HEAD_PHOTO_MIN_PAIRS": 500,
+    "HEAD_PHOTO_SHRINKAGE": (0.3, 1.0, 3.0),
+    "HEAD_PHOTO_DIMS": (256,),
+    "HEAD_PHOTO_COLOUR_WEIGHTS": (0.1, 0.2, 0.3),
+    # Photo search without a learned space: weight of the colour descriptor next to the raw vector, and how the
     # places after the best match are filled ("raw": the next raw matches; "similar": the
     # find-similar neighbours of the best match).
     "PHOTO_COLOUR_WEIGHT": 0.1,

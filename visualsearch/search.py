@@ -225,13 +225,18 @@ def rank_photo(
     """Photo search's ranking.
 
     ``vectors``: the photo's raw embedding (or several rows: embeddings of variants of the
-    photo, each product then scored by its best one). The index's raw-vector candidates are
-    re-scored with the full stored vectors plus VISUALSEARCH_PHOTO_COLOUR_WEIGHT × colour
-    similarity: a photo of a catalogue product should find that product first (the head is
-    not used: it groups products by type and loses the exact item). The places after the
-    best match are filled per VISUALSEARCH_PHOTO_FILL ("raw": the next matches; "similar":
-    the find-similar neighbours of the best match, by the head when the index has one)."""
-    weight = float(vs_settings.PHOTO_COLOUR_WEIGHT if colour_weight is None else colour_weight)
+    photo, each product then scored by its best one). The index's candidates (by photo
+    search's learned space when the active head carries one, else by the raw vectors) are
+    re-scored with the full stored vectors, in that space, plus a colour weight (the learned
+    space's own, chosen on validation photos; else VISUALSEARCH_PHOTO_COLOUR_WEIGHT) ×
+    colour similarity: a photo of a catalogue product should find that product first (the
+    find-similar head is not used: it groups products by type and loses the exact item).
+    The places after the best match are filled per VISUALSEARCH_PHOTO_FILL ("raw": the next
+    matches; "similar": the find-similar neighbours of the best match)."""
+    projection = index.photo_projection
+    if colour_weight is None:
+        colour_weight = projection.colour_weight if projection is not None else vs_settings.PHOTO_COLOUR_WEIGHT
+    weight = float(colour_weight)
     fill = str(vs_settings.PHOTO_FILL if fill is None else fill)
     queries = np.asarray(vectors, dtype=np.float32).reshape(-1, np.asarray(vectors).shape[-1])
     hits: list[Hit] = []
@@ -246,6 +251,8 @@ def rank_photo(
     found = stored([h.product_id for h in hits])
     if all(h.product_id in found for h in hits):
         matrix = np.stack([found[h.product_id][0] for h in hits])
+        if projection is not None:
+            matrix, queries = projection.apply(matrix), projection.apply(queries)
         scores = (matrix @ queries.T).max(axis=1)
         colours = [c for c in (found[h.product_id][1] for h in hits) if c is not None]
         if weight > 0 and colour is not None and len(colours) == len(hits):  # all or none: comparable scores
@@ -263,6 +270,27 @@ def rank_photo(
         rest = [h for h in neighbours if h.product_id != best.product_id]
         return [best, *rest][:k]
     return hits[:k]
+
+
+def raw_photo_score(
+    vector: np.ndarray,
+    colour: np.ndarray | None,
+    product_id: int,
+    *,
+    stored: StoredLookup = stored_vectors,
+) -> float | None:
+    """The score "nothing close" is calibrated on (``photo_quality``): the raw cosine of the
+    photo and a product plus VISUALSEARCH_PHOTO_COLOUR_WEIGHT × colour similarity, whatever
+    space ranked the results. None when the product's vector is gone."""
+    found = stored([product_id]).get(product_id)
+    if found is None:
+        return None
+    product_vector, product_colour = found
+    query = np.asarray(vector, dtype=np.float32).reshape(-1, len(product_vector))
+    score = float((query @ np.asarray(product_vector, np.float32)).max())
+    if colour is not None and product_colour is not None:
+        score += float(vs_settings.PHOTO_COLOUR_WEIGHT) * float(np.asarray(product_colour) @ np.asarray(colour))
+    return score
 
 
 def query_colour(pixels: np.ndarray) -> np.ndarray:
@@ -539,11 +567,15 @@ def _decoded_upload(data: bytes) -> Image.Image:
         raise UploadRejected(str(exc)) from None
 
 
-def is_close_match(hits: Sequence[Hit]) -> bool:
+def is_close_match(hits: Sequence[Hit], raw_score: float | None = None) -> bool:
     """Whether the best match scores at least VISUALSEARCH_PHOTO_CLOSE_THRESHOLD (calibrated
-    by ``python manage.py photo_quality``; the score is photo search's: raw cosine plus the
-    colour term)."""
-    return bool(hits) and hits[0].score >= float(vs_settings.PHOTO_CLOSE_THRESHOLD)
+    by ``python manage.py photo_quality`` on the raw cosine plus the colour term:
+    ``raw_score``, from ``raw_photo_score``; without it the best hit's own score, which is
+    that score when photo search ranks by the raw vectors)."""
+    if not hits:
+        return False
+    score = hits[0].score if raw_score is None else raw_score
+    return score >= float(vs_settings.PHOTO_CLOSE_THRESHOLD)
 
 
 def _photo_kind(data: bytes | None = None, *args: object, token: str = "", **kwargs: object) -> str:
@@ -591,6 +623,9 @@ def similar_to_photo(
         stored = StoredQuery(vector, query_colour(photo.pixels), photo.box, preview_url, MODEL_VERSION)
         token = store_query(stored)
     hits = rank_photo(index, stored.vector, stored.colour, k, filters)
+    closeness = None
+    if hits and index.photo_projection is not None:
+        closeness = raw_photo_score(stored.vector, stored.colour, hits[0].product_id)
     return SimilarResult(
         products_for_hits(hits),
         filters,
@@ -599,5 +634,5 @@ def similar_to_photo(
         index.model_version,
         token=token,
         box=stored.box,
-        close_match=is_close_match(hits),
+        close_match=is_close_match(hits, closeness),
     )

@@ -373,11 +373,14 @@ class EmbeddedPhotos:
     embed_seconds: float
 
 
-def embed_shopper_photos(catalogue: Catalogue, count: int, read_image: Callable[[int], bytes]) -> EmbeddedPhotos:
-    """The fixed shopper photos (``shopper_photos``) of ``count`` held-out products, decoded,
-    prepared and embedded exactly as ``visualsearch.search.similar_to_photo`` does (its
-    ``decode_photo``: the default region, borders trimmed)."""
-    from visualsearch.evaluation.shopper_photos import photo_order, shopper_photo
+def embed_shopper_photos(
+    catalogue: Catalogue, count: int, read_image: Callable[[int], bytes], profile: str = "standard"
+) -> EmbeddedPhotos:
+    """The fixed shopper photos (``shopper_photos``, of the named profile) of ``count``
+    held-out products, decoded, prepared and embedded exactly as
+    ``visualsearch.search.similar_to_photo`` does (its ``decode_photo``: the default region,
+    borders trimmed)."""
+    from visualsearch.evaluation.shopper_photos import PROFILES, photo_order, shopper_photo
     from visualsearch.ml import embedder
     from visualsearch.search import decode_photo, query_colour
 
@@ -385,7 +388,7 @@ def embed_shopper_photos(catalogue: Catalogue, count: int, read_image: Callable[
     chosen = photo_order(catalogue.ids[held_out_rows(catalogue)])[:count]
     pixels = []
     for pid in chosen:
-        photo = shopper_photo(pid, read_image(pid))
+        photo = shopper_photo(pid, read_image(pid), profile=PROFILES[profile])
         pixels.append(decode_photo(photo.data).pixels)
     if not pixels:
         return EmbeddedPhotos(np.zeros(0, np.int64), np.zeros((0, FULL_DIMS), np.float32), np.zeros((0, 0)), 0.0)
@@ -445,8 +448,7 @@ COMPARED = (
 def comparison_lines(
     raw: RelevanceReport,
     configured: RelevanceReport,
-    raw_photos: PhotoScores | None,
-    configured_photos: PhotoScores | None,
+    photo_sets: Sequence[tuple[str, PhotoScores, PhotoScores]],
     *,
     label: str,
 ) -> list[str]:
@@ -461,8 +463,12 @@ def comparison_lines(
             f"{name:<32}{mean(getattr(raw.base, attribute)):>14.3f}"
             f"{mean(getattr(configured.base, attribute)):>{max(len(label) + 2, 14)}.3f}"
         )
-    if raw_photos is not None and configured_photos is not None and raw_photos.photos:
-        lines.append(f"# shopper photos: {raw_photos.photos} perturbed photos of held-out products (photo search)")
+    for profile, raw_photos, configured_photos in photo_sets:
+        if not raw_photos.photos:
+            continue
+        lines.append(
+            f"# shopper photos ({profile}): {raw_photos.photos} perturbed photos of held-out products (photo search)"
+        )
         for name, attribute in (
             ("photo self@1", "self_at_1"),
             ("photo self@5", "self_at_5"),

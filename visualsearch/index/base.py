@@ -13,6 +13,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from visualsearch.ml.photo_projection import PhotoProjection
+
 FULL_DIMS = 2048
 
 
@@ -65,9 +67,17 @@ class SearchIndex(Protocol):
         embedding in the index."""
         ...
 
+    @property
+    def photo_projection(self) -> PhotoProjection | None:
+        """Photo search's learned space, when the active head carries one: the index's
+        vectors (and ``similar_to_vector``'s query) are then in that space, and photo search
+        re-scores its candidates in it. None: the raw (PCA-projected) vectors."""
+        ...
+
     def similar_to_vector(self, vector: np.ndarray, k: int, filters: Mapping[str, object] | None = None) -> list[Hit]:
-        """The k products most similar to a raw (2048-dim) query embedding, always by the raw
-        vectors (photo search: the head would lose the exact product)."""
+        """The k products most similar to a raw (2048-dim) query embedding, by the raw
+        vectors or photo search's learned space (``photo_projection``), never by the head's
+        find-similar space (it would lose the exact product)."""
         ...
 
     def memory_bytes(self) -> int:

@@ -10,10 +10,12 @@ projection (see projection.py) once one has been fitted, 2048-dim float32 before
 With a projection the index ranks candidates; ``visualsearch.search`` re-scores them
 with the full vectors, so the final order is the exact 2048-dim one.
 
-Two rankings: photo search ranks by that raw-vector matrix (a photo of a catalogue product
-must find that very product); "find similar" ranks by a second matrix, the active similarity
-head (visualsearch.ml.head, services/heads.py) applied at load to each stored vector and
-colour descriptor: ``[head embedding, sqrt(w) × colour probabilities]``, exact (no re-rank).
+Two rankings: photo search ranks by that matrix (a photo of a catalogue product must find
+that very product), in photo search's learned space instead of the PCA projection when the
+active head carries one (visualsearch.ml.photo_projection); "find similar" ranks by a
+second matrix, the active similarity head (visualsearch.ml.head, services/heads.py)
+applied at load to each stored vector and colour descriptor: ``[head embedding,
+sqrt(w) × colour probabilities]``, exact (no re-rank).
 Without an active head (an unlabelled catalogue, or VISUALSEARCH_HEAD_ENABLED off) find
 similar ranks by the raw vectors as before. A change of the active head reloads the index,
 so the index and its queries always use one head version (``model_version``).
@@ -41,6 +43,7 @@ from visualsearch.index.changelog import FULL_RELOAD_AFTER, ChangeLogReader, lat
 from visualsearch.ml import colour as colour_mod
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.ml.head import SimilarityModel
+from visualsearch.ml.photo_projection import PhotoProjection
 from visualsearch.models import ProductEmbedding
 
 # Every field a search can be restricted to: the searchable attributes, and stock.
@@ -300,6 +303,9 @@ class EmbeddingIndex:
             self.stats["rows_refreshed"] += len(changed)
 
     def _dims(self) -> int:
+        photo = self._photo_projection()
+        if photo is not None:
+            return photo.dims
         return self._projection.dims if self._projection else FULL_DIMS
 
     def _similar_dims(self) -> int:
@@ -310,8 +316,12 @@ class EmbeddingIndex:
         return np.frombuffer(b"".join(raw), dtype="<f4").reshape(len(raw), -1)
 
     def _project_array(self, vectors: np.ndarray) -> np.ndarray:
-        """Raw (N, 2048) vectors in the index's space: projected if there is a projection, unit rows."""
+        """Raw (N, 2048) vectors in the index's space, unit rows: photo search's learned space
+        when the active head has one, else PCA-projected if there is a projection."""
         vectors = np.asarray(vectors, dtype=np.float32)
+        photo = self._photo_projection()
+        if photo is not None:
+            return photo.apply(vectors)
         if self._projection is not None:
             vectors = self._projection.apply(vectors)
         if not np.isfinite(vectors).all():  # a corrupt vector must not rank first (NaN sorts last)
@@ -402,6 +412,17 @@ class EmbeddingIndex:
         self.ensure_fresh()
         head = self._head
         return head.version if head is not None else None
+
+    @property
+    def photo_projection(self) -> PhotoProjection | None:
+        """Photo search's learned space of the active head, if it has one (refreshes first)."""
+        with self._lock:
+            self.ensure_fresh()
+            return self._photo_projection()
+
+    def _photo_projection(self) -> PhotoProjection | None:
+        head = self._head
+        return head.model.photo if head is not None else None
 
     @property
     def model_version(self) -> str:

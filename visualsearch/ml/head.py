@@ -14,7 +14,8 @@ management command; applying them is a few matrix products in the web process):
   (``visualsearch.ml.colour``) and the raw vector to probabilities over the catalogue's
   colour names. Its output's dot product is the colour similarity.
 
-``SimilarityModel`` bundles both with the colour weight and serialises to bytes (``.npz``
+``SimilarityModel`` bundles both with the colour weight (and, when training photos were
+available, photo search's learned space: ``visualsearch.ml.photo_projection``) and serialises to bytes (``.npz``
 without pickle); ``SimilarityModel.similar_vectors`` gives the rows the index ranks
 "find similar" by: ``[head embedding, sqrt(weight) × colour probabilities]``, so one dot
 product is ``cos(head) + weight × colour similarity``.
@@ -31,6 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from visualsearch.ml.photo_projection import PhotoProjection
 
 EMBEDDING_DIM = 2048
 
@@ -314,6 +317,8 @@ class SimilarityModel:
     colour: ColourModel | None
     colour_weight: float
     info: dict = field(default_factory=dict)
+    # Photo search's learned space (None: photo search ranks by the raw vectors).
+    photo: PhotoProjection | None = None
 
     @property
     def dims(self) -> int:
@@ -325,6 +330,8 @@ class SimilarityModel:
         arrays = [self.head.w1, self.head.b1, self.head.w2, self.head.b2]
         if self.colour is not None:
             arrays += [self.colour.w, self.colour.b]
+        if self.photo is not None:
+            arrays += [self.photo.mean, self.photo.matrix]
         return int(sum(a.nbytes for a in arrays))
 
     def similar_vectors(self, vectors: np.ndarray, colours: np.ndarray | None) -> np.ndarray:
@@ -350,6 +357,9 @@ class SimilarityModel:
         if self.colour is not None:
             arrays.update(cw=self.colour.w, cb=self.colour.b)
             meta.update(colour_classes=self.colour.classes, colour_vector_weight=self.colour.vector_weight)
+        if self.photo is not None:
+            arrays.update(photo_mean=self.photo.mean, photo_matrix=self.photo.matrix)
+            meta.update(photo_colour_weight=self.photo.colour_weight, photo_shrinkage=self.photo.shrinkage)
         buffer = io.BytesIO()
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub: keyword arrays are fine
@@ -368,7 +378,15 @@ class SimilarityModel:
                     list(meta["colour_classes"]),
                     float(meta["colour_vector_weight"]),
                 )
-        return cls(head, colour, float(meta["colour_weight"]), meta.get("info", {}))
+            photo = None
+            if "photo_matrix" in z.files:
+                photo = PhotoProjection(
+                    z["photo_mean"].astype(np.float32),
+                    np.ascontiguousarray(z["photo_matrix"], dtype=np.float32),
+                    float(meta["photo_colour_weight"]),
+                    float(meta["photo_shrinkage"]),
+                )
+        return cls(head, colour, float(meta["colour_weight"]), meta.get("info", {}), photo)
 
 
 # --- ranking helpers shared by training, evaluation and tests -----------------------------------

@@ -7,6 +7,12 @@ weight are picked on the validation part of the training products; the figures s
 the head are measured on the evaluation split; the new head is activated only if it beats
 the active one (or the raw backbone, when none is active) on that split.
 
+With VISUALSEARCH_HEAD_PHOTO_PAIRS training photos (photo-like copies of training
+products, embedded by the real model: ``services/photo_pairs.py``) the head also carries
+photo search's learned space (``visualsearch.ml.photo_projection``), its shrinkage,
+dimensions and colour weight picked on validation photos, kept only when it beats the raw
+vectors there; its held-out photo figures are stored with the head.
+
 A catalogue without enough labels keeps the raw vectors: ``NotEnoughLabels``.
 The index follows the active head (``head_active_id`` on each refresh).
 """
@@ -25,8 +31,10 @@ from django.utils import timezone
 
 from visualsearch.conf import vs_settings
 from visualsearch.ml import head as head_mod
+from visualsearch.ml.photo_projection import LearnedWhitening, PhotoProjection, self_ranks
 from visualsearch.models import SimilarityHead
 from visualsearch.selectors import stored_embeddings_load
+from visualsearch.services.photo_pairs import EmbeddedPhotoSet, PhotoPairs, photo_pairs_embed
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +216,100 @@ def fit_similarity_model(
     return model, info
 
 
+def _photo_score(ranks: np.ndarray) -> float:
+    """Photo search's validation score: self@1 + self@5."""
+    return float(np.mean(ranks < 1) + np.mean(ranks < K)) if len(ranks) else 0.0
+
+
+def _rows_in(pool: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    local = {int(r): i for i, r in enumerate(pool)}
+    return np.asarray([local[int(r)] for r in rows], np.int64)
+
+
+def fit_photo_projection(
+    data: HeadData, pairs: PhotoPairs, *, on_progress: Callable[[str], None] = lambda message: None
+) -> tuple[PhotoProjection | None, dict[str, Any]]:
+    """Photo search's learned space, fitted on the training photos; shrinkage, dimensions and
+    colour weight chosen on the validation photos, searched among the products outside the
+    evaluation split. None when there are too few training photos or when it does not beat
+    the raw vectors (+ VISUALSEARCH_PHOTO_COLOUR_WEIGHT) on the validation photos."""
+    train, validation = pairs.train, pairs.validation
+    info: dict[str, Any] = {"training_photos": len(train), "validation_photos": len(validation)}
+    if len(train) < int(vs_settings.HEAD_PHOTO_MIN_PAIRS) or len(validation) == 0:
+        info["photo_space"] = f"not fitted: {len(train)} training photos (needed {vs_settings.HEAD_PHOTO_MIN_PAIRS})"
+        return None, info
+    split = head_mod.split_of(data.ids)
+    pool = np.flatnonzero(split != "eval")
+    spread_rows = np.flatnonzero(split == "train")
+    raw = raw_matrix(data)
+    true = _rows_in(pool, validation.rows)
+    colours = data.colours[pool]
+    raw_weight = float(vs_settings.PHOTO_COLOUR_WEIGHT)
+    raw_ranks = self_ranks(
+        validation.vectors,
+        raw[pool],
+        true,
+        query_colours=validation.colours,
+        catalogue_colours=colours,
+        colour_weight=raw_weight,
+    )
+    best: dict[str, Any] = {"score": _photo_score(raw_ranks), "projection": None}
+    info["validation_raw_score"] = round(best["score"], 4)
+    scores: dict[str, float] = {}
+    fit = LearnedWhitening(train.vectors, raw[train.rows], raw[spread_rows])
+    for shrinkage in vs_settings.HEAD_PHOTO_SHRINKAGE:
+        for dims in vs_settings.HEAD_PHOTO_DIMS:
+            projection = fit.projection(shrinkage=float(shrinkage), dims=int(dims))
+            space, queries = projection.apply(raw[pool]), projection.apply(validation.vectors)
+            for weight in vs_settings.HEAD_PHOTO_COLOUR_WEIGHTS:
+                ranks = self_ranks(
+                    queries,
+                    space,
+                    true,
+                    query_colours=validation.colours,
+                    catalogue_colours=colours,
+                    colour_weight=float(weight),
+                )
+                value = _photo_score(ranks)
+                scores[f"{shrinkage}/{dims}/{weight}"] = round(value, 4)
+                if value > best["score"]:
+                    projection.colour_weight = float(weight)
+                    best = {"score": value, "projection": projection}
+            on_progress(
+                f"photo space shrinkage {shrinkage}, {dims} dims: validation self@1+self@5 {max(scores.values()):.3f}"
+            )
+    chosen: PhotoProjection | None = best["projection"]
+    info["photo_validation_scores"] = scores
+    info["photo_space"] = (
+        f"shrinkage {chosen.shrinkage}, {chosen.dims} dims, colour weight {chosen.colour_weight}"
+        if chosen is not None
+        else "not used: the raw vectors did as well on the validation photos"
+    )
+    return chosen, info
+
+
+def photo_figures(data: HeadData, model: head_mod.SimilarityModel | None, photos: EmbeddedPhotoSet) -> dict[str, float]:
+    """Photo search's exact figures for held-out photos searched among the whole catalogue:
+    the model's learned space (+ its colour weight), or the raw vectors (+ the site's colour
+    weight) for a model without one (or None)."""
+    if len(photos) == 0:
+        return {}
+    raw = raw_matrix(data)
+    projection = model.photo if model is not None else None
+    if projection is None:
+        space, queries, weight = raw, head_mod.l2n(photos.vectors), float(vs_settings.PHOTO_COLOUR_WEIGHT)
+    else:
+        space, queries, weight = projection.apply(raw), projection.apply(photos.vectors), projection.colour_weight
+    ranks = self_ranks(
+        queries, space, photos.rows, query_colours=photos.colours, catalogue_colours=data.colours, colour_weight=weight
+    )
+    return {
+        "self_at_1": float(np.mean(ranks < 1)),
+        "self_at_5": float(np.mean(ranks < K)),
+        "photos": len(photos),
+    }
+
+
 def evaluation_figures(data: HeadData, model: head_mod.SimilarityModel | None) -> dict[str, float]:
     """Find-similar figures on the evaluation split (queries: its labelled products; searched
     among the whole catalogue, as the site does), for a model or the raw vectors (None)."""
@@ -219,29 +321,65 @@ def evaluation_figures(data: HeadData, model: head_mod.SimilarityModel | None) -
     return find_similar_figures(matrix, data.labels, queries, pool)
 
 
+def head_photos_embed(
+    data: HeadData, count: int | None = None, on_progress: Callable[[str], None] = lambda message: None
+) -> PhotoPairs | None:
+    """``count`` training photos (default VISUALSEARCH_HEAD_PHOTO_PAIRS) with the validation
+    and evaluation photos (HEAD_PHOTO_VALIDATION, _EVALUATION); None for 0 training photos."""
+    count = int(vs_settings.HEAD_PHOTO_PAIRS if count is None else count)
+    if count <= 0:
+        return None
+    return photo_pairs_embed(
+        data.ids,
+        train=count,
+        validation=int(vs_settings.HEAD_PHOTO_VALIDATION),
+        evaluation=int(vs_settings.HEAD_PHOTO_EVALUATION),
+        on_progress=on_progress,
+    )
+
+
 def head_train(
     *,
     data: HeadData | None = None,
+    photos: PhotoPairs | None = None,
+    photo_count: int | None = None,
     activate: bool = True,
     params: head_mod.HeadParams | None = None,
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> TrainingResult:
     """Train, measure and store a new head; activate it if it beats the active one (or the
-    raw backbone when none is active). Raises NotEnoughLabels for an unlabelled catalogue."""
+    raw backbone when none is active). Raises NotEnoughLabels for an unlabelled catalogue.
+    ``photos``: the photos for photo search's learned space (default: ``photo_count``
+    training photos embedded here, see ``head_photos_embed``)."""
     from visualsearch.ml.embedder import MODEL_VERSION
 
     started = time.perf_counter()
     data = head_data_load() if data is None else data
     on_progress(f"{len(data)} products loaded")
     model, info = fit_similarity_model(data, params=params, on_progress=on_progress)
+    photo_started = time.perf_counter()
+    photos = head_photos_embed(data, photo_count, on_progress) if photos is None else photos
+    if photos is not None:
+        model.photo, photo_info = fit_photo_projection(data, photos, on_progress=on_progress)
+        photo_info["photo_seconds"] = round(time.perf_counter() - photo_started, 1)
+        info.update(photo_info)
+        model.info = info
     seconds = time.perf_counter() - started
     figures = evaluation_figures(data, model)
     raw_figures = evaluation_figures(data, None)
     active = head_active()
+    active_model = head_mod.SimilarityModel.from_bytes(active.weights) if active is not None else None
     baseline_name, baseline = "the raw backbone", raw_figures
-    if active is not None:
+    if active_model is not None:
+        assert active is not None
         baseline_name = f"the active head v{active.pk}"
-        baseline = evaluation_figures(data, head_mod.SimilarityModel.from_bytes(active.weights))
+        baseline = evaluation_figures(data, active_model)
+    photo_metrics: dict[str, Any] = {}
+    for profile, held_out in (photos.evaluation if photos is not None else {}).items():
+        photo_metrics[profile] = {
+            "raw": photo_figures(data, None, held_out),
+            "head": photo_figures(data, model, held_out),
+        }
     blob = model.to_bytes()
     better = score(figures) > score(baseline)
     reason = (
@@ -251,7 +389,13 @@ def head_train(
     row = SimilarityHead.objects.create(
         backbone_version=MODEL_VERSION,
         weights=blob,
-        metrics={"eval": figures, "raw": raw_figures, "baseline": baseline, "baseline_name": baseline_name},
+        metrics={
+            "eval": figures,
+            "raw": raw_figures,
+            "baseline": baseline,
+            "baseline_name": baseline_name,
+            "photos": photo_metrics,
+        },
         params=info,
         training_seconds=round(seconds, 1),
         size_bytes=len(blob),

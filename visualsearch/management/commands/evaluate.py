@@ -5,7 +5,8 @@ Precision of "find similar" (see ``visualsearch.evaluation.relevance``) on the h
 split (products no similarity head is trained or tuned on; ``--queries all`` samples the
 whole catalogue instead), for the raw backbone; then, side by side, the raw backbone and
 the active configuration (the active similarity head + colour for find similar; raw vector
-+ colour for photo search), with ``--photos`` synthetic shopper photos of held-out products
++ colour or photo search's learned space for photo search), with ``--photos`` synthetic
+shopper photos of held-out products (the standard and hard sets, ``--photo-profiles``)
 searched through photo search's ranking (they need the model; ``--photos 0`` skips them).
 ``--dims 0`` evaluates the full 2048-dim vectors; without a stored PCA projection one is
 fitted in memory for the evaluation only. Nothing is written to the database.
@@ -19,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.evaluation import relevance
+from visualsearch.evaluation.shopper_photos import PROFILES
 from visualsearch.index.memory import active_head_load
 
 
@@ -45,6 +47,13 @@ class Command(BaseCommand):
             help="Query the held-out split only (default) or a sample of every product.",
         )
         parser.add_argument("--photos", type=int, default=300, help="Shopper photos to search (0: none).")
+        parser.add_argument(
+            "--photo-profiles",
+            nargs="+",
+            choices=sorted(PROFILES),
+            default=["standard", "hard"],
+            help="Which shopper-photo sets to search (visualsearch/evaluation/shopper_photos.py).",
+        )
         parser.add_argument("--no-head", action="store_true", help="Leave the active similarity head out.")
 
     def handle(self, *args: object, sample: int, seed: int, dims: int | None, no_rerank: bool, **options) -> None:
@@ -80,15 +89,26 @@ class Command(BaseCommand):
         if head is not None:
             configured = relevance.evaluate_relevance(catalogue, **common, head=head.model, head_pk=head.pk)
             label = f"{head.version} + colour"
-        raw_photos = configured_photos = None
+        photo_sets = []
         if options["photos"] > 0 and held_out:
-            photos = relevance.embed_shopper_photos(catalogue, options["photos"], read_image)
             assert report.index is not None and configured.index is not None
-            raw_photos = relevance.evaluate_photos(catalogue, report.index, photos, colour_weight=0.0, fill="raw")
-            configured_photos = relevance.evaluate_photos(catalogue, configured.index, photos)
+            for profile in options["photo_profiles"]:
+                photos = relevance.embed_shopper_photos(catalogue, options["photos"], read_image, profile)
+                raw_photos = relevance.evaluate_photos(catalogue, report.index, photos, colour_weight=0.0, fill="raw")
+                configured_photos = relevance.evaluate_photos(catalogue, configured.index, photos)
+                photo_sets.append((profile, raw_photos, configured_photos))
+                seconds = photos.embed_seconds
+                self.stdout.write(f"# {photos.rows.size} {profile} shopper photos embedded in {seconds:.0f} s")
+            space = configured.index.photo_projection
             self.stdout.write(
-                f"# {photos.rows.size} shopper photos embedded in {photos.embed_seconds:.1f} s; photo search: "
-                f"colour weight {vs_settings.PHOTO_COLOUR_WEIGHT}, fill {vs_settings.PHOTO_FILL!r}"
+                "# photo search: "
+                + (
+                    f"learned space of {head.version if head else ''} ({space.dims} dims), "
+                    f"colour weight {space.colour_weight}"
+                    if space is not None
+                    else f"raw vectors, colour weight {vs_settings.PHOTO_COLOUR_WEIGHT}"
+                )
+                + f", fill {vs_settings.PHOTO_FILL!r}"
             )
-        for line in relevance.comparison_lines(report, configured, raw_photos, configured_photos, label=label):
+        for line in relevance.comparison_lines(report, configured, photo_sets, label=label):
             self.stdout.write(line)

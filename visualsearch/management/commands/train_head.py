@@ -1,10 +1,12 @@
-"""``python manage.py train_head [--no-activate] [--epochs N]``
+"""``python manage.py train_head [--no-activate] [--epochs N] [--photos N]``
 
 Trains a similarity head on the stored vectors and the products' labels
 (``visualsearch.services.heads.head_train``: training products outside the fixed evaluation
-split, epochs and colour weight picked on a validation part), prints its held-out figures
-next to the raw backbone's and the active head's, and activates it only if it beats the
-active one. ``--rollback`` goes back to the previously active head instead.
+split, epochs and colour weight picked on a validation part), and photo search's learned
+space on ``--photos`` photo-like copies of training products (default
+VISUALSEARCH_HEAD_PHOTO_PAIRS; 0: none), prints its held-out figures next to the raw
+backbone's and the active head's, and activates it only if it beats the active one.
+``--rollback`` goes back to the previously active head instead.
 """
 
 from __future__ import annotations
@@ -24,16 +26,34 @@ class Command(BaseCommand):
         parser.add_argument("--no-activate", action="store_true", help="Store the head without activating it.")
         parser.add_argument("--epochs", type=int, help="Training epochs (default VISUALSEARCH_HEAD_EPOCHS).")
         parser.add_argument("--rollback", action="store_true", help="Activate the previously active head instead.")
+        parser.add_argument(
+            "--photos",
+            type=int,
+            help="Training photos for photo search's learned space (default VISUALSEARCH_HEAD_PHOTO_PAIRS; 0: none).",
+        )
 
-    def handle(self, *args: object, no_activate: bool, epochs: int | None, rollback: bool, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        no_activate: bool,
+        epochs: int | None,
+        rollback: bool,
+        photos: int | None = None,
+        **options: object,
+    ) -> None:
         if rollback:
             head = heads.head_rollback()
             self.stdout.write(f"Active now: {head.version if head else 'raw vectors (no head)'}")
             return
         params = HeadParams(epochs=epochs) if epochs else None
+        if photos is not None and photos < 0:
+            raise CommandError("--photos must be 0 or more.")
         try:
             result = heads.head_train(
-                activate=not no_activate, params=params, on_progress=lambda m: self.stdout.write(f"# {m}")
+                activate=not no_activate,
+                params=params,
+                photo_count=photos,
+                on_progress=lambda m: self.stdout.write(f"# {m}"),
             )
         except heads.NotEnoughLabels as exc:
             raise CommandError(str(exc)) from None
@@ -45,6 +65,12 @@ class Command(BaseCommand):
                 f"{name:<16}{metrics['raw'].get(name, 0):>8.3f}{metrics['baseline'].get(name, 0):>10.3f}"
                 f"{metrics['eval'].get(name, 0):>8.3f}"
             )
+        for profile, figures in (metrics.get("photos") or {}).items():
+            for name in ("self_at_1", "self_at_5"):
+                label = f"photo {name.replace('_at_', '@')} ({profile}, {figures['raw'].get('photos', 0)} photos)"
+                self.stdout.write(f"{label:<44}{figures['raw'].get(name, 0):>8.3f}{figures['head'].get(name, 0):>8.3f}")
+        if row.params.get("photo_space"):
+            self.stdout.write(f"photo search space: {row.params['photo_space']}")
         self.stdout.write(
             f"head v{row.pk}: {row.training_seconds:.0f} s, {row.size_bytes / 1e6:.1f} MB, "
             f"epoch {row.params.get('epoch')}, colour weight {row.params.get('colour_weight')}; {result.reason}; "

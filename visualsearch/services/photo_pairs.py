@@ -1,0 +1,171 @@
+"""Photo-like copies of catalogue products, embedded as photo search embeds an upload: what
+photo search's learned space (``visualsearch.ml.photo_projection``) is trained, tuned and
+measured on.
+
+* training photos: products of the training split, generator seed TRAINING_PHOTO_SEED, the
+  harder photo profile (``shopper_photos.HARD``);
+* validation photos: products of the validation split, the same seed and profile; they pick
+  the shrinkage, the dimensions and the colour weight;
+* evaluation photos: the evaluation's own fixed set (``PHOTO_SEED``, held-out products,
+  both profiles), only measured, never tuned on.
+
+Each photo goes through ``visualsearch.search.decode_photo`` (the default region, borders
+trimmed) and the real model, exactly as an upload does. A product whose image cannot be
+read is skipped (and counted): one bad file never stops a training.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.files.storage import default_storage
+
+from core.images import ImageRejected
+from shop.models import Product
+from visualsearch.evaluation import shopper_photos
+from visualsearch.ml.head import split_of
+
+logger = logging.getLogger(__name__)
+
+# Not the evaluation's PHOTO_SEED: no training photo is ever one of the evaluation's.
+TRAINING_PHOTO_SEED = 7
+_BATCH = 64
+
+
+@dataclass
+class EmbeddedPhotoSet:
+    """Photos of catalogue products: the row of each photographed product in the catalogue
+    arrays it was made for, the photo's raw vector and its colour descriptor."""
+
+    rows: np.ndarray
+    vectors: np.ndarray
+    colours: np.ndarray
+    skipped: int = 0
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class PhotoPairs:
+    """What photo search's learned space is fitted and chosen on."""
+
+    train: EmbeddedPhotoSet
+    validation: EmbeddedPhotoSet
+    evaluation: dict[str, EmbeddedPhotoSet] = field(default_factory=dict)  # profile name → photos
+
+
+def product_image_read(product_id: int) -> bytes:
+    """A product's image bytes from storage (raises OSError / Product.DoesNotExist)."""
+    name = Product.objects.filter(pk=product_id).values_list("image", flat=True).get()
+    if not name:
+        raise FileNotFoundError(f"product {product_id} has no image")
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def _chosen(ids: np.ndarray, rows: np.ndarray, count: int, salt: str) -> list[int]:
+    """``count`` of ``rows`` in a fixed order (sha256 of the product id with ``salt``):
+    the same products however the catalogue grows around them."""
+    order = shopper_photos.photo_order([int(ids[r]) for r in rows], salt=salt)
+    row_of = {int(ids[r]): int(r) for r in rows}
+    return [row_of[pid] for pid in order[: max(0, count)]]
+
+
+def photos_embed(
+    ids: np.ndarray,
+    rows: Sequence[int],
+    *,
+    seed: int,
+    profile: shopper_photos.PhotoProfile,
+    read_image: Callable[[int], bytes] = product_image_read,
+    on_progress: Callable[[str], None] = lambda message: None,
+    label: str = "photos",
+) -> EmbeddedPhotoSet:
+    """One shopper-like photo of each product at ``rows`` (of the catalogue ``ids``), decoded
+    and embedded as an upload is."""
+    from visualsearch.ml import embedder
+    from visualsearch.search import UploadRejected, decode_photo, query_colour
+
+    kept: list[int] = []
+    vectors: list[np.ndarray] = []
+    colours: list[np.ndarray] = []
+    skipped = 0
+    started = time.perf_counter()
+    for start in range(0, len(rows), _BATCH):
+        pixels = []
+        for row in rows[start : start + _BATCH]:
+            pid = int(ids[row])
+            try:
+                photo = shopper_photos.shopper_photo(pid, read_image(pid), seed=seed, profile=profile)
+                pixels.append(decode_photo(photo.data).pixels)
+            except (OSError, ValueError, ImageRejected, UploadRejected, Product.DoesNotExist) as exc:
+                skipped += 1
+                logger.warning("%s: product %s skipped (%s)", label, pid, exc)
+                continue
+            kept.append(int(row))
+        if pixels:
+            batch = np.stack(pixels)
+            vectors.append(embedder.embed_batch(batch))
+            colours.append(np.stack([query_colour(p) for p in batch]))
+        on_progress(f"{label}: {min(start + _BATCH, len(rows))}/{len(rows)} embedded")
+    dim = embedder.EMBEDDING_DIM
+    return EmbeddedPhotoSet(
+        np.asarray(kept, np.int64),
+        np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32),
+        np.vstack(colours) if colours else np.zeros((0, 0), np.float32),
+        skipped,
+        time.perf_counter() - started,
+    )
+
+
+def photo_pairs_embed(
+    ids: np.ndarray,
+    *,
+    train: int,
+    validation: int,
+    evaluation: int,
+    read_image: Callable[[int], bytes] = product_image_read,
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> PhotoPairs:
+    """Training, validation and evaluation photos for the catalogue ``ids`` (see the module)."""
+    split = split_of(ids)
+    common = {"read_image": read_image, "on_progress": on_progress}
+    train_rows = _chosen(ids, np.flatnonzero(split == "train"), train, "training-photo")
+    validation_rows = _chosen(ids, np.flatnonzero(split == "val"), validation, "training-photo")
+    pairs = PhotoPairs(
+        photos_embed(
+            ids,
+            train_rows,
+            seed=TRAINING_PHOTO_SEED,
+            profile=shopper_photos.HARD,
+            label="training photos",
+            **common,  # type: ignore[arg-type]
+        ),
+        photos_embed(
+            ids,
+            validation_rows,
+            seed=TRAINING_PHOTO_SEED,
+            profile=shopper_photos.HARD,
+            label="validation photos",
+            **common,  # type: ignore[arg-type]
+        ),
+    )
+    if evaluation > 0:
+        held_out = np.flatnonzero(split == "eval")
+        evaluation_rows = [int(r) for r in _chosen(ids, held_out, evaluation, "")]
+        for profile in (shopper_photos.STANDARD, shopper_photos.HARD):
+            pairs.evaluation[profile.name] = photos_embed(
+                ids,
+                evaluation_rows,
+                seed=shopper_photos.PHOTO_SEED,
+                profile=profile,
+                label=f"evaluation photos ({profile.name})",
+                **common,  # type: ignore[arg-type]
+            )
+    return pairs
