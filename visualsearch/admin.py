@@ -326,6 +326,24 @@ HEAD_FIGURES = (
     ("p5_type_colour", "P@5 type∧colour"),
     ("p5_type_gender", "P@5 type∧gender"),
 )
+# Photo search on held-out shopper photos (metrics["photos"][profile][head or raw]).
+PHOTO_FIGURES = (
+    ("standard", "self_at_1", "Photo self@1"),
+    ("standard", "self_at_5", "Photo self@5"),
+    ("hard", "self_at_1", "Hard photo self@1"),
+    ("hard", "self_at_5", "Hard photo self@5"),
+)
+
+
+def _learned_photo_space(head: SimilarityHead | None) -> str:
+    """How the head's photo space was chosen ("" when it has none)."""
+    described = str((head.params or {}).get("photo_space", "")) if head is not None else ""
+    return described if described.startswith("shrinkage") else ""
+
+
+def _photo_figures(head: SimilarityHead | None, which: str) -> list[tuple[str, float | None]]:
+    photos = (head.metrics.get("photos") or {}) if head is not None else {}
+    return [(label, (photos.get(profile) or {}).get(which, {}).get(key)) for profile, key, label in PHOTO_FIGURES]
 
 
 @admin.register(SimilarityHead)
@@ -391,11 +409,18 @@ class SimilarityHeadAdmin(admin.ModelAdmin):
             "active_head": active,
             "model_version": head_services.served_model_version(active),
             "head_rows": [
-                (h, [(label, h.metrics.get("eval", {}).get(key)) for key, label in HEAD_FIGURES]) for h in heads
+                (
+                    h,
+                    [(label, h.metrics.get("eval", {}).get(key)) for key, label in HEAD_FIGURES]
+                    + _photo_figures(h, "head"),
+                )
+                for h in heads
             ],
             "raw_figures": [
                 (label, (heads[0].metrics.get("raw", {}) if heads else {}).get(key)) for key, label in HEAD_FIGURES
-            ],
+            ]
+            + _photo_figures(heads[0] if heads else None, "raw"),
+            "photo_space": _learned_photo_space(active),
             "can_train": self._can_train(request),
         }
         return super().changelist_view(request, context)

@@ -20,6 +20,7 @@ FIELDS = (*SEARCHABLE_FIELDS, STOCK_FIELD)
 class BruteForceIndex:
     projected = False
     head_version = None  # no similarity head: find similar ranks by the raw vectors
+    photo_projection = None  # nor a learned photo space: photo search ranks by the raw vectors
     model_version = MODEL_VERSION
 
     def _rows(self) -> list[tuple]:
