@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from django.urls import reverse
 
 from visualsearch import search
 from visualsearch.conf import vs_settings
@@ -55,7 +56,7 @@ def photo_training(quick_training):
     return quick_training
 
 
-def test_the_learned_space_is_trained_served_and_ranks_photo_search(photo_training) -> None:
+def test_the_learned_space_is_trained_served_and_ranks_photo_search(photo_training, admin_client) -> None:
     make_catalogue(700)
     data = heads.head_data_load()
     pairs = synthetic_pairs(data)
@@ -88,6 +89,10 @@ def test_the_learned_space_is_trained_served_and_ranks_photo_search(photo_traini
     photos = zip(held_out.vectors, held_out.colours, strict=True)
     found = np.asarray([search.rank_photo(index, v, c, 1, {})[0].product_id for v, c in photos])
     assert np.mean(found == data.ids[held_out.rows]) == pytest.approx(figures["head"]["self_at_1"], abs=0.02)
+
+    page = admin_client.get(reverse("admin:visualsearch_similarityhead_changelist")).content.decode()
+    assert "Photo self@1" in page and f"{figures['head']['self_at_1']:.3f}" in page
+    assert f"the learned photo space of head-v{result.head.pk}" in page
 
     heads.head_rollback()  # back to the raw vectors: photo search too
     assert index.photo_projection is None
