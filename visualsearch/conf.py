@@ -77,7 +77,7 @@ DEFAULTS: dict[str, Any] = {
     # 0 training photos: none, photo search keeps the raw vectors). Fewer than MIN_PAIRS
     # usable photos: none either. Shrinkage, dimensions and colour weight are picked on the
     # validation photos; EVALUATION held-out photos per profile give the admin's figures.
-    "HEAD_PHOTO_PAIRS": 3000,
+    "HEAD_PHOTO_PAIRS": 2000,
     "HEAD_PHOTO_VALIDATION": 300,
     "HEAD_PHOTO_EVALUATION": 300,
     "HEAD_PHOTO_MIN_PAIRS": 500,

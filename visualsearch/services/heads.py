@@ -98,9 +98,16 @@ def find_similar_figures(
     }
 
 
-def score(figures: dict[str, float]) -> float:
-    """The one number heads are compared by: P@5 type + P@5 type∧colour (the two targets)."""
-    return float(figures.get("p5_type", 0.0) + figures.get("p5_type_colour", 0.0))
+def score(figures: dict[str, float], photo: dict[str, float] | None = None) -> float:
+    """The one number heads are compared by: P@5 type + P@5 type∧colour (find similar's two
+    targets), plus photo self@1 + self@5 (``photo``: ``photo_figures``) when measured."""
+    photo = photo or {}
+    return float(
+        figures.get("p5_type", 0.0)
+        + figures.get("p5_type_colour", 0.0)
+        + photo.get("self_at_1", 0.0)
+        + photo.get("self_at_5", 0.0)
+    )
 
 
 def raw_matrix(data: HeadData) -> np.ndarray:
@@ -380,11 +387,20 @@ def head_train(
             "raw": photo_figures(data, None, held_out),
             "head": photo_figures(data, model, held_out),
         }
+    # Photo search counts too, when there are held-out photos: the same photos searched by
+    # the new head's space and by the baseline's (the active head's, or the raw vectors).
+    standard = photos.evaluation.get("standard") if photos is not None else None
+    new_photo = photo_figures(data, model, standard) if standard is not None else {}
+    baseline_photo = photo_figures(data, active_model, standard) if standard is not None else {}
+    new_score, baseline_score = score(figures, new_photo), score(baseline, baseline_photo)
     blob = model.to_bytes()
-    better = score(figures) > score(baseline)
+    better = new_score > baseline_score
+    measured = f"P@5 type + P@5 type∧colour on {figures.get('queries', 0)} held-out products"
+    if new_photo:
+        measured += f" + photo self@1 + self@5 on {new_photo['photos']} held-out photos"
     reason = (
-        f"score {score(figures):.3f} (P@5 type + P@5 type∧colour on {figures.get('queries', 0)} held-out products) "
-        f"{'beats' if better else 'does not beat'} {baseline_name}'s {score(baseline):.3f}"
+        f"score {new_score:.3f} ({measured}) "
+        f"{'beats' if better else 'does not beat'} {baseline_name}'s {baseline_score:.3f}"
     )
     row = SimilarityHead.objects.create(
         backbone_version=MODEL_VERSION,

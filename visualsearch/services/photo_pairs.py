@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,11 +61,13 @@ class PhotoPairs:
     evaluation: dict[str, EmbeddedPhotoSet] = field(default_factory=dict)  # profile name → photos
 
 
-def product_image_read(product_id: int) -> bytes:
-    """A product's image bytes from storage (raises OSError / Product.DoesNotExist)."""
-    name = Product.objects.filter(pk=product_id).values_list("image", flat=True).get()
-    if not name:
-        raise FileNotFoundError(f"product {product_id} has no image")
+def product_image_names(product_ids: Sequence[int]) -> dict[int, str]:
+    """The storage names of these products' images (products without one are left out)."""
+    rows = Product.objects.filter(pk__in=[int(p) for p in product_ids]).values_list("pk", "image")
+    return {int(pk): str(name) for pk, name in rows if name}
+
+
+def storage_read(name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         return handle.read()
 
@@ -77,43 +80,66 @@ def _chosen(ids: np.ndarray, rows: np.ndarray, count: int, salt: str) -> list[in
     return [row_of[pid] for pid in order[: max(0, count)]]
 
 
+@dataclass
+class _Prepared:
+    rows: list[int] = field(default_factory=list)
+    pixels: list[np.ndarray] = field(default_factory=list)
+    skipped: int = 0
+
+
 def photos_embed(
     ids: np.ndarray,
     rows: Sequence[int],
     *,
     seed: int,
     profile: shopper_photos.PhotoProfile,
-    read_image: Callable[[int], bytes] = product_image_read,
     on_progress: Callable[[str], None] = lambda message: None,
     label: str = "photos",
 ) -> EmbeddedPhotoSet:
     """One shopper-like photo of each product at ``rows`` (of the catalogue ``ids``), decoded
-    and embedded as an upload is."""
+    and embedded as an upload is. The next batch's photos are made (storage, Pillow) in a
+    thread while the model embeds the current one."""
     from visualsearch.ml import embedder
     from visualsearch.search import UploadRejected, decode_photo, query_colour
+
+    names = product_image_names([int(ids[r]) for r in rows])
+
+    def prepare(batch: Sequence[int]) -> _Prepared:
+        out = _Prepared()
+        for row in batch:
+            pid = int(ids[row])
+            try:
+                name = names.get(pid)
+                if name is None:
+                    raise FileNotFoundError(f"product {pid} has no image")
+                photo = shopper_photos.shopper_photo(pid, storage_read(name), seed=seed, profile=profile)
+                out.pixels.append(decode_photo(photo.data).pixels)
+            except (OSError, ValueError, ImageRejected, UploadRejected) as exc:
+                out.skipped += 1
+                logger.warning("%s: product %s skipped (%s)", label, pid, exc)
+                continue
+            out.rows.append(int(row))
+        return out
 
     kept: list[int] = []
     vectors: list[np.ndarray] = []
     colours: list[np.ndarray] = []
     skipped = 0
     started = time.perf_counter()
-    for start in range(0, len(rows), _BATCH):
-        pixels = []
-        for row in rows[start : start + _BATCH]:
-            pid = int(ids[row])
-            try:
-                photo = shopper_photos.shopper_photo(pid, read_image(pid), seed=seed, profile=profile)
-                pixels.append(decode_photo(photo.data).pixels)
-            except (OSError, ValueError, ImageRejected, UploadRejected, Product.DoesNotExist) as exc:
-                skipped += 1
-                logger.warning("%s: product %s skipped (%s)", label, pid, exc)
-                continue
-            kept.append(int(row))
-        if pixels:
-            batch = np.stack(pixels)
-            vectors.append(embedder.embed_batch(batch))
-            colours.append(np.stack([query_colour(p) for p in batch]))
-        on_progress(f"{label}: {min(start + _BATCH, len(rows))}/{len(rows)} embedded")
+    batches = [rows[start : start + _BATCH] for start in range(0, len(rows), _BATCH)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(prepare, batches[0]) if batches else None
+        for number, _batch in enumerate(batches):
+            assert pending is not None
+            prepared = pending.result()
+            pending = pool.submit(prepare, batches[number + 1]) if number + 1 < len(batches) else None
+            skipped += prepared.skipped
+            kept.extend(prepared.rows)
+            if prepared.pixels:
+                batch = np.stack(prepared.pixels)
+                vectors.append(embedder.embed_batch(batch))
+                colours.append(np.stack([query_colour(p) for p in batch]))
+            on_progress(f"{label}: {min((number + 1) * _BATCH, len(rows))}/{len(rows)} embedded")
     dim = embedder.EMBEDDING_DIM
     return EmbeddedPhotoSet(
         np.asarray(kept, np.int64),
@@ -130,12 +156,10 @@ def photo_pairs_embed(
     train: int,
     validation: int,
     evaluation: int,
-    read_image: Callable[[int], bytes] = product_image_read,
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> PhotoPairs:
     """Training, validation and evaluation photos for the catalogue ``ids`` (see the module)."""
     split = split_of(ids)
-    common = {"read_image": read_image, "on_progress": on_progress}
     train_rows = _chosen(ids, np.flatnonzero(split == "train"), train, "training-photo")
     validation_rows = _chosen(ids, np.flatnonzero(split == "val"), validation, "training-photo")
     pairs = PhotoPairs(
@@ -145,7 +169,7 @@ def photo_pairs_embed(
             seed=TRAINING_PHOTO_SEED,
             profile=shopper_photos.HARD,
             label="training photos",
-            **common,  # type: ignore[arg-type]
+            on_progress=on_progress,
         ),
         photos_embed(
             ids,
@@ -153,7 +177,7 @@ def photo_pairs_embed(
             seed=TRAINING_PHOTO_SEED,
             profile=shopper_photos.HARD,
             label="validation photos",
-            **common,  # type: ignore[arg-type]
+            on_progress=on_progress,
         ),
     )
     if evaluation > 0:
@@ -166,6 +190,6 @@ def photo_pairs_embed(
                 seed=shopper_photos.PHOTO_SEED,
                 profile=profile,
                 label=f"evaluation photos ({profile.name})",
-                **common,  # type: ignore[arg-type]
+                on_progress=on_progress,
             )
     return pairs

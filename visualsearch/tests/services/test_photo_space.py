@@ -148,3 +148,18 @@ def test_training_photos_come_from_real_images_of_training_products_only(real_mo
     train_photos = pairs.train
     ranks = np.argsort(-(train_photos.vectors @ data.vectors.T), axis=1)[:, :5]
     assert np.mean([row in top for row, top in zip(train_photos.rows, ranks, strict=True)]) >= 0.75
+
+
+def test_a_head_that_only_improves_photo_search_is_activated(photo_training) -> None:
+    make_catalogue(700)
+    data = heads.head_data_load()
+    first = heads.head_train(params=FAST)  # no photos: find similar only
+    assert first.activated
+    second = heads.head_train(params=FAST, photos=synthetic_pairs(data))
+    # The same find-similar head (same data, same seed); its photo space wins on held-out photos.
+    assert second.head.metrics["eval"] == first.head.metrics["eval"]
+    assert second.activated, second.reason
+    assert "photo self@1 + self@5 on" in second.reason
+    assert get_index().photo_projection is not None
+    third = heads.head_train(params=FAST, photos=synthetic_pairs(data))  # no better than the active one
+    assert not third.activated and "does not beat the active head" in third.reason
