@@ -61,8 +61,9 @@ def embed_query_image(pixels_b64: str) -> str:
 
 @shared_task(ignore_result=True, acks_late=False)
 def train_similarity_head() -> None:
-    """Train a similarity head on the stored vectors and labels (services.heads.head_train);
-    it becomes active only if it beats the active one. Staff start it from the admin."""
+    """Train a similarity head on the stored vectors and labels, with photo search's learned
+    space from training photos embedded here by the model (services.heads.head_train); it
+    becomes active only if it beats the active one. Staff start it from the admin."""
     from visualsearch.services import heads
 
     try:

@@ -9,7 +9,8 @@ management command; applying them is a few matrix products in the web process):
   auxiliary cosine-softmax tasks (gender) on the same embedding. It trains on the vectors'
   top principal components (``pca_basis``, 4× less work) and ``Head.fold`` puts the
   projection back into the first layer. Similar products of the same type end up close; the
-  exact product is no longer special (so photo search keeps the raw vectors).
+  exact product is no longer special (so photo search never uses it: it has its own space,
+  ``visualsearch.ml.photo_projection``).
 * ``ColourModel``: a softmax (logistic) regression from the colour descriptor
   (``visualsearch.ml.colour``) and the raw vector to probabilities over the catalogue's
   colour names. Its output's dot product is the colour similarity.
