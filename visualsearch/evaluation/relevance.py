@@ -22,18 +22,22 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from shop.attributes import SEARCHABLE_FIELDS
 from visualsearch.conf import vs_settings
 from visualsearch.index import projection as projection_mod
-from visualsearch.index.base import FULL_DIMS, NotIndexed
+from visualsearch.index.base import NotIndexed
 from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.ml.head import SimilarityModel
 from visualsearch.selectors import REFINEMENTS, stored_embeddings_load
+
+if TYPE_CHECKING:
+    from visualsearch.services.photo_pairs import EmbeddedPhotoSet
 
 K = 5
 REFINEMENT_RUNS = ("same_gender", "same_master", "same_sub")
@@ -362,47 +366,22 @@ class PhotoScores:
         return len(self.self_at_1)
 
 
-@dataclass(frozen=True)
-class EmbeddedPhotos:
-    """Shopper photos, embedded as photo search embeds an upload: their products' rows,
-    raw vectors and colour descriptors."""
-
-    rows: np.ndarray
-    vectors: np.ndarray
-    colours: np.ndarray
-    embed_seconds: float
-
-
-def embed_shopper_photos(
-    catalogue: Catalogue, count: int, read_image: Callable[[int], bytes], profile: str = "standard"
-) -> EmbeddedPhotos:
+def embed_shopper_photos(catalogue: Catalogue, count: int, profile: str = "standard") -> EmbeddedPhotoSet:
     """The fixed shopper photos (``shopper_photos``, of the named profile) of ``count``
     held-out products, decoded, prepared and embedded exactly as
     ``visualsearch.search.similar_to_photo`` does (its ``decode_photo``: the default region,
-    borders trimmed)."""
-    from visualsearch.evaluation.shopper_photos import PROFILES, photo_order, shopper_photo
-    from visualsearch.ml import embedder
-    from visualsearch.search import decode_photo, query_colour
+    borders trimmed): ``services.photo_pairs.evaluation_photos_embed``, the photos a
+    head's held-out photo figures are measured on."""
+    from visualsearch.evaluation.shopper_photos import PROFILES
+    from visualsearch.services.photo_pairs import evaluation_photos_embed
 
-    row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
-    chosen = photo_order(catalogue.ids[held_out_rows(catalogue)])[:count]
-    pixels = []
-    for pid in chosen:
-        photo = shopper_photo(pid, read_image(pid), profile=PROFILES[profile])
-        pixels.append(decode_photo(photo.data).pixels)
-    if not pixels:
-        return EmbeddedPhotos(np.zeros(0, np.int64), np.zeros((0, FULL_DIMS), np.float32), np.zeros((0, 0)), 0.0)
-    started = time.perf_counter()
-    vectors = embedder.embed_batch(np.stack(pixels))
-    seconds = time.perf_counter() - started
-    colours = np.stack([query_colour(p) for p in pixels])
-    return EmbeddedPhotos(np.asarray([row_of[p] for p in chosen], np.int64), vectors, colours, seconds)
+    return evaluation_photos_embed(catalogue.ids, count, profile=PROFILES[profile])
 
 
 def evaluate_photos(
     catalogue: Catalogue,
     index: EmbeddingIndex,
-    photos: EmbeddedPhotos,
+    photos: EmbeddedPhotoSet,
     *,
     colour_weight: float | None = None,
     fill: str | None = None,

@@ -181,15 +181,29 @@ def photo_pairs_embed(
         ),
     )
     if evaluation > 0:
-        held_out = np.flatnonzero(split == "eval")
-        evaluation_rows = [int(r) for r in _chosen(ids, held_out, evaluation, "")]
         for profile in (shopper_photos.STANDARD, shopper_photos.HARD):
-            pairs.evaluation[profile.name] = photos_embed(
-                ids,
-                evaluation_rows,
-                seed=shopper_photos.PHOTO_SEED,
-                profile=profile,
-                label=f"evaluation photos ({profile.name})",
-                on_progress=on_progress,
+            pairs.evaluation[profile.name] = evaluation_photos_embed(
+                ids, evaluation, profile=profile, on_progress=on_progress
             )
     return pairs
+
+
+def evaluation_photos_embed(
+    ids: np.ndarray,
+    count: int,
+    *,
+    profile: shopper_photos.PhotoProfile,
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> EmbeddedPhotoSet:
+    """The evaluation's fixed shopper photos (``PHOTO_SEED``) of ``count`` held-out products
+    of the catalogue ``ids``, in the given strength: what ``train_head`` stores with a head
+    and what ``evaluate`` searches."""
+    held_out = np.flatnonzero(split_of(ids) == "eval")
+    return photos_embed(
+        ids,
+        _chosen(ids, held_out, count, ""),
+        seed=shopper_photos.PHOTO_SEED,
+        profile=profile,
+        label=f"evaluation photos ({profile.name})",
+        on_progress=on_progress,
+    )

@@ -14,20 +14,12 @@ fitted in memory for the evaluation only. Nothing is written to the database.
 
 from __future__ import annotations
 
-from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.evaluation import relevance
 from visualsearch.evaluation.shopper_photos import PROFILES
 from visualsearch.index.memory import active_head_load
-
-
-def read_image(product_id: int) -> bytes:
-    name = Product.objects.filter(pk=product_id).values_list("image", flat=True).get()
-    with default_storage.open(name, "rb") as handle:
-        return handle.read()
 
 
 class Command(BaseCommand):
@@ -93,12 +85,12 @@ class Command(BaseCommand):
         if options["photos"] > 0 and held_out:
             assert report.index is not None and configured.index is not None
             for profile in options["photo_profiles"]:
-                photos = relevance.embed_shopper_photos(catalogue, options["photos"], read_image, profile)
+                photos = relevance.embed_shopper_photos(catalogue, options["photos"], profile)
                 raw_photos = relevance.evaluate_photos(catalogue, report.index, photos, colour_weight=0.0, fill="raw")
                 configured_photos = relevance.evaluate_photos(catalogue, configured.index, photos)
                 photo_sets.append((profile, raw_photos, configured_photos))
-                seconds = photos.embed_seconds
-                self.stdout.write(f"# {photos.rows.size} {profile} shopper photos embedded in {seconds:.0f} s")
+                seconds = photos.seconds
+                self.stdout.write(f"# {photos.rows.size} {profile} shopper photos made and embedded in {seconds:.0f} s")
             space = configured.index.photo_projection
             self.stdout.write(
                 "# photo search: "
