@@ -390,8 +390,10 @@ def head_train(
     # Photo search counts too, when there are held-out photos: the same photos searched by
     # the new head's space and by the baseline's (the active head's, or the raw vectors).
     standard = photos.evaluation.get("standard") if photos is not None else None
-    new_photo = photo_figures(data, model, standard) if standard is not None else {}
-    baseline_photo = photo_figures(data, active_model, standard) if standard is not None else {}
+    new_photo = photo_metrics.get("standard", {}).get("head", {})
+    baseline_photo = photo_metrics.get("standard", {}).get("raw", {})
+    if standard is not None and active_model is not None:
+        baseline_photo = photo_figures(data, active_model, standard)
     new_score, baseline_score = score(figures, new_photo), score(baseline, baseline_photo)
     blob = model.to_bytes()
     better = new_score > baseline_score
