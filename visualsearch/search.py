@@ -225,7 +225,8 @@ def rank_photo(
     """Photo search's ranking.
 
     ``vectors``: the photo's raw embedding (or several rows: embeddings of variants of the
-    photo, each product then scored by its best one). The index's candidates (by photo
+    photo, each product then scored by its best one); ``colour``: its colour descriptor,
+    one for all the rows or one row per variant. The index's candidates (by photo
     search's learned space when the active head carries one, else by the raw vectors) are
     re-scored with the full stored vectors, in that space, plus a colour weight (the learned
     space's own, chosen on validation photos; else VISUALSEARCH_PHOTO_COLOUR_WEIGHT) ×
@@ -253,10 +254,11 @@ def rank_photo(
         matrix = np.stack([found[h.product_id][0] for h in hits])
         if projection is not None:
             matrix, queries = projection.apply(matrix), projection.apply(queries)
-        scores = (matrix @ queries.T).max(axis=1)
+        scores = matrix @ queries.T  # (candidates, variants)
         colours = [c for c in (found[h.product_id][1] for h in hits) if c is not None]
         if weight > 0 and colour is not None and len(colours) == len(hits):  # all or none: comparable scores
-            scores = scores + weight * (np.stack(colours) @ np.asarray(colour, dtype=np.float32))
+            scores = scores + weight * (np.stack(colours) @ _variant_colours(colour, len(queries)).T)
+        scores = scores.max(axis=1)
         order = np.argsort(-scores, kind="stable")
         hits = [Hit(hits[i].product_id, float(scores[i])) for i in order]
     else:  # a candidate changed model or vanished since the index refreshed: the index's order
@@ -287,14 +289,25 @@ def raw_photo_score(
         return None
     product_vector, product_colour = found
     query = np.asarray(vector, dtype=np.float32).reshape(-1, len(product_vector))
-    score = float((query @ np.asarray(product_vector, np.float32)).max())
+    scores = np.asarray(query @ np.asarray(product_vector, np.float32), np.float64)
     if colour is not None and product_colour is not None:
-        score += float(vs_settings.PHOTO_COLOUR_WEIGHT) * float(np.asarray(product_colour) @ np.asarray(colour))
-    return score
+        scores += float(vs_settings.PHOTO_COLOUR_WEIGHT) * (
+            _variant_colours(colour, len(query)) @ np.asarray(product_colour, np.float32)
+        )
+    return float(scores.max())
+
+
+def _variant_colours(colour: np.ndarray, variants: int) -> np.ndarray:
+    """The query's colour descriptor per variant, (V, 196): one per variant, or one for all."""
+    rows = np.asarray(colour, dtype=np.float32).reshape(-1, colour_mod.COLOUR_DIM)
+    return rows if len(rows) == variants else np.broadcast_to(rows[:1], (variants, rows.shape[1]))
 
 
 def query_colour(pixels: np.ndarray) -> np.ndarray:
-    """The photo's colour descriptor (numpy, in the web process)."""
+    """The photo's colour descriptor (numpy, in the web process): (196,) for one model
+    input, (V, 196) for several (``DecodedPhoto.model_inputs``)."""
+    if pixels.ndim == 4:
+        return np.stack([colour_mod.colour_descriptor(p) for p in pixels])
     return colour_mod.colour_descriptor(pixels)
 
 
@@ -305,19 +318,23 @@ def validate_upload_size(size: int | None) -> None:
 
 
 def query_embedding(pixels: np.ndarray) -> np.ndarray:
-    """Embed a prepared photo. With a broker, on the worker's query queue (the web process
-    never loads TensorFlow); with none, in-process."""
+    """Embed a prepared photo: (224, 224, 3) → (2048,), or several inputs at once
+    (V, 224, 224, 3) → (V, 2048), one batch. With a broker, on the worker's query queue (the
+    web process never loads TensorFlow); with none, in-process."""
+    batch = pixels.reshape(-1, *pixels.shape[-3:])
+    single = pixels.ndim == 3
     if vs_settings.QUERY_IN_PROCESS:
         from visualsearch.ml import embedder
 
-        return embedder.embed_batch(pixels[np.newaxis])[0]
+        vectors = embedder.embed_batch(batch)
+        return vectors[0] if single else vectors
     from visualsearch.tasks import embed_query_image
 
     timeout = vs_settings.QUERY_TIMEOUT
     async_result = None
     try:
         async_result = embed_query_image.apply_async(
-            (base64.b64encode(pixels.tobytes()).decode("ascii"),), expires=timeout
+            (base64.b64encode(np.ascontiguousarray(batch, np.uint8).tobytes()).decode("ascii"),), expires=timeout
         )
         encoded = async_result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
     except Exception as exc:
@@ -330,7 +347,8 @@ def query_embedding(pixels: np.ndarray) -> np.ndarray:
         if async_result is not None:
             with contextlib.suppress(Exception):  # the result backend may be the thing that is down
                 async_result.forget()
-    return np.frombuffer(base64.b64decode(encoded), dtype="<f4")
+    vectors = np.frombuffer(base64.b64decode(encoded), dtype="<f4").reshape(len(batch), -1)
+    return vectors[0] if single else vectors
 
 
 # --- photo search: the searched region ("crop to search") -----------------------------------
@@ -443,11 +461,25 @@ def _pixel_box(size: tuple[int, int], box: Box) -> tuple[int, int, int, int]:
 @dataclass(frozen=True)
 class DecodedPhoto:
     """An upload ready to search: the whole upright photo (for its preview), the searched
-    region as the model's input, and the box it came from."""
+    region as the model's input, and the box it came from. ``whole``: the whole photo's
+    input too, when the region is the default box (borders trimmed, not the shopper's own
+    box): photo search then scores each product by the better of the two (see
+    ``model_inputs``)."""
 
     photo: Image.Image
     pixels: np.ndarray
     box: Box
+    whole: np.ndarray | None = None
+
+    def model_inputs(self) -> np.ndarray:
+        """What the model embeds for this search: (V, 224, 224, 3), the region first, then
+        the whole photo when the trim was ours. The trimmed region wins on a product lying
+        on a table; the whole photo keeps the framing the catalogue's own images have, and
+        wins on a photo of the product itself (held-out validation photos: self@1 0.830 →
+        0.870 hard, 0.933 → 0.937 standard)."""
+        if self.whole is None:
+            return self.pixels[np.newaxis]
+        return np.stack([self.pixels, self.whole])
 
 
 def decode_photo(data: bytes, box: Box | None = None, *, trim: bool = True) -> DecodedPhoto:
@@ -456,6 +488,7 @@ def decode_photo(data: bytes, box: Box | None = None, *, trim: bool = True) -> D
     copy of the photo (up to _MAX_REGION_ZOOM times the usual), so it keeps its detail.
     UploadRejected when the bytes cannot be used."""
     rgb = _decoded_upload(data)
+    ours = box is None and trim
     if box is None:
         box = default_box(rgb) if trim else FULL_BOX
     if box == FULL_BOX:
@@ -471,7 +504,7 @@ def decode_photo(data: bytes, box: Box | None = None, *, trim: bool = True) -> D
         except ImageRejected as exc:
             raise UploadRejected(str(exc)) from None
     region = source.crop(_pixel_box(source.size, box))
-    return DecodedPhoto(rgb, to_model_input(region), box)
+    return DecodedPhoto(rgb, to_model_input(region), box, to_model_input(rgb) if ours else None)
 
 
 # --- photo search: the query kept for refining ----------------------------------------------
@@ -619,8 +652,9 @@ def similar_to_photo(
             return SimilarResult([], filters, size, preview_url if preview else "", box=photo.box)
         from visualsearch.ml.embedder import MODEL_VERSION
 
-        vector = query_embedding(photo.pixels)
-        stored = StoredQuery(vector, query_colour(photo.pixels), photo.box, preview_url, MODEL_VERSION)
+        inputs = photo.model_inputs()
+        vector = query_embedding(inputs)
+        stored = StoredQuery(vector, query_colour(inputs), photo.box, preview_url, MODEL_VERSION)
         token = store_query(stored)
     hits = rank_photo(index, stored.vector, stored.colour, k, filters)
     closeness = None

@@ -50,13 +50,14 @@ def embed_products(self, product_ids: list[int], job_id: int | None = None, forc
 
 @shared_task(acks_late=False, ignore_result=False)
 def embed_query_image(pixels_b64: str) -> str:
-    """Embed one prepared query photo (224×224×3 uint8, base64); returns the float32
-    vector, base64. The web process prepares the pixels, so TensorFlow stays here."""
+    """Embed a prepared query photo's model inputs (V × 224×224×3 uint8, base64: the
+    searched region, maybe the whole photo too) in one batch; returns the float32 vectors,
+    base64. The web process prepares the pixels, so TensorFlow stays here."""
     from visualsearch.ml import embedder
 
-    pixels = np.frombuffer(base64.b64decode(pixels_b64), dtype=np.uint8).reshape(224, 224, 3)
-    vector = embedder.embed_batch(pixels[np.newaxis])[0]
-    return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+    pixels = np.frombuffer(base64.b64decode(pixels_b64), dtype=np.uint8).reshape(-1, 224, 224, 3)
+    vectors = embedder.embed_batch(pixels)
+    return base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii")
 
 
 @shared_task(ignore_result=True, acks_late=False)

@@ -2,7 +2,9 @@
 // * Crop to search: once a photo is chosen it shows with a box the shopper drags around the
 //   item (mouse, pen or touch: pointer events); grabbing the middle of the box moves it. The box travels in the hidden "box" field as
 //   x0,y0,x1,y1 in 0–1 of the upright photo; it starts as the photo with uniform borders
-//   trimmed, like the server's default (visualsearch.search.default_box).
+//   trimmed, like the server's default (visualsearch.search.default_box), and is sent only
+//   once the shopper moves or draws it: with none sent the server trims alike and scores
+//   each product by the better of the trimmed and the whole photo.
 // * Progress: a submitted search disables its button and shows a spinner.
 // * After a search the results scroll into view (on a phone they sit below the form).
 (function () {
@@ -101,6 +103,7 @@
     if (!file || !crop || !stage || !img || !boxEl || !input) return;
     var box = null;
     var drag = null;
+    var chosenByShopper = false; // the default box is shown but not sent: the server trims alike and also tries the whole photo
 
     function show() {
       if (!box) {
@@ -114,7 +117,8 @@
       boxEl.style.width = (box[2] - box[0]) * 100 + "%";
       boxEl.style.height = (box[3] - box[1]) * 100 + "%";
       var whole = box[0] <= 0 && box[1] <= 0 && box[2] >= 1 && box[3] >= 1;
-      input.value = whole ? "0,0,1,1" : box.map(function (v) { return v.toFixed(4); }).join(",");
+      if (!chosenByShopper) input.value = "";
+      else input.value = whole ? "0,0,1,1" : box.map(function (v) { return v.toFixed(4); }).join(",");
     }
 
     function point(event) {
@@ -124,6 +128,7 @@
 
     file.addEventListener("change", function () {
       box = null;
+      chosenByShopper = false;
       show();
       var chosen = file.files && file.files[0];
       if (!chosen || !/^image\//.test(chosen.type || "image/")) {
@@ -155,6 +160,7 @@
       var qw = box ? (box[2] - box[0]) / 4 : 0, qh = box ? (box[3] - box[1]) / 4 : 0;
       var inside = !whole && p[0] > box[0] + qw && p[0] < box[2] - qw && p[1] > box[1] + qh && p[1] < box[3] - qh;
       drag = inside ? { mode: "move", start: p, from: box.slice() } : { mode: "draw", start: p };
+      chosenByShopper = true;
       if (stage.setPointerCapture) stage.setPointerCapture(event.pointerId);
     });
     stage.addEventListener("pointermove", function (event) {
@@ -190,6 +196,7 @@
     if (reset) {
       reset.addEventListener("click", function () {
         box = [0, 0, 1, 1];
+        chosenByShopper = true;
         show();
       });
     }

@@ -22,6 +22,7 @@ the photos. Nothing is written anywhere.
 from __future__ import annotations
 
 import io
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -232,17 +233,27 @@ class SliceSearch:
 
 @dataclass
 class Embedded:
-    pixels: list[np.ndarray] = field(default_factory=list)
-    vectors: np.ndarray | None = None
-    colours: np.ndarray | None = None
+    """Photos embedded as photo search embeds them: per photo, its model inputs' vectors
+    and colour descriptors, one row per input (``DecodedPhoto.model_inputs``)."""
+
+    vectors: list[np.ndarray] = field(default_factory=list)
+    colours: list[np.ndarray] = field(default_factory=list)
 
 
-def embed(pixels: list[np.ndarray]) -> Embedded:
+def embed(inputs: list[np.ndarray]) -> Embedded:
+    """``inputs``: per photo, (V, 224, 224, 3) model inputs; one model batch for all."""
     from visualsearch.ml import embedder
     from visualsearch.search import query_colour
 
-    vectors = embedder.embed_batch(np.stack(pixels)) if pixels else np.zeros((0, 2048), np.float32)
-    return Embedded(pixels, vectors, np.stack([query_colour(p) for p in pixels]) if pixels else None)
+    if not inputs:
+        return Embedded()
+    vectors = embedder.embed_batch(np.concatenate(inputs))
+    colours = query_colour(np.concatenate(inputs))
+    bounds = np.cumsum([0, *(len(i) for i in inputs)])
+    return Embedded(
+        [vectors[a:b] for a, b in itertools.pairwise(bounds)],
+        [colours[a:b] for a, b in itertools.pairwise(bounds)],
+    )
 
 
 @dataclass
@@ -255,7 +266,7 @@ class CropReport:
     seconds: float
 
 
-CROP_WAYS = ("whole photo", "default box (borders trimmed)", "shopper's box")
+CROP_WAYS = ("whole photo", "default box (borders trimmed; best of it and the whole photo)", "shopper's box")
 
 
 def measure_crop(search: SliceSearch, read_image: Callable[[int], bytes], count: int) -> CropReport:
@@ -270,15 +281,14 @@ def measure_crop(search: SliceSearch, read_image: Callable[[int], bytes], count:
     for pid in chosen:
         photo = placed_photo(pid, read_image(pid))
         kinds.append(photo.background)
-        pixels[CROP_WAYS[0]].append(decode_photo(photo.data, FULL_BOX).pixels)
-        pixels[CROP_WAYS[1]].append(decode_photo(photo.data, None).pixels)
-        pixels[CROP_WAYS[2]].append(decode_photo(photo.data, loose(photo.box, rng)).pixels)
+        pixels[CROP_WAYS[0]].append(decode_photo(photo.data, FULL_BOX).model_inputs())
+        pixels[CROP_WAYS[1]].append(decode_photo(photo.data, None).model_inputs())
+        pixels[CROP_WAYS[2]].append(decode_photo(photo.data, loose(photo.box, rng)).model_inputs())
     overall: dict[str, tuple[float, float]] = {}
     by_background: dict[str, dict[str, tuple[float, float]]] = {}
     best = np.zeros(0)
     for way in CROP_WAYS:
         embedded = embed(pixels[way])
-        assert embedded.vectors is not None and embedded.colours is not None
         at1, at5, scores = [], [], []
         for pid, vector, colour in zip(chosen, embedded.vectors, embedded.colours, strict=True):
             hits = search.search(vector, colour)
@@ -315,10 +325,9 @@ def best_scores(search: SliceSearch, datas: Sequence[bytes], *, exclude: Sequenc
     photo's own product left out (a fashion item the shop does not sell)."""
     from visualsearch.search import decode_photo
 
-    embedded = embed([decode_photo(d).pixels for d in datas])
-    assert embedded.vectors is not None
+    embedded = embed([decode_photo(d).model_inputs() for d in datas])
     out = []
-    for i, (vector, colour) in enumerate(zip(embedded.vectors, embedded.colours, strict=True)):  # type: ignore[arg-type]
+    for i, (vector, colour) in enumerate(zip(embedded.vectors, embedded.colours, strict=True)):
         hits = search.search(vector, colour, K + 1)
         if exclude is not None:
             hits = [h for h in hits if h[0] != exclude[i]]

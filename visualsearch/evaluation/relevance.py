@@ -370,8 +370,9 @@ def embed_shopper_photos(catalogue: Catalogue, count: int, profile: str = "stand
     """The fixed shopper photos (``shopper_photos``, of the named profile) of ``count``
     held-out products, decoded, prepared and embedded exactly as
     ``visualsearch.search.similar_to_photo`` does (its ``decode_photo``: the default region,
-    borders trimmed): ``services.photo_pairs.evaluation_photos_embed``, the photos a
-    head's held-out photo figures are measured on."""
+    borders trimmed, and the whole photo where it was trimmed):
+    ``services.photo_pairs.evaluation_photos_embed``, the photos a head's held-out photo
+    figures are measured on."""
     from visualsearch.evaluation.shopper_photos import PROFILES
     from visualsearch.services.photo_pairs import evaluation_photos_embed
 
@@ -404,7 +405,8 @@ def evaluate_photos(
 
     scores = PhotoScores()
     started = time.perf_counter()
-    for row, vector, colour in zip(photos.rows, photos.vectors, photos.colours, strict=True):
+    for number, row in enumerate(photos.rows):
+        vector, colour = photos.query(number)
         hits = rank_photo(index, vector, colour, K, {}, stored=stored, colour_weight=colour_weight, fill=fill)
         found = [row_of[h.product_id] for h in hits]
         scores.self_at_1.append(float(found[:1] == [row]))

@@ -15,6 +15,7 @@ No Django, no TensorFlow: numpy only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,21 +113,28 @@ def self_ranks(
     query_colours: np.ndarray | None = None,
     catalogue_colours: np.ndarray | None = None,
     colour_weight: float = 0.0,
+    variants: Sequence[tuple[np.ndarray, np.ndarray | None]] = (),
 ) -> np.ndarray:
     """For each query row, how many catalogue rows score above its own product's row
-    (0: found first) by dot product (+ colour_weight × colour dot product)."""
+    (0: found first) by dot product (+ colour_weight × colour dot product). ``variants``:
+    more (query_space, query_colours) of the same photos, row for row (the whole photo
+    beside the trimmed one); each product then scores by its best variant, as photo search
+    scores it."""
     ranks = np.empty(len(query_space), np.int64)
     use_colour = colour_weight > 0 and query_colours is not None and catalogue_colours is not None
-    if use_colour:
-        assert query_colours is not None and catalogue_colours is not None
-        query_colours = np.nan_to_num(np.asarray(query_colours, np.float32))
-        catalogue_colours = np.nan_to_num(np.asarray(catalogue_colours, np.float32))
+    catalogue = np.nan_to_num(np.asarray(catalogue_colours, np.float32)) if use_colour else None
+    every = [(query_space, query_colours), *variants]
     for start in range(0, len(query_space), 256):
-        scores = query_space[start : start + 256] @ catalogue_space.T
-        if use_colour:
-            assert query_colours is not None and catalogue_colours is not None
-            scores += colour_weight * (query_colours[start : start + 256] @ catalogue_colours.T)
-        rows = true_rows[start : start + 256]
+        stop = start + 256
+        scores: np.ndarray | None = None
+        for space, colours in every:
+            part = space[start:stop] @ catalogue_space.T
+            if use_colour and colours is not None:
+                assert catalogue is not None
+                part += colour_weight * (np.nan_to_num(np.asarray(colours[start:stop], np.float32)) @ catalogue.T)
+            scores = part if scores is None else np.maximum(scores, part)
+        assert scores is not None
+        rows = true_rows[start:stop]
         own = scores[np.arange(len(rows)), rows]
-        ranks[start : start + 256] = (scores > own[:, None]).sum(axis=1)
+        ranks[start:stop] = (scores > own[:, None]).sum(axis=1)
     return ranks

@@ -296,19 +296,29 @@ def fit_photo_projection(
 
 
 def photo_figures(data: HeadData, model: head_mod.SimilarityModel | None, photos: EmbeddedPhotoSet) -> dict[str, float]:
-    """Photo search's exact figures for held-out photos searched among the whole catalogue:
-    the model's learned space (+ its colour weight), or the raw vectors (+ the site's colour
-    weight) for a model without one (or None)."""
+    """Photo search's exact figures for held-out photos searched among the whole catalogue
+    (each product scored by its best variant of the photo, as the site does): the model's
+    learned space (+ its colour weight), or the raw vectors (+ the site's colour weight) for
+    a model without one (or None)."""
     if len(photos) == 0:
         return {}
     raw = raw_matrix(data)
     projection = model.photo if model is not None else None
     if projection is None:
-        space, queries, weight = raw, head_mod.l2n(photos.vectors), float(vs_settings.PHOTO_COLOUR_WEIGHT)
+        space, weight = raw, float(vs_settings.PHOTO_COLOUR_WEIGHT)
+        queries = [(head_mod.l2n(vectors), colours) for vectors, colours in photos.variants()]
     else:
-        space, queries, weight = projection.apply(raw), projection.apply(photos.vectors), projection.colour_weight
+        space, weight = projection.apply(raw), projection.colour_weight
+        queries = [(projection.apply(vectors), colours) for vectors, colours in photos.variants()]
+    (first, first_colours), *others = queries
     ranks = self_ranks(
-        queries, space, photos.rows, query_colours=photos.colours, catalogue_colours=data.colours, colour_weight=weight
+        first,
+        space,
+        photos.rows,
+        query_colours=first_colours,
+        catalogue_colours=data.colours,
+        colour_weight=weight,
+        variants=others,
     )
     return {
         "self_at_1": float(np.mean(ranks < 1)),

@@ -38,7 +38,10 @@ COUNT = 12
 
 
 def fake_embedding(pixels: np.ndarray) -> np.ndarray:
-    """A stand-in for the model: the 224×224 input averaged in 14×14 blocks, centred, unit norm."""
+    """A stand-in for the model: the 224×224 input averaged in 14×14 blocks, centred, unit norm
+    (several inputs: one row each)."""
+    if pixels.ndim == 4:
+        return np.stack([fake_embedding(p) for p in pixels])
     blocks = pixels.astype(np.float32).reshape(16, 14, 16, 14, 3).mean(axis=(1, 3)).ravel()
     vector = np.zeros(2048, np.float32)
     vector[: blocks.size] = blocks - blocks.mean()
@@ -311,6 +314,26 @@ def test_without_a_box_the_page_searches_the_default_box(client: Client, catalog
     body = post_api(client, data).json()
     assert body["box"] != [0.0, 0.0, 1.0, 1.0]
     assert body["results"][0]["id"] == product.pk
+
+
+def test_the_default_box_is_searched_with_the_whole_photo_in_one_model_call(
+    client: Client, catalogue: list[Product], calls: list[np.ndarray]
+) -> None:
+    product = catalogue[8]
+    data, _box = on_plain(photo_of(product))
+    decoded = search.decode_photo(data)
+    assert decoded.box != search.FULL_BOX
+    body = post_api(client, data).json()
+    assert body["results"][0]["id"] == product.pk
+    # One call, two inputs: the trimmed region first, then the whole photo.
+    assert calls[-1].shape == (2, 224, 224, 3)
+    np.testing.assert_array_equal(calls[-1][0], decoded.pixels)
+    np.testing.assert_array_equal(calls[-1][1], search.decode_photo(data, search.FULL_BOX).pixels)
+    # The shopper's own box is searched alone, and so is a photo the default box keeps whole.
+    post_api(client, data, box=search.format_box(decoded.box))
+    assert calls[-1].shape == (1, 224, 224, 3)
+    post_api(client, photo_of(product))
+    assert calls[-1].shape == (1, 224, 224, 3)
 
 
 # --- No close match -------------------------------------------------------------------------------

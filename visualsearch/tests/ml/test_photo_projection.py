@@ -75,3 +75,27 @@ def test_the_model_bytes_carry_the_learned_space() -> None:
     assert again.nbytes == model.nbytes > photo.nbytes
     without = head_mod.SimilarityModel.from_bytes(head_mod.SimilarityModel(head, None, 0.0).to_bytes())
     assert without.photo is None
+
+
+def test_self_ranks_score_each_product_by_the_best_variant_of_the_photo() -> None:
+    rng = np.random.default_rng(3)
+    catalogue = head_mod.l2n(rng.normal(size=(50, 16)))
+    true = np.arange(10)
+    off = head_mod.l2n(rng.normal(size=(10, 16)))  # variant one: unrelated to the product
+    near = head_mod.l2n(catalogue[true] + 0.05 * rng.normal(size=(10, 16)))  # variant two: close to it
+    alone = self_ranks(off, catalogue, true)
+    both = self_ranks(off, catalogue, true, variants=[(near, None)])
+    assert (alone > 0).mean() > 0.5 and (both == 0).all()
+    # Colours count per variant: the second variant's colour, not the first's.
+    colours = head_mod.l2n(rng.random((50, 8)))
+    wrong = np.tile(colours[-1], (10, 1))
+    ranks = self_ranks(
+        near,
+        catalogue,
+        true,
+        query_colours=wrong,
+        catalogue_colours=colours,
+        colour_weight=5.0,
+        variants=[(near, colours[true])],
+    )
+    assert (ranks == 0).all()

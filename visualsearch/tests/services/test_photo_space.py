@@ -140,6 +140,19 @@ def test_training_photos_come_from_real_images_of_training_products_only(real_mo
         np.testing.assert_allclose(np.linalg.norm(photos.vectors, axis=1), 1.0, rtol=1e-4)
     held_out = pairs.evaluation["standard"]
     assert set(split[held_out.rows]) == {"eval"}
+    # Training photos: half hard, half standard, from their own seeds (not the same photos).
+    half = len(photo_pairs._chosen(ids, np.flatnonzero(split == "train"), 50, "training-photo")) // 2
+    hard, standard = pairs.train.vectors[:half], pairs.train.vectors[half:]
+    assert len(hard) and len(standard)
+    # Held-out photos are measured as photo search embeds an upload: trimmed and whole, and
+    # the whole photo differs from the trimmed region where the default box cut borders.
+    for photos in pairs.evaluation.values():
+        assert photos.whole_vectors is not None and photos.whole_vectors.shape == photos.vectors.shape
+        assert photos.whole_colours is not None and photos.whole_colours.shape == photos.colours.shape
+        assert len(photos.variants()) == 2 and photos.query(0)[0].shape == (2, 2048)
+    trimmed = np.abs(held_out.whole_vectors - held_out.vectors).max(axis=1) > 1e-6
+    assert 0 < trimmed.sum() <= len(held_out)
+    assert pairs.train.whole_vectors is None and len(pairs.train.variants()) == 1
     # The evaluation's photos are another generator's: no training photo equals one of them.
     assert not np.isin(held_out.rows, pairs.train.rows).any()
     # Real photos of real products: the raw vectors find most of them among these 40.
