@@ -273,6 +273,8 @@ def test_bench_search_lines_keep_the_figures_of_the_command() -> None:
         "through the Celery `query` queue (a query worker must be running)"
     )
     assert bench_search.photo_lines(photo)[-1] == "photo search ratio end-to-end / forward pass 1.25 (target <= 1.5)"
+    photo.bare_two = bench_search.Timing([70.0])
+    assert bench_search.photo_lines(photo)[-1] == "two inputs / one input 1.75 (a photo the default box trims)"
 
 
 def test_bench_embed_lines() -> None:
@@ -405,6 +407,7 @@ def test_embedding_and_photo_benchmarks_with_the_real_model(real_weights, known_
     assert report.e2e.model_busy is not None and 0 < report.e2e.model_busy <= 1
     photos = bench_search.photo_benchmark([p.pk for p in known_products], photos=3, seed=0)
     assert photos.photos == 3 and photos.bare.p50 > 0 and photos.end_to_end.p50 > 0 and photos.ratio > 0
+    assert photos.bare_two is not None and photos.bare_two.p50 > 0
 
 
 # --- Synthetic embeddings ----------------------------------------------------------------------
@@ -453,3 +456,21 @@ def test_synthetic_embeddings_are_not_real_ones(known_products: list[Product], m
 def test_seed_command_needs_confirmation() -> None:
     with pytest.raises(CommandError, match="--yes"):
         call_command("seed_synthetic_embeddings")
+
+
+def test_photo_figures_count_a_same_picture_twin_only_in_the_twin_figures() -> None:
+    from visualsearch.services.photo_pairs import EmbeddedPhotoSet
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(30, 2048)).astype(np.float32)
+    vectors[6] = vectors[5]  # product 106 is listed with product 105's very picture
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    attributes = {"article_type": ["Tshirts"] * 30}
+    catalogue = relevance.Catalogue(np.arange(100, 130, dtype=np.int64), vectors, attributes)
+    index = relevance.build_index(catalogue, None)
+    # Photos of products 106 (a tie with its twin 105, which the index lists first) and 110.
+    rows = np.array([6, 10])
+    photos = EmbeddedPhotoSet(rows, vectors[rows], np.zeros((2, 196), np.float32))
+    scores = relevance.evaluate_photos(catalogue, index, photos, colour_weight=0.0)
+    assert scores.self_at_5 == [1.0, 1.0] and scores.twin_at_1 == [1.0, 1.0]
+    assert scores.self_at_1 == [0.0, 1.0]  # the tie went to the twin
