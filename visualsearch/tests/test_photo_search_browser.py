@@ -148,6 +148,9 @@ def test_search_by_photo_with_a_crop_box(browser, shop, tmp_path: Path, width: i
         assert file_input.get_attribute("accept") == "image/*"
         file_input.set_input_files(str(path))
         expect(page.locator("form.upload-form [data-crop]")).to_be_visible()
+        expect(page.locator("form.upload-form [data-crop-box]")).to_be_visible()
+        # The default box is shown but not sent: the server trims alike and tries the whole photo too.
+        assert page.locator("[data-crop-input]").input_value() == ""
         drag_box(page, photo.box)
         sent = page.locator("[data-crop-input]").input_value()
         values = [float(v) for v in sent.split(",")]
