@@ -410,13 +410,15 @@ def evaluate_photos(
 
     scores = PhotoScores()
     started = time.perf_counter()
+    # Each photographed product's same-picture twins, for all photos in one matrix product.
+    twin_of = catalogue.vectors[photos.rows] @ catalogue.vectors.T >= TWIN_COSINE
     for number, row in enumerate(photos.rows):
         vector, colour = photos.query(number)
         hits = rank_photo(index, vector, colour, K, {}, stored=stored, colour_weight=colour_weight, fill=fill)
         found = [row_of[h.product_id] for h in hits]
         scores.self_at_1.append(float(found[:1] == [row]))
         scores.self_at_5.append(float(row in found))
-        twins = set(np.flatnonzero(catalogue.vectors @ catalogue.vectors[row] >= TWIN_COSINE).tolist()) | {int(row)}
+        twins = set(np.flatnonzero(twin_of[number]).tolist()) | {int(row)}
         scores.twin_at_1.append(float(bool(found) and found[0] in twins))
         scores.twin_at_5.append(float(bool(twins.intersection(found))))
         scores.type_at_5.append(precision(catalogue, int(row), found, "article_type"))

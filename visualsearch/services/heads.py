@@ -304,13 +304,12 @@ def photo_figures(data: HeadData, model: head_mod.SimilarityModel | None, photos
         return {}
     raw = raw_matrix(data)
     projection = model.photo if model is not None else None
+    into_space: Callable[[np.ndarray], np.ndarray]
     if projection is None:
-        space, weight = raw, float(vs_settings.PHOTO_COLOUR_WEIGHT)
-        queries = [(head_mod.l2n(vectors), colours) for vectors, colours in photos.variants()]
+        space, weight, into_space = raw, float(vs_settings.PHOTO_COLOUR_WEIGHT), head_mod.l2n
     else:
-        space, weight = projection.apply(raw), projection.colour_weight
-        queries = [(projection.apply(vectors), colours) for vectors, colours in photos.variants()]
-    (first, first_colours), *others = queries
+        space, weight, into_space = projection.apply(raw), projection.colour_weight, projection.apply
+    (first, first_colours), *others = [(into_space(vectors), colours) for vectors, colours in photos.variants()]
     ranks = self_ranks(
         first,
         space,

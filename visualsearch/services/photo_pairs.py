@@ -116,7 +116,7 @@ def _chosen(ids: np.ndarray, rows: np.ndarray, count: int, salt: str) -> list[in
 class _Prepared:
     rows: list[int] = field(default_factory=list)
     pixels: list[np.ndarray] = field(default_factory=list)
-    wholes: list[np.ndarray] = field(default_factory=list)
+    wholes: list[np.ndarray | None] = field(default_factory=list)  # None: the region is the whole photo
     skipped: int = 0
 
 
@@ -150,7 +150,7 @@ def photos_embed(
                 photo = shopper_photos.shopper_photo(pid, storage_read(name), seed=seed, profile=profile)
                 decoded = decode_photo(photo.data)
                 out.pixels.append(decoded.pixels)
-                out.wholes.append(decoded.model_inputs()[-1])
+                out.wholes.append(decoded.whole)
             except (OSError, ValueError, ImageRejected, UploadRejected) as exc:
                 out.skipped += 1
                 logger.warning("%s: product %s skipped (%s)", label, pid, exc)
@@ -180,12 +180,13 @@ def photos_embed(
                 colours.append(query_colour(batch))
                 if whole:
                     # Only the photos whose searched region was trimmed need the model again.
-                    wholes = np.stack(prepared.wholes)
-                    trimmed = np.flatnonzero((wholes != batch).reshape(len(batch), -1).any(axis=1))
+                    found = [(i, w) for i, w in enumerate(prepared.wholes) if w is not None]
+                    trimmed = [i for i, _ in found]
                     extra, extra_colours = vectors[-1].copy(), colours[-1].copy()
-                    if len(trimmed):
-                        extra[trimmed] = embedder.embed_batch(wholes[trimmed])
-                        extra_colours[trimmed] = query_colour(wholes[trimmed])
+                    if found:
+                        wholes = np.stack([w for _, w in found])
+                        extra[trimmed] = embedder.embed_batch(wholes)
+                        extra_colours[trimmed] = query_colour(wholes)
                     whole_vectors.append(extra)
                     whole_colours.append(extra_colours)
             on_progress(f"{label}: {min((number + 1) * _BATCH, len(rows))}/{len(rows)} embedded")
