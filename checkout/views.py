@@ -15,7 +15,6 @@ from checkout import services
 from checkout.forms import DetailsForm, ShippingForm
 from core.errors import ApplicationError
 from orders.models import OrderStatus
-from orders.services import OutOfStock, PriceChanged
 
 
 def _bag_or_redirect(request: HttpRequest) -> tuple[object, HttpResponse | None]:
@@ -81,9 +80,7 @@ def review(request: HttpRequest) -> HttpResponse:
             order = services.checkout_place(
                 bag=bag, session=request.session, user=request.user, idempotency_key=key, expected_total=expected
             )
-        except (OutOfStock, PriceChanged) as exc:
-            error, status = exc.message, exc.status
-        except ApplicationError as exc:
+        except ApplicationError as exc:  # OutOfStock, PriceChanged and the checkout's own refusals
             error, status = exc.message, exc.status
         else:
             return redirect("checkout:payment", number=order.number)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from orders.conf import orders_settings
 from orders.models import Order, OrderLine, OrderStatus
-from orders.signals import order_refund_needed
+from orders.signals import order_paid, order_refund_needed
 from shop.conf import shop_settings
 from shop.models import ProductVariant
 from shop.money import money_format
@@ -216,8 +216,6 @@ def _locked(order_id: int) -> Order:
 def order_mark_paid(order_id: int) -> bool:
     """The payment succeeded: pending → paid, and the confirmation email goes out after commit.
     Returns False (and logs) when the order was no longer waiting for payment."""
-    from orders.tasks import order_confirmation_email
-
     with transaction.atomic():
         order = _locked(order_id)
         if order.status == OrderStatus.PAID:
@@ -228,7 +226,7 @@ def order_mark_paid(order_id: int) -> bool:
         order.status = OrderStatus.PAID
         order.paid_at = timezone.now()
         order.save(update_fields=["status", "paid_at", "updated"])
-        transaction.on_commit(lambda: order_confirmation_email.delay(order.pk))
+        transaction.on_commit(lambda: order_paid.send(sender=Order, order_id=order.pk))
     return True
 
 
