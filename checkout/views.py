@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from payments import RedirectNeeded
 
+from bag.models import Bag
 from bag.services import bag_for_request
 from checkout import services
 from checkout.forms import DetailsForm, ShippingForm
@@ -17,7 +18,7 @@ from core.errors import ApplicationError
 from orders.models import OrderStatus
 
 
-def _bag_or_redirect(request: HttpRequest) -> tuple[object, HttpResponse | None]:
+def _bag_or_redirect(request: HttpRequest) -> tuple[Bag | None, HttpResponse | None]:
     bag = bag_for_request(request)
     quote = services.checkout_quote(bag, services.checkout_state(request.session))
     if quote.bag.is_empty:
@@ -51,8 +52,11 @@ def shipping(request: HttpRequest) -> HttpResponse:
         return redirect("checkout:details")
     quote = services.checkout_quote(bag, state)
     methods = services.shipping_methods()
-    form = ShippingForm(request.POST or None, initial={"method": state.get("shipping", "standard")})
-    form.fields["method"].choices = [(m.code, m.name) for m in methods.values()]
+    form = ShippingForm(
+        request.POST or None,
+        initial={"method": state.get("shipping", "standard")},
+        methods=[(m.code, m.name) for m in methods.values()],
+    )
     if request.method == "POST" and form.is_valid():
         services.checkout_shipping_save(request.session, form.cleaned_data["method"])
         return redirect("checkout:review")
