@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "accounts",
     "payments",
 ]
+# The lab (lab/: benchmarks, evaluations, experiments; never imported by the product) only when
+# asked for (LOOKALIKE_LAB=1) or under DEBUG. One edit for the settings split to carry over.
+if env.bool("LOOKALIKE_LAB", default=False) or DEBUG:
+    INSTALLED_APPS.append("lab")
 
 MIDDLEWARE = [
     # Request counts and latencies for Prometheus (first and last, around everything else).

@@ -186,3 +186,14 @@ def test_a_job_closes_when_its_last_product_is_computed_outside_it(
     job.refresh_from_db()
     assert job.state == ReindexJob.State.DONE
     assert (job.done_count, job.failed_count) == (2, 0)
+
+
+def test_reindex_stall_hint_names_the_readme_workers() -> None:
+    from pathlib import Path
+
+    import visualsearch.management.commands.reindex as reindex_command
+
+    source = Path(reindex_command.__file__).read_text()
+    assert "celery,query" not in source
+    assert "celery -A config worker -Q celery --concurrency 1" in source
+    assert "celery -A config worker -Q query --pool solo" in source

@@ -4,12 +4,11 @@ alternative poolings of the same forward pass to npy (EXP_DATA, default
 var/experiments/photo_descriptors): c5 max (the stored vector), GeM, mean, R-MAC, and conv4
 max / GeM; then the same for photo sets (held-out standard / hard, trimmed and whole;
 validation; training hard seed 7 and standard seed 8), each with its mirror image.
-~40 min for the catalogue and ~10 for the photos on this machine; run from the repository
-root with DATABASE_URL set, after ``import_catalogue ... --no-embeddings``:
+Run from the repository root with DATABASE_URL set, after ``import_catalogue ... --no-embeddings``:
 
-    python scripts/experiments/photo_descriptors_embed.py catalogue
-    python scripts/experiments/photo_descriptors_embed.py photos
-    python scripts/experiments/photo_descriptors_embed.py more     # whole-photo variants
+    python lab/experiments/photo_descriptors_embed.py catalogue
+    python lab/experiments/photo_descriptors_embed.py photos
+    python lab/experiments/photo_descriptors_embed.py more     # whole-photo variants
 """
 
 import os
@@ -26,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from shop.models import Product
-from visualsearch.evaluation import shopper_photos as SP
 from visualsearch.ml import embedder
+from visualsearch.ml import shopper_photos as SP
 from visualsearch.ml.head import split_of
 from visualsearch.search import decode_photo, query_colour
 from visualsearch.services import embeddings as E

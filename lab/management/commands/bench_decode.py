@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from core.decoding_benchmark import TARGET_MB, DecodeFigure, decode_memory, default_cases
+from lab.decoding_benchmark import TARGET_MB, DecodeFigure, decode_memory, default_cases
 
 
 class Command(BaseCommand):

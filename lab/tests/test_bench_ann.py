@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visualsearch.evaluation import bench_ann
+from lab import bench_ann
 
 
 def fake_real(count: int = 400, seed: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:

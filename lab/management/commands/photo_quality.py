@@ -3,7 +3,7 @@
 Measures photo search's "crop to search" (self@5 of products placed on a larger background:
 whole photo, default box, shopper's box) and calibrates the "no close match" threshold
 (catalogue shopper photos vs non-fashion images), on the cached vectors of a catalogue slice
-and the shared catalogue's photos (``visualsearch.evaluation.photo_quality``). Needs the
+and the shared catalogue's photos (``lab.photo_quality``). Needs the
 model; writes nothing.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from visualsearch.evaluation import photo_quality
+from lab import photo_quality
 
 _SHARED = Path(settings.BASE_DIR).parent / "shared"
 

@@ -5,7 +5,7 @@ the whole catalogue; the seed pipeline (raw vectors, whole photo, no colour) bes
 head's learned space (default box + whole photo, its colour weight), exact. Reads the photo
 arrays ``photo_descriptors_embed.py`` saved (EXP_DATA) and the database's stored vectors.
 
-    python scripts/experiments/photo_gallery_size.py
+    python lab/experiments/photo_gallery_size.py
 """
 
 import os

@@ -2,16 +2,16 @@
 
 kNN per query (index full and PCA against the numpy bound and sklearn), find-similar and
 photo-search latency through the real views in this process, and index memory
-(``visualsearch.evaluation.bench_search``).
+(``lab.bench_search``).
 """
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from lab import bench_search as bench
+from lab.errors import BenchmarkFailed
 from visualsearch.conf import vs_settings
-from visualsearch.evaluation import BenchmarkFailed
-from visualsearch.evaluation import bench_search as bench
 
 
 class Command(BaseCommand):

@@ -1,12 +1,12 @@
 """Photo search's "crop to search" and "no close match", measured on real catalogue vectors.
 
-* Crop: catalogue products photographed on a larger background (``placed_photo``: the
-  product, cut out of its catalogue backdrop, placed at a random spot of a canvas 1.6–3×
-  its size: a plain, graded or noisy colour, or a texture from scikit-image's bundled
-  photos: brick, grass, gravel, …). Each photo is searched three ways: the whole photo,
-  the default box (uniform borders trimmed, ``visualsearch.search.default_box``) and the
-  shopper's box (the product's own box, drawn a little loosely). Self@1 / self@5: the
-  photographed product first / in the 5 results.
+* Crop: catalogue products photographed on a larger background (``placed_photo`` of
+  ``visualsearch.ml.shopper_photos``: the product, cut out of its catalogue backdrop, placed
+  at a random spot of a canvas 1.6–3× its size: a plain, graded or noisy colour, or a
+  texture from scikit-image's bundled photos: brick, grass, gravel, …). Each photo is
+  searched three ways: the whole photo, the default box (uniform borders trimmed,
+  ``visualsearch.search.default_box``) and the shopper's box (the product's own box, drawn
+  a little loosely). Self@1 / self@5: the photographed product first / in the 5 results.
 * No close match: the best score photo search gives catalogue shopper photos (the
   evaluation's perturbed ``shopper_photos`` and the placed photos with the shopper's box)
   against the one it gives non-fashion images (scikit-image's bundled photos, their crops,
@@ -21,7 +21,6 @@ the photos. Nothing is written anywhere.
 
 from __future__ import annotations
 
-import io
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -31,12 +30,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from visualsearch.evaluation.shopper_photos import _background, photo_order, shopper_photo
-from visualsearch.ml.colour import _srgb_to_lab, foreground_mask
+from visualsearch.ml.shopper_photos import (
+    PLACED_SEED,
+    jpeg_bytes,
+    photo_order,
+    placed_photo,
+    shopper_photo,
+    skimage_photo,
+)
 
-PLACED_SEED = 20_261_128
 K = 5
-TEXTURES = ("brick", "grass", "gravel", "coffee", "hubble_deep_field", "rocket")
 NON_FASHION = (
     "astronaut",
     "coffee",
@@ -65,70 +68,6 @@ NON_FASHION = (
 )
 
 
-def _jpeg(image: Image.Image, quality: int = 85) -> bytes:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def skimage_photo(name: str) -> Image.Image:
-    """One of scikit-image's bundled images, as 8-bit RGB."""
-    from skimage import data
-
-    array = np.asarray(getattr(data, name)())
-    if array.dtype == bool:
-        array = array.astype(np.uint8) * 255
-    elif array.dtype != np.uint8:
-        array = (255 * (array - array.min()) / max(float(np.ptp(array)), 1e-9)).astype(np.uint8)
-    if array.ndim == 2:
-        array = np.stack([array] * 3, axis=-1)
-    return Image.fromarray(array[..., :3], "RGB")
-
-
-def _texture(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
-    source = skimage_photo(TEXTURES[int(rng.integers(len(TEXTURES)))])
-    scale = max(size[0] / source.width, size[1] / source.height)
-    if scale > 1:
-        source = source.resize((int(source.width * scale) + 1, int(source.height * scale) + 1))
-    x0 = int(rng.integers(0, source.width - size[0] + 1))
-    y0 = int(rng.integers(0, source.height - size[1] + 1))
-    return source.crop((x0, y0, x0 + size[0], y0 + size[1]))
-
-
-@dataclass(frozen=True)
-class PlacedPhoto:
-    product_id: int
-    data: bytes  # JPEG
-    box: tuple[float, float, float, float]  # the product's own box, 0–1
-    background: str  # "plain", "graded", "noisy" or "texture"
-
-
-def placed_photo(product_id: int, image: bytes, *, seed: int = PLACED_SEED) -> PlacedPhoto:
-    """The product on a larger background: its own generator (``seed`` and the id)."""
-    rng = np.random.default_rng([seed, int(product_id)])
-    with Image.open(io.BytesIO(image)) as source:
-        img = source.convert("RGB")
-    mask = Image.fromarray((foreground_mask(_srgb_to_lab(np.asarray(img))) * 255).astype(np.uint8), "L")
-    scale = float(rng.uniform(3.0, 5.0))
-    size = (round(img.width * scale), round(img.height * scale))
-    img, mask = img.resize(size, Image.Resampling.BICUBIC), mask.resize(size, Image.Resampling.BILINEAR)
-    grow = float(rng.uniform(1.6, 3.0))
-    canvas_size = (round(size[0] * grow), round(size[1] * grow * float(rng.uniform(0.8, 1.2))))
-    canvas_size = (max(canvas_size[0], size[0] + 2), max(canvas_size[1], size[1] + 2))
-    if rng.random() < 0.5:
-        canvas = _background(rng, canvas_size)
-        kind = "plain"  # _background's kinds are plain, graded or noisy colour
-    else:
-        canvas = _texture(rng, canvas_size)
-        kind = "texture"
-    x0 = int(rng.integers(0, canvas_size[0] - size[0] + 1))
-    y0 = int(rng.integers(0, canvas_size[1] - size[1] + 1))
-    canvas.paste(img, (x0, y0), mask)
-    w, h = canvas_size
-    box = (x0 / w, y0 / h, (x0 + size[0]) / w, (y0 + size[1]) / h)
-    return PlacedPhoto(int(product_id), _jpeg(canvas, int(rng.integers(60, 92))), box, kind)
-
-
 def loose(box: Sequence[float], rng: np.random.Generator, slack: float = 0.06) -> tuple[float, float, float, float]:
     """A box as a shopper's finger draws it: each side off by up to ``slack`` of the box's size."""
     x0, y0, x1, y1 = box
@@ -149,12 +88,12 @@ def non_fashion_photos(seed: int = 0) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     for name in NON_FASHION:
         photo = skimage_photo(name)
-        out.append((name, _jpeg(photo)))
+        out.append((name, jpeg_bytes(photo)))
         for i in range(2):
             w, h = photo.size
             cw, ch = int(w * rng.uniform(0.4, 0.8)), int(h * rng.uniform(0.4, 0.8))
             x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-            out.append((f"{name} crop {i + 1}", _jpeg(photo.crop((x0, y0, x0 + cw, y0 + ch)))))
+            out.append((f"{name} crop {i + 1}", jpeg_bytes(photo.crop((x0, y0, x0 + cw, y0 + ch)))))
     size = (480, 640)
     for i in range(20):
         a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
@@ -165,25 +104,25 @@ def non_fashion_photos(seed: int = 0) -> list[tuple[str, bytes]]:
             if i % 2
             else np.broadcast_to(line[None, :, :], (size[1], size[0], 3))
         )
-        out.append((f"gradient {i + 1}", _jpeg(Image.fromarray(array.astype(np.uint8), "RGB"))))
+        out.append((f"gradient {i + 1}", jpeg_bytes(Image.fromarray(array.astype(np.uint8), "RGB"))))
     for i in range(10):
         yy, xx = np.mgrid[0 : size[1], 0 : size[0]]
         r = np.hypot(xx - size[0] / 2, yy - size[1] / 2) / np.hypot(*size) * 2
         a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
         array = a * (1 - r[..., None]) + b * r[..., None]
-        out.append((f"radial gradient {i + 1}", _jpeg(Image.fromarray(np.clip(array, 0, 255).astype(np.uint8)))))
+        out.append((f"radial gradient {i + 1}", jpeg_bytes(Image.fromarray(np.clip(array, 0, 255).astype(np.uint8)))))
     for i in range(10):
         colour = rng.integers(0, 256, 3).astype(np.uint8)
-        out.append((f"plain colour {i + 1}", _jpeg(Image.new("RGB", size, tuple(int(c) for c in colour)))))
+        out.append((f"plain colour {i + 1}", jpeg_bytes(Image.new("RGB", size, tuple(int(c) for c in colour)))))
     for i in range(10):
         noise = rng.normal(128, float(rng.uniform(20, 80)), (size[1], size[0], 3))
-        out.append((f"noise {i + 1}", _jpeg(Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8)))))
+        out.append((f"noise {i + 1}", jpeg_bytes(Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8)))))
     for i in range(10):
         period = int(rng.integers(8, 60))
         stripes = ((np.arange(size[0]) // period) % 2).astype(np.float32)
         a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
         array = np.broadcast_to(a * (1 - stripes[:, None]) + b * stripes[:, None], (size[1], size[0], 3))
-        out.append((f"stripes {i + 1}", _jpeg(Image.fromarray(array.astype(np.uint8)))))
+        out.append((f"stripes {i + 1}", jpeg_bytes(Image.fromarray(array.astype(np.uint8)))))
     return out
 
 

@@ -4,7 +4,7 @@ images and combinations (each product scored by its best input), in a learned sp
 descriptor; shrinkage and colour weight chosen on the validation photos (hard + standard),
 then the held-out figures of that choice.
 
-    PYTHONPATH=scripts/experiments python scripts/experiments/photo_descriptors_variants.py \
+    PYTHONPATH=lab/experiments python lab/experiments/photo_descriptors_variants.py \
         mac:trainA,trainB mac+mac4:trainA,trainB
 """
 

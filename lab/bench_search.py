@@ -31,10 +31,10 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 
+from lab.errors import BenchmarkFailed
 from shop.attributes import SEARCHABLE_FIELDS
 from shop.models import Product
 from visualsearch.conf import vs_settings
-from visualsearch.evaluation import BenchmarkFailed
 from visualsearch.index import get_index
 from visualsearch.index import projection as projection_mod
 from visualsearch.index.base import FULL_DIMS, SearchIndex
@@ -114,7 +114,7 @@ def embedded_ids() -> list[int]:
 
 def synthetic_count(ids: Sequence[int]) -> int:
     """How many of these products carry synthetic vectors (seed_synthetic_embeddings)."""
-    from visualsearch.evaluation.synthetic import SYNTHETIC_CHECKSUM
+    from lab.synthetic import SYNTHETIC_CHECKSUM
 
     return ProductEmbedding.objects.filter(product_id__in=list(ids), source_checksum=SYNTHETIC_CHECKSUM).count()
 

@@ -1,9 +1,9 @@
 """``python manage.py seed_synthetic_embeddings --yes [--seed 0]``
 
 For load tests and benchmarks only: every active product without an embedding gets a random
-unit vector, stored under its own model version (``visualsearch.evaluation.synthetic``), so
-the whole 43k catalogue can be searched (with VISUALSEARCH_INDEX_SYNTHETIC=1) without the
-~50 minutes a real reindex takes here. ``reindex --missing`` replaces them.
+unit vector, stored under its own model version (``lab.synthetic``), so
+the whole catalogue can be searched (with VISUALSEARCH_INDEX_SYNTHETIC=1) without a real
+reindex (its time: docs). ``reindex --missing`` replaces them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from visualsearch.evaluation.synthetic import synthetic_embeddings_seed
+from lab.synthetic import synthetic_embeddings_seed
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """``python manage.py evaluate [--sample 4000] [--seed 0] [--dims 256] [--no-rerank]
 [--queries held-out|all] [--photos 300] [--no-head]``
 
-Precision of "find similar" (see ``visualsearch.evaluation.relevance``) on the held-out
+Precision of "find similar" (see ``lab.relevance``) on the held-out
 split (products no similarity head is trained or tuned on; ``--queries all`` samples the
 whole catalogue instead), for the raw backbone; then, side by side, the raw backbone and
 the active configuration (the active similarity head + colour for find similar; raw vector
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from lab import relevance
 from visualsearch.conf import vs_settings
-from visualsearch.evaluation import relevance
-from visualsearch.evaluation.shopper_photos import PROFILES
 from visualsearch.index.memory import active_head_load
+from visualsearch.ml.shopper_photos import PROFILES
 
 
 class Command(BaseCommand):
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             nargs="+",
             choices=sorted(PROFILES),
             default=["standard", "hard"],
-            help="Which shopper-photo sets to search (visualsearch/evaluation/shopper_photos.py).",
+            help="Which shopper-photo sets to search (visualsearch/ml/shopper_photos.py).",
         )
         parser.add_argument("--no-head", action="store_true", help="Leave the active similarity head out.")
 

@@ -2,7 +2,7 @@
 
 The bare model against the real embedding pipeline on N real catalogue images, their ratio,
 and a worker concurrency advice from 1 vs 2 concurrent processes
-(``visualsearch.evaluation.bench_embed``). Existing products are never touched.
+(``lab.bench_embed``). Existing products are never touched.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test.utils import override_settings
 
-from visualsearch.evaluation import BenchmarkFailed
-from visualsearch.evaluation import bench_embed as bench
+from lab import bench_embed as bench
+from lab.errors import BenchmarkFailed
 
 
 class Command(BaseCommand):

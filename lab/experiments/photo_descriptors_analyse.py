@@ -3,7 +3,7 @@ the whole catalogue for each pooling (and concatenations, e.g. ``mac+mac4``), ra
 learned space fitted on training photos and chosen on validation photos (``VALONLY=1``: the
 validation figures only). Reads what ``photo_descriptors_embed.py`` saved (EXP_DATA).
 
-    python scripts/experiments/photo_descriptors_analyse.py mac mac+mac4 rmac+mac4:train,train_std
+    python lab/experiments/photo_descriptors_analyse.py mac mac+mac4 rmac+mac4:train,train_std
 """
 
 import os

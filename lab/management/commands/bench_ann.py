@@ -3,7 +3,7 @@
 The FAISS index on synthetic catalogues of N products made from the cached real embeddings
 (mixtures around real vectors, no images): recall@5 after the exact re-rank against the
 exact full-vector search, filtered recall, find-similar index-step latency, build time and
-size, and worker cold start and memory (``visualsearch.evaluation.bench_ann``). Needs no
+size, and worker cold start and memory (``lab.bench_ann``). Needs no
 database. ``--worker`` is the child process it starts (one simulated gunicorn worker).
 """
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         started: float,
         **options: object,
     ) -> None:
-        from visualsearch.evaluation import bench_ann
+        from lab import bench_ann
 
         if worker:
             self.stdout.write(json.dumps(bench_ann.worker(Path(worker), queries, started)))

@@ -360,7 +360,7 @@ class PhotoScores:
     self_at_5: list[float] = field(default_factory=list)
     type_at_5: list[float] = field(default_factory=list)
     # The same, counting a product with the very same catalogue picture (TWIN_COSINE) as the
-    # photographed one: 3 % of the shared catalogue's products have such a twin, and no
+    # photographed one: some of the shared catalogue's products have such a twin, and no
     # photo can tell them apart (self@1 is then a tie the ranking breaks either way).
     twin_at_1: list[float] = field(default_factory=list)
     twin_at_5: list[float] = field(default_factory=list)
@@ -378,7 +378,7 @@ def embed_shopper_photos(catalogue: Catalogue, count: int, profile: str = "stand
     borders trimmed, and the whole photo where it was trimmed):
     ``services.photo_pairs.evaluation_photos_embed``, the photos a head's held-out photo
     figures are measured on."""
-    from visualsearch.evaluation.shopper_photos import PROFILES
+    from visualsearch.ml.shopper_photos import PROFILES
     from visualsearch.services.photo_pairs import evaluation_photos_embed
 
     return evaluation_photos_embed(catalogue.ids, count, profile=PROFILES[profile])

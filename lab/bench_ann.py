@@ -408,7 +408,7 @@ def probe(
 def worker_processes(folder: Path, count: int, queries: int) -> list[dict]:
     """``count`` fresh processes at once (as gunicorn workers): Django, map, search."""
     manage = Path(settings.BASE_DIR) / "manage.py"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOOKALIKE_LAB": "1"}  # the lab's command in any settings
     procs = [
         subprocess.Popen(
             [
