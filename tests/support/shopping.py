@@ -41,6 +41,12 @@ def add_to_bag(client: Client, variant_obj, quantity: int = 1):
     return client.post(reverse("bag:add"), {"variant": variant_obj.pk, "quantity": quantity})
 
 
+def bag_lines(client: Client) -> list[tuple[str, str, int]]:
+    """The shopper's bag as the bag page shows it: (product name, size, quantity) per line."""
+    summary = client.get(reverse("bag:detail")).context["bag"]
+    return [(line.product.name, line.variant.size, line.quantity) for line in summary.lines]
+
+
 def checkout_to_review(client: Client, *, shipping: str = "standard", **address: str):
     """Details and delivery filled in; returns the review page's response."""
     response = client.post(reverse("checkout:details"), {**ADDRESS, **address})
