@@ -121,8 +121,7 @@ def test_resume_finishes_the_running_job(real_model, make_product):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_starts_make_exactly_one_job():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent transactions need PostgreSQL")
+    assert connection.vendor == "postgresql", "concurrent transactions need PostgreSQL: set DATABASE_URL"
     Product.objects.bulk_create(  # no save signals: nothing computed
         [
             Product(

@@ -1,57 +1,46 @@
-"""Placing orders: stock reserved under row locks, never oversold nor negative (20 concurrent
-checkouts for 3 units), one order per idempotency key, release of unpaid orders, and the staff
-actions in the admin (recorded in the admin log, stock returned on cancel)."""
+"""Writes of orders (orders.services): placing one reserves stock under row locks, never
+oversold nor negative (20 concurrent checkouts for 3 units), one order per idempotency key;
+paying, shipping, delivering, cancelling and refunding; releasing unpaid orders; the
+confirmation email."""
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.admin.models import LogEntry
-from django.core.management import call_command
+from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from orders.models import Order, OrderStatus
 from orders.services import (
     OrderItem,
+    OrderStateError,
     OutOfStock,
-    ShippingAddress,
+    PriceChanged,
     order_cancel,
+    order_mark_delivered,
     order_mark_paid,
-    order_place,
+    order_mark_shipped,
+    order_refund,
+    orders_release_expired,
 )
 from shop.models import Product, ProductVariant
 from tests.support.products import PRODUCT_ATTRIBUTES
-from tests.support.shopping import add_to_bag, checkout_to_review, pay, priced_product, variant
-
-ADDRESS = ShippingAddress("Asha Shopper", "12 MG Road", "Bengaluru", "560001", "India")
-
-
-def place(items: list[OrderItem], key: str, **kwargs) -> Order:
-    return order_place(
-        items=items,
-        email="a@example.com",
-        address=ADDRESS,
-        shipping_method="standard",
-        shipping_method_name="Standard delivery",
-        shipping_cost=lambda subtotal: Decimal("0.00"),
-        idempotency_key=key,
-        **kwargs,
-    )
+from tests.support.shopping import add_to_bag, checkout_to_review, pay, place_directly, priced_product, variant
 
 
 @pytest.mark.django_db
 def test_order_place_reserves_stock_and_snapshots_lines(make_product) -> None:
     product = priced_product(make_product, "250.00", {"S": 2, "M": 1}, name="Snap Tee")
     s, m = variant(product, "S"), variant(product, "M")
-    order = place([OrderItem(s.pk, 1), OrderItem(m.pk, 1), OrderItem(s.pk, 1)], "k1")
+    order = place_directly([OrderItem(s.pk, 1), OrderItem(m.pk, 1), OrderItem(s.pk, 1)], "k1")
     assert order.total == Decimal("750.00")
     assert [(line.size, line.quantity) for line in order.lines.all()] == [("S", 2), ("M", 1)]
     assert variant(product, "S").stock == 0 and variant(product, "M").stock == 0
@@ -62,17 +51,17 @@ def test_order_place_reserves_stock_and_snapshots_lines(make_product) -> None:
     assert (line.product_name, line.unit_price) == ("Snap Tee", Decimal("250.00"))
     # Sold out: a clear error naming what, nothing reserved.
     with pytest.raises(OutOfStock) as excinfo:
-        place([OrderItem(m.pk, 1)], "k2")
+        place_directly([OrderItem(m.pk, 1)], "k2")
     assert "Renamed (size M) is sold out" in excinfo.value.message
     assert Order.objects.count() == 1
     # The same key again: the same order, nothing reserved twice.
-    assert place([OrderItem(s.pk, 1)], "k1").pk == order.pk
+    assert place_directly([OrderItem(s.pk, 1)], "k1").pk == order.pk
 
 
 @pytest.mark.django_db
 def test_cancel_returns_stock_and_paid_after_release_is_not_marked(make_product) -> None:
     product = priced_product(make_product, "250.00", {"M": 3})
-    order = place([OrderItem(variant(product, "M").pk, 2)], "k")
+    order = place_directly([OrderItem(variant(product, "M").pk, 2)], "k")
     assert variant(product, "M").stock == 1
     order_cancel(order)
     assert variant(product, "M").stock == 3
@@ -83,42 +72,58 @@ def test_cancel_returns_stock_and_paid_after_release_is_not_marked(make_product)
 
 
 @pytest.mark.django_db
-def test_release_command_releases_unpaid_orders(make_product) -> None:
+def test_order_place_refuses_empty_orders_missing_keys_and_a_changed_total(make_product) -> None:
     product = priced_product(make_product, "250.00", {"M": 3})
-    old = place([OrderItem(variant(product, "M").pk, 1)], "old")
-    place([OrderItem(variant(product, "M").pk, 1)], "new")
-    Order.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(minutes=31))
-    out = io.StringIO()
-    call_command("release_unpaid_orders", stdout=out)
-    assert "Released 1 unpaid order(s)." in out.getvalue()
-    assert variant(product, "M").stock == 2
+    m = variant(product, "M")
+    with pytest.raises(InvalidInput, match="Your bag is empty"):
+        place_directly([], "k")
+    with pytest.raises(InvalidInput, match="idempotency key"):
+        place_directly([OrderItem(m.pk, 1)], "")
+    with pytest.raises(InvalidInput, match="at least 1"):
+        place_directly([OrderItem(m.pk, 0)], "k")
+    with pytest.raises(InvalidInput, match="no longer exist"):
+        place_directly([OrderItem(m.pk, 1), OrderItem(m.pk + 100_000, 1)], "k")
+    with pytest.raises(PriceChanged) as excinfo:
+        place_directly([OrderItem(m.pk, 2)], "k", expected_total=Decimal("400.00"))
+    assert (excinfo.value.expected, excinfo.value.actual) == (Decimal("400.00"), Decimal("500.00"))
+    assert not Order.objects.exists() and variant(product, "M").stock == 3
 
 
 @pytest.mark.django_db
-def test_admin_lists_searches_and_acts_on_orders(client, django_user_model, make_product) -> None:
-    staff = django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-12345-abc")
-    client.force_login(staff)
-    product = priced_product(make_product, "250.00", {"M": 5})
-    paid = place([OrderItem(variant(product, "M").pk, 1)], "paid")
-    order_mark_paid(paid.pk)
-    pending = place([OrderItem(variant(product, "M").pk, 2)], "pending")
-    url = reverse("admin:orders_order_changelist")
-    page = client.get(url).content.decode()
-    assert paid.number in page and "Paid" in page and "₹250.00" in page and "(guest)" in page
-    found = client.get(url, {"q": pending.number}).context["cl"].result_list
-    assert [o.pk for o in found] == [pending.pk]
-    assert client.get(url, {"status__exact": "paid"}).context["cl"].result_count == 1
-    assert client.get(reverse("admin:orders_order_change", args=[paid.pk])).status_code == 200
+def test_paid_shipped_delivered_and_the_refusals_on_the_way(make_product, django_capture_on_commit_callbacks) -> None:
+    product = priced_product(make_product, "250.00", {"M": 3})
+    order = place_directly([OrderItem(variant(product, "M").pk, 1)], "k")
+    with pytest.raises(OrderStateError, match="not paid: not shipped"):
+        order_mark_shipped(order)
+    with pytest.raises(OrderStateError, match="nothing to refund"):
+        order_refund(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert order_mark_paid(order.pk) is True
+    with django_capture_on_commit_callbacks(execute=True):
+        assert order_mark_paid(order.pk) is True  # paid again: still paid, no second email
+    assert len(mail.outbox) == 1 and order.number in mail.outbox[0].subject
+    with pytest.raises(OrderStateError, match="has not been shipped"):
+        order_mark_delivered(order)
+    order = order_mark_delivered(order_mark_shipped(order))
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.DELIVERED
+    with pytest.raises(OrderStateError, match="cannot be cancelled"):
+        order_cancel(order)
+    assert variant(product, "M").stock == 2  # delivered goods stay sold
 
-    client.post(url, {"action": "mark_shipped", "_selected_action": [paid.pk, pending.pk]})
-    assert Order.objects.get(pk=paid.pk).status == OrderStatus.SHIPPED
-    assert Order.objects.get(pk=pending.pk).status == OrderStatus.PENDING_PAYMENT  # not paid: refused
-    client.post(url, {"action": "cancel", "_selected_action": [pending.pk]})
-    assert Order.objects.get(pk=pending.pk).status == OrderStatus.CANCELLED
-    assert variant(product, "M").stock == 4  # 5 - 1 shipped; the cancelled 2 came back
-    messages = set(LogEntry.objects.values_list("object_repr", "change_message"))
-    assert (paid.number, "Marked shipped") in messages
-    assert (pending.number, "Cancelled, stock returned") in messages
+
+@pytest.mark.django_db
+def test_release_expired_cancels_only_old_unpaid_orders(make_product) -> None:
+    product = priced_product(make_product, "250.00", {"M": 5})
+    old = place_directly([OrderItem(variant(product, "M").pk, 1)], "old")
+    paid = place_directly([OrderItem(variant(product, "M").pk, 1)], "paid")
+    order_mark_paid(paid.pk)
+    fresh = place_directly([OrderItem(variant(product, "M").pk, 1)], "fresh")
+    Order.objects.filter(pk__in=[old.pk, paid.pk]).update(created=timezone.now() - timedelta(minutes=31))
+    assert orders_release_expired() == [old.number]
+    assert variant(product, "M").stock == 3
+    assert orders_release_expired(older_than=timedelta(0)) == [fresh.number]
+    assert variant(product, "M").stock == 4
+    assert Order.objects.get(pk=paid.pk).status == OrderStatus.PAID
 
 
 # --- 20 shoppers, 3 units ------------------------------------------------------------------------
@@ -188,18 +193,3 @@ def test_twenty_concurrent_checkouts_for_three_units(make_product, capsys) -> No
             f"\n20 concurrent checkouts for 3 units: 3 paid, 17 sold out, stock 0; "
             f"wall {wall:.2f} s, place-order p50 {place_times[9] * 1000:.0f} ms, max {place_times[-1] * 1000:.0f} ms"
         )
-
-
-@pytest.mark.django_db
-def test_the_release_runs_as_a_periodic_celery_task(make_product, settings) -> None:
-    from config.celery import app
-    from orders.tasks import orders_release_expired
-
-    schedule = app.conf.beat_schedule
-    assert schedule["orders-release-expired"]["task"] == "orders.tasks.orders_release_expired"
-    assert app.conf.task_routes["orders.tasks.*"] == {"queue": "shop"}
-    product = priced_product(make_product, "250.00", {"M": 3})
-    order = place([OrderItem(variant(product, "M").pk, 3)], "t")
-    Order.objects.filter(pk=order.pk).update(created=timezone.now() - timedelta(hours=2))
-    assert orders_release_expired.delay().get() == 1
-    assert variant(product, "M").stock == 3
