@@ -9,9 +9,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from visualsearch import selectors
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import SimilarityHead
-from visualsearch import selectors
 from visualsearch.services import heads
 
 pytestmark = pytest.mark.django_db
