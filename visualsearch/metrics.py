@@ -101,7 +101,6 @@ class VisualSearchCollector(Collector):
 
         from visualsearch import selectors
         from visualsearch.models import EmbeddingStatus, ProductEmbedding
-        from visualsearch.services.reindex import reindex_job_running
 
         try:
             recent = ProductEmbedding.objects.filter(
@@ -109,7 +108,7 @@ class VisualSearchCollector(Collector):
             ).count()
             failed = ProductEmbedding.objects.filter(status=EmbeddingStatus.FAILED).count()
             pending = ProductEmbedding.objects.filter(status=EmbeddingStatus.PENDING).count()
-            job = reindex_job_running()
+            job = selectors.reindex_job_running()
             progress = selectors.reindex_job_progress(job) if job else None
         except DatabaseError:
             return

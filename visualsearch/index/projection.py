@@ -52,13 +52,6 @@ def projection_current_id() -> int | None:
     return _current_queryset().values_list("pk", flat=True).first()
 
 
-def projection_stored() -> Projection | None:
-    """The stored projection row for the current model and VISUALSEARCH_INDEX_DIMS, if any."""
-    if _wanted_dims() <= 0:
-        return None
-    return _current_queryset().first()
-
-
 def projection_current() -> ProjectionData | None:
     if _wanted_dims() <= 0:
         return None

@@ -128,14 +128,6 @@ def artifacts_prune(*, storage=None) -> None:
         row.delete()
 
 
-def changes_since_artifact() -> int | None:
-    """Change-log entries past the current artifact's watermark (None: no artifact)."""
-    current = IndexArtifact.objects.filter(state=IndexArtifact.State.READY).order_by("-id").first()
-    if current is None:
-        return None
-    return IndexChange.objects.filter(id__gt=current.change_watermark).count()
-
-
 def artifact_wanted() -> bool:
     """Whether this site serves (or may serve) the FAISS index."""
     cls = str(vs_settings.INDEX_CLASS)
