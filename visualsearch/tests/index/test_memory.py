@@ -19,10 +19,10 @@ from shop.models import Product
 from tests.support.catalogue import catalogue_photo, product_fields, rows_with_images
 from tests.support.index_probe import stored_attributes, stored_vector
 from visualsearch import search
-from visualsearch.index import NotIndexed, projection
+from visualsearch.index import NotIndexed
 from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.models import IndexChange, Projection
-from visualsearch.services import changelog, embeddings
+from visualsearch.services import changelog, embeddings, projection
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
