@@ -20,7 +20,7 @@ from shop.models import Product
 from visualsearch.evaluation import bench_embed, bench_search, relevance, synthetic
 from visualsearch.index import get_index, reset_index
 from visualsearch.index.base import FULL_DIMS
-from visualsearch.index.memory import SYNTHETIC_MODEL_VERSION
+from visualsearch.index.loading import SYNTHETIC_MODEL_VERSION
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, Projection, ReindexJob
 from visualsearch.selectors import embedding_counts

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from visualsearch.conf import vs_settings
 from visualsearch.evaluation import relevance
 from visualsearch.evaluation.shopper_photos import PROFILES
-from visualsearch.index.memory import active_head_load
+from visualsearch.index.loading import active_head_load
 
 
 class Command(BaseCommand):
