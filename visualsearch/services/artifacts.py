@@ -4,8 +4,9 @@
 from PostgreSQL once (``visualsearch.index.loading.exact_index_load``: the projection, the
 active head, every active product's vectors and attribute codes, and the change-log watermark
 it read up to), builds one FAISS index per ranking space, writes the files through Django's
-storage under a new version and only then marks the ``IndexArtifact`` row READY. A failure marks the row FAILED and leaves the previous
-ready artifact serving. Web processes pick a new ready artifact up at their next refresh.
+storage under a new version and only then marks the ``IndexArtifact`` row READY. A failure
+marks the row FAILED and leaves the previous ready artifact serving. Web processes pick a new
+ready artifact up at their next refresh.
 
 It runs after a reindex finishes (job_progress) and from the periodic check
 ``artifact_build_if_due`` once the change log has grown VISUALSEARCH_ARTIFACT_REBUILD_CHANGES
