@@ -40,10 +40,10 @@ import numpy as np
 from django.conf import settings
 
 from visualsearch.index import artifact as artifact_mod
-from visualsearch.index import projection as projection_mod
 from visualsearch.index.faiss_index import FaissIndex
 from visualsearch.index.memory import FILTER_FIELDS, EmbeddingIndex
 from visualsearch.ml.embedder import MODEL_VERSION
+from visualsearch.services import projection as projection_mod
 
 T = TypeVar("T")
 K = 5

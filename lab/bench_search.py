@@ -38,7 +38,8 @@ from visualsearch.conf import vs_settings
 from visualsearch.index import get_index
 from visualsearch.index import projection as projection_mod
 from visualsearch.index.base import FULL_DIMS, SearchIndex
-from visualsearch.index.memory import EmbeddingIndex, served_model_versions
+from visualsearch.index.loading import served_model_versions
+from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
 SYNTHETIC_ROWS = 43_461

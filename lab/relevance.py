@@ -30,11 +30,11 @@ import numpy as np
 
 from shop.attributes import SEARCHABLE_FIELDS
 from visualsearch.conf import vs_settings
-from visualsearch.index import projection as projection_mod
 from visualsearch.index.base import NotIndexed
 from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.ml.head import SimilarityModel
 from visualsearch.selectors import REFINEMENTS, stored_embeddings_load
+from visualsearch.services import projection as projection_mod
 
 if TYPE_CHECKING:
     from visualsearch.services.photo_pairs import EmbeddedPhotoSet

@@ -15,7 +15,7 @@ import numpy as np
 from django.utils import timezone
 
 from shop.models import Product
-from visualsearch.index.memory import SYNTHETIC_MODEL_VERSION
+from visualsearch.index.loading import SYNTHETIC_MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 from visualsearch.services.changelog import index_changes_record
 from visualsearch.services.embeddings import chunked

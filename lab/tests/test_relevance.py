@@ -106,7 +106,7 @@ def test_evaluate_uses_the_stored_projection_and_full_vectors_on_request(
 ) -> None:
     settings.VISUALSEARCH_PCA_MIN_ROWS = 10
     settings.VISUALSEARCH_INDEX_DIMS = 4
-    from visualsearch.index import projection
+    from visualsearch.services import projection
 
     stored = projection.projection_fit()
     assert stored is not None

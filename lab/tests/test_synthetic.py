@@ -13,7 +13,7 @@ from lab.tests.known_catalogue import known_vectors
 from shop.models import Product
 from visualsearch.index import get_index, reset_index
 from visualsearch.index.base import FULL_DIMS
-from visualsearch.index.memory import SYNTHETIC_MODEL_VERSION
+from visualsearch.index.loading import SYNTHETIC_MODEL_VERSION
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 from visualsearch.selectors import embedding_counts

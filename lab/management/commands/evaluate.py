@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from lab import relevance
 from visualsearch.conf import vs_settings
-from visualsearch.index.memory import active_head_load
+from visualsearch.index.loading import active_head_load
 from visualsearch.ml.shopper_photos import PROFILES
 
 
