@@ -70,29 +70,30 @@ class VisualSearchCollector(Collector):
 
     def _index(self) -> Iterator[GaugeMetricFamily]:
         from visualsearch.index import loaded_index
+        from visualsearch.index.loading import IndexStatus
 
         index = loaded_index()
         if index is None:  # this process has not searched yet: nothing loaded, nothing to report
             return
+        status_of = getattr(index, "status", None)
+        status = status_of() if callable(status_of) else IndexStatus(0, 0, 0.0, None, False)
         rows = GaugeMetricFamily("lookalike_index_rows", "Searchable products in this process's index.")
-        rows.add_metric([], float(getattr(index, "_size", 0)))
+        rows.add_metric([], float(status.rows))
         yield rows
         version = GaugeMetricFamily("lookalike_index_version", "Content version of this process's index.")
-        version.add_metric([], float(getattr(index, "_version", 0)))
+        version.add_metric([], float(status.version))
         yield version
-        last_check = getattr(index, "_last_check", 0.0)
+        last_check = status.last_check
         stale = GaugeMetricFamily(
             "lookalike_index_staleness_seconds", "Seconds since this process's index last read the change log."
         )
         stale.add_metric([], max(0.0, time.monotonic() - last_check) if last_check else float("inf"))
         yield stale
-        artifact = getattr(index, "artifact_version", None)
-        if callable(artifact):
-            value = artifact()
+        if status.uses_artifacts:
             family = GaugeMetricFamily(
                 "lookalike_index_artifact_version", "The FAISS artifact this process serves (0: the exact index)."
             )
-            family.add_metric([], float(value or 0))
+            family.add_metric([], float(status.artifact_version or 0))
             yield family
 
     def _site(self) -> Iterator[GaugeMetricFamily]:
@@ -101,7 +102,6 @@ class VisualSearchCollector(Collector):
 
         from visualsearch import selectors
         from visualsearch.models import EmbeddingStatus, ProductEmbedding
-        from visualsearch.services.reindex import reindex_job_running
 
         try:
             recent = ProductEmbedding.objects.filter(
@@ -109,7 +109,7 @@ class VisualSearchCollector(Collector):
             ).count()
             failed = ProductEmbedding.objects.filter(status=EmbeddingStatus.FAILED).count()
             pending = ProductEmbedding.objects.filter(status=EmbeddingStatus.PENDING).count()
-            job = reindex_job_running()
+            job = selectors.reindex_job_running()
             progress = selectors.reindex_job_progress(job) if job else None
         except DatabaseError:
             return

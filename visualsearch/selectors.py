@@ -95,6 +95,10 @@ class JobProgress:
     elapsed_seconds: float
 
 
+def reindex_job_running() -> ReindexJob | None:
+    return ReindexJob.objects.filter(state=ReindexJob.State.RUNNING).first()
+
+
 def reindex_job_progress(job: ReindexJob) -> JobProgress:
     """Live counts of a running job (from its rows), or the recorded ones of a finished job."""
     if job.state == ReindexJob.State.RUNNING:

@@ -35,9 +35,10 @@ INSTALLED_APPS = [
     "accounts",
     "payments",
 ]
-# The measurement tools (lab/: benchmarks, experiments), never part of the shop: installed in
-# development (DJANGO_DEBUG) or where LOOKALIKE_LAB=1 asks for them, and only where they exist.
-if env.bool("LOOKALIKE_LAB", default=DEBUG) and importlib.util.find_spec("lab") is not None:
+# The lab (lab/: benchmarks, evaluations, experiments; never imported by the product) only when
+# asked for (LOOKALIKE_LAB=1) or under DEBUG, and only where its package is (not in an image
+# built without it).
+if (env.bool("LOOKALIKE_LAB", default=False) or DEBUG) and importlib.util.find_spec("lab") is not None:
     INSTALLED_APPS.append("lab")
 
 MIDDLEWARE = [

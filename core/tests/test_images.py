@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from core.decoding_benchmark import TARGET_MB, decode_memory, default_cases
 from core.images import ImageRejected, exif_orientation, open_image, to_rgb
 from tests.support.exif import (
     WRONG_TYPE_RESOLUTION,
@@ -86,9 +85,3 @@ def test_any_decoder_error_is_a_rejection(make_image) -> None:
     data[40:60] = b"\xff" * 20  # a corrupt chunk
     with pytest.raises(ImageRejected):
         to_rgb(open_image(bytes(data)))
-
-
-def test_decoding_benchmark_measures_each_case_in_its_own_process() -> None:
-    figures = decode_memory(default_cases(scale=0.05), max_pixels=50_000_000, query_max_pixels=10_000_000)
-    assert [f.name for f in figures] == [c.name for c in default_cases()]
-    assert all(f.added_mb < TARGET_MB and f.outcome.startswith("decoded") for f in figures)

@@ -1,5 +1,5 @@
 """Staff side of the catalogue: product list, filters, search, refusing a non-image upload,
-staff only. (A product added by staff getting its embedding: visualsearch/tests/test_admin.py.)"""
+staff only. (A product added by staff getting its embedding: visualsearch/tests/admin/test_products.py.)"""
 
 from __future__ import annotations
 

@@ -21,6 +21,27 @@ ADDRESS = {
 }
 
 
+# The same shopper's address as orders.services takes it (order_place without checkout).
+SHIP_TO_FIELDS = ("Asha Shopper", "12 MG Road", "Bengaluru", "560001", "India")
+
+
+def place_directly(items: list, key: str, **kwargs):
+    """An order placed with ``orders.services.order_place`` itself (no bag, no checkout):
+    ``items`` are ``OrderItem``s, ``key`` the idempotency key, delivery free."""
+    from orders.services import ShippingAddress, order_place
+
+    return order_place(
+        items=items,
+        email="a@example.com",
+        address=ShippingAddress(*SHIP_TO_FIELDS),
+        shipping_method="standard",
+        shipping_method_name="Standard delivery",
+        shipping_cost=lambda subtotal: Decimal("0.00"),
+        idempotency_key=key,
+        **kwargs,
+    )
+
+
 def priced_product(
     make_product: Callable[..., object], price: str = "999.00", sizes: dict[str, int] | None = None, **fields
 ):
@@ -39,6 +60,12 @@ def variant(product, size: str):
 
 def add_to_bag(client: Client, variant_obj, quantity: int = 1):
     return client.post(reverse("bag:add"), {"variant": variant_obj.pk, "quantity": quantity})
+
+
+def bag_lines(client: Client) -> list[tuple[str, str, int]]:
+    """The shopper's bag as the bag page shows it: (product name, size, quantity) per line."""
+    summary = client.get(reverse("bag:detail")).context["bag"]
+    return [(line.product.name, line.variant.size, line.quantity) for line in summary.lines]
 
 
 def checkout_to_review(client: Client, *, shipping: str = "standard", **address: str):

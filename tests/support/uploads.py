@@ -1,7 +1,7 @@
 """The one table of photo uploads: the broken or hostile ones the site refuses (and what its
 message says) and the unusual but valid ones it searches (and the size they are upright).
 
-tests/test_bad_input.py runs every case against both the photo search page and the API;
+visualsearch/tests/test_bad_input.py runs every case against both the photo search page and the API;
 core/tests/test_images.py runs them against the image decoder both use. README.md
 "Security: bad input" lists the cases.
 """
@@ -100,6 +100,14 @@ ACCEPTED: dict[str, Upload] = {
 
 
 # --- Reading the photo search page's answer ---------------------------------------------------
+
+
+def assert_not_echoed(body: str) -> None:
+    """The hostile markup is not echoed: no trace of it, and no script element but the
+    site's own static files."""
+    assert SCRIPT not in body
+    scripts = re.findall(r"<script\b[^>]*>", body, re.IGNORECASE)
+    assert all(re.search(r'\bsrc="/static/', tag) for tag in scripts), scripts
 
 
 def form_errors(html: str) -> str:

@@ -1,11 +1,11 @@
-"""The search index each process holds: the protocol (base), the exact in-memory index
-(memory), the shared PCA projection (projection), and this process's instance."""
+"""The search index each process holds: the protocol (base), the data structures (the exact
+in-memory index in memory, the FAISS index in faiss_index over an artifact), the shared PCA
+projection they apply (projection), the loader that fills and refreshes them from the database
+(loading), and this process's instance."""
 
 from __future__ import annotations
 
 import threading
-
-from django.utils.module_loading import import_string
 
 from visualsearch.conf import vs_settings
 from visualsearch.index.base import Hit, NotIndexed, SearchIndex
@@ -17,13 +17,15 @@ _index_lock = threading.Lock()
 
 
 def get_index() -> SearchIndex:
-    """This process's index (created on first use, loaded on first search), an instance of
-    the class VISUALSEARCH_INDEX_CLASS names."""
+    """This process's index (created on first use, loaded on first search): the one the
+    class VISUALSEARCH_INDEX_CLASS names (see ``loading.index_for_class_path``)."""
     global _index
     if _index is None:
         with _index_lock:
             if _index is None:
-                _index = import_string(index_class_path())()
+                from visualsearch.index.loading import index_for_class_path
+
+                _index = index_for_class_path(index_class_path())
     return _index
 
 
@@ -45,7 +47,7 @@ def index_class_path() -> str:
 def loaded_index() -> SearchIndex | None:
     """This process's index if it has loaded (for metrics: looking never loads it)."""
     index = _index
-    return index if index is not None and getattr(index, "_loaded", True) else None
+    return index if index is not None and getattr(index, "loaded", True) else None
 
 
 def reset_index() -> None:

@@ -1,8 +1,10 @@
 """What the search services need from an index: the ``SearchIndex`` protocol.
 
 ``VISUALSEARCH_INDEX_CLASS`` names the class; any class with these members works
-(``visualsearch.index.memory.EmbeddingIndex`` is the exact in-memory one; the tests run the
-search services against a second, brute-force one).
+(``visualsearch.index.memory.EmbeddingIndex`` names the exact in-memory index and
+``visualsearch.index.faiss_index.FaissIndex`` the FAISS one, both served through
+``visualsearch.index.loading.LiveIndex``; the tests run the search services against a second,
+brute-force one).
 """
 
 from __future__ import annotations

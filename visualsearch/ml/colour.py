@@ -37,7 +37,7 @@ _MIN_FOREGROUND = 0.04  # below this share of foreground, every pixel counts
 _CENTRE_SIGMA = 0.32  # of the image side
 
 
-def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """(…, 3) uint8/float sRGB in 0–255 → (…, 3) float32 CIE Lab (D65)."""
     c = np.asarray(rgb, dtype=np.float32) / 255.0
     c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
@@ -133,7 +133,7 @@ def colour_descriptor(pixels: np.ndarray) -> np.ndarray:
     array = np.asarray(pixels)
     if array.ndim != 3 or array.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) RGB image, got {array.shape}")
-    lab = _srgb_to_lab(_downsample(array))
+    lab = srgb_to_lab(_downsample(array))
     mask = foreground_mask(lab)
     weights = _centre_weights(mask.shape)
     if mask.mean() >= _MIN_FOREGROUND:

@@ -1,11 +1,12 @@
 """Building and publishing the FAISS index artifact (visualsearch.index.artifact).
 
 ``artifact_build`` runs on a worker (task ``build_index_artifact``): it loads the exact index
-from PostgreSQL once (the projection, the active head, every active product's vectors and
-attribute codes, and the change-log watermark it read up to), builds one FAISS index per
-ranking space, writes the files through Django's storage under a new version and only then
-marks the ``IndexArtifact`` row READY. A failure marks the row FAILED and leaves the previous
-ready artifact serving. Web processes pick a new ready artifact up at their next refresh.
+from PostgreSQL once (``visualsearch.index.loading.exact_index_load``: the projection, the
+active head, every active product's vectors and attribute codes, and the change-log watermark
+it read up to), builds one FAISS index per ranking space, writes the files through Django's
+storage under a new version and only then marks the ``IndexArtifact`` row READY. A failure
+marks the row FAILED and leaves the previous ready artifact serving. Web processes pick a new
+ready artifact up at their next refresh.
 
 It runs after a reindex finishes (job_progress) and from the periodic check
 ``artifact_build_if_due`` once the change log has grown VISUALSEARCH_ARTIFACT_REBUILD_CHANGES
@@ -21,48 +22,47 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from visualsearch.conf import vs_settings
 from visualsearch.index import artifact as artifact_mod
-from visualsearch.index.memory import FILTER_FIELDS, EmbeddingIndex
+from visualsearch.index.loading import exact_index_load
+from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import IndexArtifact, IndexChange
 
 logger = logging.getLogger(__name__)
 
 
-def artifact_build(*, storage=None, source: EmbeddingIndex | None = None) -> IndexArtifact:
+def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, watermark: int = 0) -> IndexArtifact:
     """Build, publish and return a new artifact (state READY, or FAILED with the error).
 
-    ``source``: an index already loaded (tests, benchmarks); else the exact index is loaded
-    from the database."""
+    ``source``: an index already built (tests, benchmarks), complete up to change-log entry
+    ``watermark``; else the exact index is loaded from the database."""
     storage = storage or default_storage
     row = IndexArtifact.objects.create(model_version=MODEL_VERSION, factory=str(vs_settings.FAISS_FACTORY))
     started = time.perf_counter()
     try:
         index = source
         if index is None:
-            index = EmbeddingIndex()
-            index.load()
-        n = index._size
+            index, watermark = exact_index_load()
+        n = len(index)
         if n == 0:
             raise ValueError("no searchable products to build an index artifact from")
-        order = np.argsort(index._ids[:n], kind="stable")  # artifact rows sorted by product id
-        ids = index._ids[:n][order]
-        raw = artifact_mod.build_faiss(index._matrix[:n][order], row.factory)
-        similar = artifact_mod.build_faiss(index._similar[:n][order], row.factory) if index._head is not None else None
-        codes = np.stack([index._codes[name][:n][order] for name in FILTER_FIELDS])
+        arrays = index.arrays()  # rows sorted by product id
+        ids = arrays.ids
+        raw = artifact_mod.build_faiss(arrays.matrix, row.factory)
+        similar = artifact_mod.build_faiss(arrays.similar, row.factory) if arrays.similar is not None else None
+        codes = arrays.codes
         meta: dict[str, Any] = {
             "model_version": MODEL_VERSION,
-            "projection_id": index._projection.pk if index._projection is not None else None,
-            "head_id": index._head.pk if index._head is not None else None,
-            "change_watermark": int(index._changes.watermark),
+            "projection_id": index.projection.pk if index.projection is not None else None,
+            "head_id": index.head.pk if index.head is not None else None,
+            "change_watermark": int(watermark),
             "factory": row.factory,
-            "values": {name: list(index._values[name]) for name in FILTER_FIELDS},
+            "values": arrays.values,
             "rows": int(n),
         }
         prefix = f"{vs_settings.ARTIFACT_STORAGE_PREFIX}/v{row.pk}"
@@ -126,14 +126,6 @@ def artifacts_prune(*, storage=None) -> None:
             if row.path and storage.exists(key):
                 storage.delete(key)
         row.delete()
-
-
-def changes_since_artifact() -> int | None:
-    """Change-log entries past the current artifact's watermark (None: no artifact)."""
-    current = IndexArtifact.objects.filter(state=IndexArtifact.State.READY).order_by("-id").first()
-    if current is None:
-        return None
-    return IndexChange.objects.filter(id__gt=current.change_watermark).count()
 
 
 def artifact_wanted() -> bool:

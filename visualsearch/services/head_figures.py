@@ -38,7 +38,7 @@ class HeadData:
 
 def head_data_load() -> HeadData:
     """The products the index serves (active, with a vector of the current backbone)."""
-    from visualsearch.index.memory import served_model_versions
+    from visualsearch.index.loading import served_model_versions
 
     stored = stored_embeddings_load(LABEL_FIELDS, served_model_versions())
     return HeadData(stored.ids, stored.vectors, stored.colours, {k: np.asarray(v) for k, v in stored.fields.items()})

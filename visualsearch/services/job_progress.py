@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from visualsearch.index.projection import projection_fit
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 from visualsearch.services.changelog import index_changes_prune
+from visualsearch.services.projection import projection_fit
 
 logger = logging.getLogger(__name__)
 

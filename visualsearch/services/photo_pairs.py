@@ -30,7 +30,7 @@ from django.core.files.storage import default_storage
 
 from core.images import ImageRejected
 from shop.models import Product
-from visualsearch.evaluation import shopper_photos
+from visualsearch.ml import shopper_photos
 from visualsearch.ml.head import split_of
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from django.views.static import serve
 import config.urls
 from shop.models import Product
 from tests.support.catalogue import catalogue_photo, product_fields, rows_with_images
-from visualsearch.evaluation.photo_quality import PlacedPhoto, placed_photo
+from visualsearch.ml.shopper_photos import PlacedPhoto, placed_photo
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -2,7 +2,7 @@
 limits and errors (always JSON, never a 500), on real catalogue photos: on random vectors
 where no photo is embedded, with the real model where one is (slow).
 The table of unusual and bad uploads runs against the API and the page in
-tests/test_bad_input.py."""
+visualsearch/tests/test_bad_input.py."""
 
 from __future__ import annotations
 

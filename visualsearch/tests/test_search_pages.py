@@ -1,7 +1,7 @@
 """The visual search pages: "find similar" and search by photo, on real catalogue photos: on
 random vectors where no photo is embedded, with the real model where one is (slow).
 The table of unusual and bad uploads runs against this page and the API in
-tests/test_bad_input.py."""
+visualsearch/tests/test_bad_input.py."""
 
 from __future__ import annotations
 

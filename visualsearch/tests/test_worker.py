@@ -39,10 +39,10 @@ EMBED_TIMEOUT = 60.0
 def worker_redis_url() -> Iterator[str]:
     """A Redis database of this run's own on the machine's Redis, empty, emptied again after."""
     if connection.vendor != "postgresql":
-        pytest.skip("the worker process must share the test database: needs PostgreSQL")
+        pytest.fail("the worker process must share the test database: set DATABASE_URL to PostgreSQL", pytrace=False)
     base = os.environ.get("REDIS_URL", "")
     if not base:
-        pytest.skip("REDIS_URL is not set: the real-worker tests need Redis")
+        pytest.fail("REDIS_URL is not set: the real-worker tests need Redis", pytrace=False)
     pinned = os.environ.get("WORKER_TEST_REDIS_DB")
     try:
         with leased_redis_db(base, int(pinned) if pinned else None) as url:

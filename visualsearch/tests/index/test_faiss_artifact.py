@@ -18,7 +18,7 @@ from shop.models import Product
 from visualsearch import search
 from visualsearch.index import artifact as artifact_mod
 from visualsearch.index import get_index, index_class_path, reset_index
-from visualsearch.index.faiss_index import FaissIndex
+from visualsearch.index.loading import LiveIndex
 from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, IndexArtifact, ProductEmbedding, Projection
@@ -94,15 +94,15 @@ def test_build_publish_fetch_and_mmap(catalogue: list[Product], cache_dir: Path,
     for name in (artifact_mod.RAW, artifact_mod.IDS, artifact_mod.CODES, artifact_mod.META):
         assert default_storage.exists(f"{row.path}/{name}")
     index = get_index()
-    assert isinstance(index, FaissIndex) and len(index) == 40
+    assert isinstance(index, LiveIndex) and index.uses_artifacts and len(index) == 40
     assert index.artifact_version == row.pk and index.projected
     # fetched once into the cache (complete folder, no temporary one left), memory-mapped
     assert sorted(p.name for p in cache_dir.iterdir()) == [f"v{row.pk}"]
     import faiss
 
-    ivf = faiss.extract_index_ivf(index._art.raw)
+    ivf = faiss.extract_index_ivf(index.structure.artifact.raw)
     assert isinstance(faiss.downcast_InvertedLists(ivf.invlists), faiss.OnDiskInvertedLists)
-    assert isinstance(index._art.ids, np.memmap) and index.mapped_bytes() > 0
+    assert isinstance(index.structure.artifact.ids, np.memmap) and index.mapped_bytes() > 0
     # same results as the exact index (after the exact re-rank), filters included
     for product in catalogue[:6]:
         assert faiss_names(product, 5) == exact_names(product, 5)
@@ -150,7 +150,7 @@ def test_mismatched_artifact_is_refused_and_exact_serves(catalogue: list[Product
         reset_index()
         index = get_index()
         assert len(index) == 40
-        assert isinstance(index, FaissIndex) and index.artifact_version is None  # exact
+        assert isinstance(index, LiveIndex) and index.uses_artifacts and index.artifact_version is None  # exact
         assert any("refusing index artifact" in r.getMessage() for r in caplog.records)
         assert len(faiss_names(catalogue[0], 5)) == 5
 
@@ -227,7 +227,7 @@ def test_filtered_ann_returns_k_results(cache_dir: Path, exact_subset: int) -> N
     exact = EmbeddingIndex.from_arrays(ids, vectors, attributes)
     artifacts.artifact_build(source=exact)
     with override_settings(VISUALSEARCH_FAISS_NPROBE=2, VISUALSEARCH_FAISS_EXACT_SUBSET=exact_subset):
-        index = FaissIndex()
+        index = LiveIndex(uses_artifacts=True)
         assert len(index) == n and index.artifact_version is not None
         found = total = 0
         for q in range(20):
@@ -278,7 +278,7 @@ def test_find_similar_with_the_active_head_ranks_in_the_artifacts_head_space(
     assert row.head_id == first.pk and default_storage.exists(f"{row.path}/{artifact_mod.SIMILAR}")
     index = get_index()
     assert index.artifact_version == row.pk and index.head_version == f"head-v{first.pk}"
-    exact = EmbeddingIndex()
+    exact = LiveIndex()
     for product in catalogue[:8]:
         got = index.similar_to_product(product.pk, 5)
         want = exact.similar_to_product(product.pk, 5)

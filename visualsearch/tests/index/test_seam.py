@@ -11,7 +11,7 @@ from shop.models import Product
 from tests.support.brute_force_index import BruteForceIndex
 from visualsearch import search
 from visualsearch.index import SearchIndex, get_index, reset_index
-from visualsearch.index.memory import EmbeddingIndex
+from visualsearch.index.loading import LiveIndex
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
@@ -54,7 +54,8 @@ def test_search_services_pages_and_api_run_on_another_index(vectors_catalogue: l
 
 def test_the_default_index_satisfies_the_protocol() -> None:
     reset_index()
-    assert isinstance(get_index(), EmbeddingIndex) and isinstance(get_index(), SearchIndex)
+    index = get_index()
+    assert isinstance(index, LiveIndex) and not index.uses_artifacts and isinstance(index, SearchIndex)
 
 
 def test_refinement_toggle_zero_means_off(vectors_catalogue: list[Product]) -> None:

@@ -3,7 +3,7 @@ skipping unchanged images, failures with reasons, one task per imported batch.
 
 Tasks run in-process (eager); ``django_capture_on_commit_callbacks(execute=True)`` plays
 the commit that queues them. Reindex jobs are in test_reindex.py, the admin in
-visualsearch/tests/test_admin.py.
+visualsearch/tests/admin/test_products.py.
 """
 
 from __future__ import annotations

@@ -348,20 +348,3 @@ def test_the_api_shows_the_model_version_with_the_head(quick_training, client) -
     head = train().head
     body = client.get(url).json()
     assert body["model_version"] == f"{MODEL_VERSION}+head-v{head.pk}" and len(body["results"]) == 5
-
-
-def test_evaluate_reports_the_held_out_split_side_by_side(quick_training) -> None:
-    make_catalogue(900)
-    head = train().head
-    out = io.StringIO()
-    call_command("evaluate", "--photos", "0", stdout=out)
-    lines = out.getvalue().splitlines()
-    assert "# queries from: the held-out split" in lines
-    queries = head.metrics["eval"]["queries"]
-    assert f"# held-out split: {queries} find-similar queries, never trained or tuned on" in lines
-    at = next(i for i, line in enumerate(lines) if line.startswith("figure"))
-    assert "raw backbone" in lines[at] and f"head-v{head.pk} + colour" in lines[at]
-    row = next(line for line in lines[at:] if line.startswith("P@5 articleType+baseColour "))
-    raw, configured = (float(v) for v in row.split()[-2:])
-    assert configured == pytest.approx(head.metrics["eval"]["p5_type_colour"], abs=1e-3)
-    assert raw == pytest.approx(head.metrics["raw"]["p5_type_colour"], abs=1e-3)

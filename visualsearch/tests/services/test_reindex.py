@@ -121,8 +121,7 @@ def test_resume_finishes_the_running_job(real_model, make_product):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_starts_make_exactly_one_job():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent transactions need PostgreSQL")
+    assert connection.vendor == "postgresql", "concurrent transactions need PostgreSQL: set DATABASE_URL"
     Product.objects.bulk_create(  # no save signals: nothing computed
         [
             Product(
@@ -186,3 +185,14 @@ def test_a_job_closes_when_its_last_product_is_computed_outside_it(
     job.refresh_from_db()
     assert job.state == ReindexJob.State.DONE
     assert (job.done_count, job.failed_count) == (2, 0)
+
+
+def test_reindex_stall_hint_names_the_readme_workers() -> None:
+    from pathlib import Path
+
+    import visualsearch.management.commands.reindex as reindex_command
+
+    source = Path(reindex_command.__file__).read_text()
+    assert "celery,query" not in source
+    assert "celery -A config worker -Q celery --concurrency 1" in source
+    assert "celery -A config worker -Q query --pool solo" in source
