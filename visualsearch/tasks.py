@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import threading
 from dataclasses import asdict
@@ -11,7 +12,9 @@ import numpy as np
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
+from visualsearch.conf import vs_settings
 from visualsearch.ml.weights import WeightsNotFound
+from visualsearch.query.errors import SearchUnavailable
 from visualsearch.services import embeddings, job_progress, reindex
 from visualsearch.services.embeddings import TRANSIENT_ERRORS
 
@@ -58,6 +61,33 @@ def embed_query_image(pixels_b64: str) -> str:
     pixels = np.frombuffer(base64.b64decode(pixels_b64), dtype=np.uint8).reshape(-1, 224, 224, 3)
     vectors = embedder.embed_batch(pixels)
     return base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii")
+
+
+class WorkerQueryEmbedder:
+    """Photo search's query embedder in production (``visualsearch.query.embedding``): the
+    model inputs go to the worker's "query" queue (``embed_query_image``), the web process
+    never loads TensorFlow. SearchUnavailable when no answer comes within
+    VISUALSEARCH_QUERY_TIMEOUT (broker or worker down, result backend unreachable)."""
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        timeout = vs_settings.QUERY_TIMEOUT
+        async_result = None
+        try:
+            async_result = embed_query_image.apply_async(
+                (base64.b64encode(np.ascontiguousarray(batch, np.uint8).tobytes()).decode("ascii"),), expires=timeout
+            )
+            encoded = async_result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
+        except Exception as exc:
+            logger.warning("photo search embedding unavailable: %s", exc)
+            raise SearchUnavailable(
+                "Photo search is unavailable right now (the image analysis service did not answer). "
+                "Please try again in a minute; browsing and “find similar” still work."
+            ) from None
+        finally:
+            if async_result is not None:
+                with contextlib.suppress(Exception):  # the result backend may be the thing that is down
+                    async_result.forget()
+        return np.frombuffer(base64.b64decode(encoded), dtype="<f4").reshape(len(batch), -1)
 
 
 @shared_task(ignore_result=True, acks_late=False)

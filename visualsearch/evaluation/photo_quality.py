@@ -225,7 +225,7 @@ class SliceSearch:
         return out
 
     def search(self, vector: np.ndarray, colour: np.ndarray, k: int = K) -> list[tuple[int, float]]:
-        from visualsearch.search import rank_photo
+        from visualsearch.query.ranking import rank_photo
 
         hits = rank_photo(self.index, vector, colour, k, {}, stored=self.stored)
         return [(h.product_id, h.score) for h in hits]
@@ -243,7 +243,7 @@ class Embedded:
 def embed(inputs: list[np.ndarray]) -> Embedded:
     """``inputs``: per photo, (V, 224, 224, 3) model inputs; one model batch for all."""
     from visualsearch.ml import embedder
-    from visualsearch.search import query_colour
+    from visualsearch.query.photo import query_colour
 
     if not inputs:
         return Embedded()
@@ -271,7 +271,7 @@ CROP_WAYS = ("whole photo", "default box (borders trimmed; best of it and the wh
 
 def measure_crop(search: SliceSearch, read_image: Callable[[int], bytes], count: int) -> CropReport:
     """Self@1/self@5 of ``count`` placed photos, searched three ways (CROP_WAYS)."""
-    from visualsearch.search import FULL_BOX, decode_photo
+    from visualsearch.query.photo import FULL_BOX, decode_photo
 
     started = time.perf_counter()
     chosen = photo_order(search.data.ids)[:count]
@@ -323,7 +323,7 @@ class ThresholdReport:
 def best_scores(search: SliceSearch, datas: Sequence[bytes], *, exclude: Sequence[int] | None = None) -> np.ndarray:
     """The best score photo search gives each photo (default box); with ``exclude``, each
     photo's own product left out (a fashion item the shop does not sell)."""
-    from visualsearch.search import decode_photo
+    from visualsearch.query.photo import decode_photo
 
     embedded = embed([decode_photo(d).model_inputs() for d in datas])
     out = []

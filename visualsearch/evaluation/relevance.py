@@ -395,7 +395,7 @@ def evaluate_photos(
     """Self@1 / self@5 (the photographed product first / in the 5 results) and P@5 article
     type of photo search, through ``visualsearch.search.rank_photo`` with the catalogue's
     arrays standing in for the stored vectors (None: the site's settings)."""
-    from visualsearch.search import rank_photo
+    from visualsearch.query.ranking import rank_photo
 
     row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
     colours = catalogue.colours
@@ -414,7 +414,7 @@ def evaluate_photos(
     twin_of = catalogue.vectors[photos.rows] @ catalogue.vectors.T >= TWIN_COSINE
     for number, row in enumerate(photos.rows):
         vector, colour = photos.query(number)
-        hits = rank_photo(index, vector, colour, K, {}, stored=stored, colour_weight=colour_weight, fill=fill)
+        hits = rank_photo(index, vector, colour, K, {}, stored=stored, colour_weight=colour_weight)
         found = [row_of[h.product_id] for h in hits]
         scores.self_at_1.append(float(found[:1] == [row]))
         scores.self_at_5.append(float(row in found))

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.support.catalogue import rows_and_photos
 from visualsearch.evaluation import photo_quality
-from visualsearch.search import decode_photo
+from visualsearch.query.photo import decode_photo
 
 
 def test_a_placed_photo_holds_the_product_inside_its_box() -> None:

@@ -18,10 +18,11 @@ from shop.attributes import SEARCHABLE_FIELDS as FILTER_FIELDS
 from shop.models import Product
 from tests.support.catalogue import catalogue_photo, product_fields, rows_with_images
 from tests.support.index_probe import stored_attributes, stored_vector
-from visualsearch import search
 from visualsearch.index import NotIndexed, projection
 from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.models import IndexChange, Projection
+from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
+from visualsearch.query.similar import similar_to_product
 from visualsearch.services import changelog, embeddings
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -136,7 +137,7 @@ def test_refinements_are_applied_before_ranking(make_product: Callable[..., Prod
     assert {h.product_id for h in filtered} == {p.pk for p in mauve[1:]}
     assert not {h.product_id for h in filtered} <= unfiltered
     # The same through the site's search code, with the shopper's toggle.
-    result = search.similar_to_product(query, k=5, toggles={"same_colour": "1"})
+    result = similar_to_product(query, k=5, toggles={"same_colour": "1"})
     assert {item.product.pk for item in result.results} == {p.pk for p in mauve[1:]}
     assert index.similar_to_product(query.pk, 5, {"base_colour": "No such colour"}) == []
 
@@ -148,11 +149,11 @@ def test_not_indexed_and_empty_index(make_product: Callable[..., Product]) -> No
     assert index.similar_to_vector(np.ones(2048, np.float32), 5) == []
     with pytest.raises(NotIndexed):
         index.similar_to_product(pending.pk, 5)
-    with pytest.raises(search.SearchUnavailable, match="no analysed products yet"):
-        search.similar_to_product(pending, k=5)
+    with pytest.raises(SearchUnavailable, match="no analysed products yet"):
+        similar_to_product(pending, k=5)
     embed(make_product(), make_product(base_colour="Blue"))
-    with pytest.raises(search.NotAnalysedYet, match="still being analysed"):
-        search.similar_to_product(pending, k=5)
+    with pytest.raises(NotAnalysedYet, match="still being analysed"):
+        similar_to_product(pending, k=5)
 
 
 # --- Freshness: two processes ----------------------------------------------------------------------
@@ -302,11 +303,11 @@ def test_refresh_with_nothing_changed_reads_nothing(reader: EmbeddingIndex) -> N
 def test_the_process_index_refreshes_by_itself(catalogue: list[Product], settings) -> None:
     """With VISUALSEARCH_INDEX_REFRESH_SECONDS = 0 (tests), every search looks for changes."""
     settings.VISUALSEARCH_INDEX_REFRESH_SECONDS = 0
-    first = search.similar_to_product(catalogue[0], k=5)
+    first = similar_to_product(catalogue[0], k=5)
     gone = first.results[0].product
     gone.is_active = False
     gone.save()
-    again = search.similar_to_product(catalogue[0], k=5)
+    again = similar_to_product(catalogue[0], k=5)
     assert gone.pk not in [item.product.pk for item in again.results]
     assert len(again.results) == 5
 
@@ -335,7 +336,7 @@ def test_pca_projection_switches_dims_and_keeps_the_near_duplicate_first(
     assert index.similar_to_product(original.pk, 1)[0].product_id == twin.pk
     assert index.similar_to_product(twin.pk, 1)[0].product_id == original.pk
     # The site's search re-ranks the projected candidates with the full vectors.
-    result = search.similar_to_product(original, k=5)
+    result = similar_to_product(original, k=5)
     assert result.results[0].product.pk == twin.pk
     assert [r.score for r in result.results] == sorted((r.score for r in result.results), reverse=True)
     assert original.pk not in [r.product.pk for r in result.results]
