@@ -41,6 +41,14 @@ def configure_query_embedder() -> None:
         query_embedder_install(WorkerQueryEmbedder())
 
 
+def install_task_queue() -> None:
+    """The services send their work to these tasks (the services never import the tasks)."""
+    from visualsearch.services.task_queue import task_queue_install
+    from visualsearch.tasks import CeleryTaskQueue
+
+    task_queue_install(CeleryTaskQueue())
+
+
 def _rechoose_query_embedder(*, setting: str, **kwargs: Any) -> None:
     """setting_changed receiver: overriding VISUALSEARCH_QUERY_IN_PROCESS chooses again."""
     if setting == "VISUALSEARCH_QUERY_IN_PROCESS":
@@ -57,6 +65,7 @@ class VisualSearchConfig(AppConfig):
         from . import metrics, receivers  # noqa: F401  (receivers: connects the product signals)
 
         configure_ml()
+        install_task_queue()
         configure_query_embedder()
         metrics.register()
         setting_changed.connect(_reconfigure_ml, dispatch_uid="visualsearch.ml.settings")

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict
 
 import numpy as np
@@ -115,6 +116,17 @@ def build_index_artifact(force: bool = True) -> None:
     row = artifacts.artifact_build() if force else artifacts.artifact_build_if_due()
     if row is not None:
         logger.info("index artifact v%s: %s", row.pk, row.state)
+
+
+class CeleryTaskQueue:
+    """The services' task queue (``visualsearch.services.task_queue``): these tasks, sent
+    through the broker (or run eagerly where there is none)."""
+
+    def embed_products(self, product_ids: Sequence[int], *, job_id: int | None, force: bool) -> None:
+        embed_products.delay(list(product_ids), job_id=job_id, force=force)
+
+    def build_index_artifact(self) -> None:
+        build_index_artifact.delay()
 
 
 @worker_ready.connect
