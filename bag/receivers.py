@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -11,6 +11,6 @@ from bag.services import bag_login_merge
 
 
 @receiver(user_logged_in)
-def merge_bag_on_login(sender: object, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: object) -> None:
+def merge_bag_on_login(sender: object, request: HttpRequest | None, user: User, **kwargs: object) -> None:
     if request is not None and hasattr(request, "session"):
         bag_login_merge(request, user)

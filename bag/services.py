@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal, overload
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -15,6 +16,14 @@ from core.errors import Conflict, InvalidInput, NotFound
 from shop.models import ProductVariant
 
 SESSION_KEY = "bag_id"
+
+
+@overload
+def bag_for_request(request: HttpRequest, *, create: Literal[True]) -> Bag: ...
+
+
+@overload
+def bag_for_request(request: HttpRequest, *, create: bool = False) -> Bag | None: ...
 
 
 def bag_for_request(request: HttpRequest, *, create: bool = False) -> Bag | None:
@@ -144,7 +153,7 @@ def bag_merge(source: Bag, target: Bag) -> None:
         source.delete()
 
 
-def bag_login_merge(request: HttpRequest, user: AbstractBaseUser) -> None:
+def bag_login_merge(request: HttpRequest, user: User) -> None:
     """On login: the session's anonymous bag joins the customer's bag."""
     bag_id = request.session.pop(SESSION_KEY, None)
     if not bag_id:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, cast
+
 from django import forms
 
 
@@ -13,7 +16,7 @@ class DetailsForm(forms.Form):
     country = forms.CharField(max_length=60, initial="India")
     phone = forms.CharField(max_length=30, required=False, help_text="For the courier, optional.")
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         autocomplete = {
             "email": "email",
@@ -31,3 +34,8 @@ class DetailsForm(forms.Form):
 
 class ShippingForm(forms.Form):
     method = forms.ChoiceField(widget=forms.RadioSelect, label="Delivery")
+
+    def __init__(self, *args: Any, methods: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
+        """``methods``: the delivery options offered, as (code, name)."""
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["method"]).choices = list(methods)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from payments import PaymentStatus
@@ -101,7 +101,7 @@ def checkout_place(
     *,
     bag: Bag | None,
     session: SessionBase,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     idempotency_key: str,
     expected_total: Decimal | None,
 ) -> Order:

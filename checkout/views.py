@@ -10,15 +10,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from payments import RedirectNeeded
 
+from bag.models import Bag
 from bag.services import bag_for_request
 from checkout import services
 from checkout.forms import DetailsForm, ShippingForm
 from core.errors import ApplicationError
 from orders.models import OrderStatus
-from orders.services import OutOfStock, PriceChanged
 
 
-def _bag_or_redirect(request: HttpRequest) -> tuple[object, HttpResponse | None]:
+def _bag_or_redirect(request: HttpRequest) -> tuple[Bag | None, HttpResponse | None]:
     bag = bag_for_request(request)
     quote = services.checkout_quote(bag, services.checkout_state(request.session))
     if quote.bag.is_empty:
@@ -52,8 +52,11 @@ def shipping(request: HttpRequest) -> HttpResponse:
         return redirect("checkout:details")
     quote = services.checkout_quote(bag, state)
     methods = services.shipping_methods()
-    form = ShippingForm(request.POST or None, initial={"method": state.get("shipping", "standard")})
-    form.fields["method"].choices = [(m.code, m.name) for m in methods.values()]
+    form = ShippingForm(
+        request.POST or None,
+        initial={"method": state.get("shipping", "standard")},
+        methods=[(m.code, m.name) for m in methods.values()],
+    )
     if request.method == "POST" and form.is_valid():
         services.checkout_shipping_save(request.session, form.cleaned_data["method"])
         return redirect("checkout:review")
@@ -81,9 +84,7 @@ def review(request: HttpRequest) -> HttpResponse:
             order = services.checkout_place(
                 bag=bag, session=request.session, user=request.user, idempotency_key=key, expected_total=expected
             )
-        except (OutOfStock, PriceChanged) as exc:
-            error, status = exc.message, exc.status
-        except ApplicationError as exc:
+        except ApplicationError as exc:  # OutOfStock, PriceChanged and the checkout's own refusals
             error, status = exc.message, exc.status
         else:
             return redirect("checkout:payment", number=order.number)

@@ -7,3 +7,6 @@ class OrdersConfig(AppConfig):
 
     name = "orders"
     verbose_name = "Orders"
+
+    def ready(self) -> None:
+        from orders import receivers  # noqa: F401  (a paid order's confirmation email)

@@ -18,7 +18,3 @@ def order_get_for_user(user: AbstractBaseUser | AnonymousUser, number: str) -> O
     """The order with this number if it is this customer's; None otherwise (another customer's
     order and an anonymous visitor get the same answer as a number that does not exist)."""
     return order_list_for_user(user).filter(number=number).first()
-
-
-def order_get_by_number(number: str) -> Order | None:
-    return Order.objects.prefetch_related("lines").filter(number=number).first()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from orders.conf import orders_settings
 from orders.models import Order, OrderLine, OrderStatus
-from orders.signals import order_refund_needed
+from orders.signals import order_paid, order_refund_needed
 from shop.conf import shop_settings
 from shop.models import ProductVariant
 from shop.money import money_format
@@ -104,7 +104,7 @@ def order_place(
     shipping_method_name: str,
     shipping_cost: Callable[[Decimal], Decimal],
     idempotency_key: str,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     expected_total: Decimal | None = None,
 ) -> Order:
     """Place an order pending payment, reserving its stock, in one transaction.
@@ -145,7 +145,9 @@ def order_place(
             ]
             if problems:
                 raise OutOfStock(problems)
-            subtotal = sum((v.product.price * wanted[v.pk] for v in variants), Decimal("0.00"))
+            # Every product has a price here (one without is a problem above).
+            prices = {v.pk: v.product.price for v in variants if v.product.price is not None}
+            subtotal = sum((prices[v.pk] * wanted[v.pk] for v in variants), Decimal("0.00"))
             cost = shipping_cost(subtotal)
             total = subtotal + cost
             if expected_total is not None and total != expected_total:
@@ -176,9 +178,9 @@ def order_place(
                     variant=v,
                     product_name=v.product.name,
                     size=v.size,
-                    unit_price=v.product.price,
+                    unit_price=prices[v.pk],
                     quantity=wanted[v.pk],
-                    image_name=(v.product.thumbnail.name or v.product.image.name) if v.product.image else "",
+                    image_name=(v.product.thumbnail.name or v.product.image.name or "") if v.product.image else "",
                 )
                 for v in variants
             )
@@ -200,10 +202,11 @@ def _stock_return(order: Order) -> None:
     if order.stock_released:
         return
     lines = list(order.lines.exclude(variant__isnull=True).order_by("variant_id"))
-    ids = [line.variant_id for line in lines]
+    returned = [(line.variant_id, line.quantity) for line in lines if line.variant_id is not None]
+    ids = [variant_id for variant_id, _quantity in returned]
     list(ProductVariant.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
-    for line in lines:
-        ProductVariant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
+    for variant_id, quantity in returned:
+        ProductVariant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
     order.stock_released = True
     product_ids = sorted({line.product_id for line in lines if line.product_id})
     transaction.on_commit(lambda: catalogue_changes_announce(product_ids))
@@ -216,8 +219,6 @@ def _locked(order_id: int) -> Order:
 def order_mark_paid(order_id: int) -> bool:
     """The payment succeeded: pending → paid, and the confirmation email goes out after commit.
     Returns False (and logs) when the order was no longer waiting for payment."""
-    from orders.tasks import order_confirmation_email
-
     with transaction.atomic():
         order = _locked(order_id)
         if order.status == OrderStatus.PAID:
@@ -228,7 +229,7 @@ def order_mark_paid(order_id: int) -> bool:
         order.status = OrderStatus.PAID
         order.paid_at = timezone.now()
         order.save(update_fields=["status", "paid_at", "updated"])
-        transaction.on_commit(lambda: order_confirmation_email.delay(order.pk))
+        transaction.on_commit(lambda: order_paid.send(sender=Order, order_id=order.pk))
     return True
 
 

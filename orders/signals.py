@@ -1,7 +1,11 @@
-"""What orders announce to the apps that took the money (checkout): the shop keeps no payment
-code in orders. Sent inside the order's transaction; a receiver that raises undoes the change."""
+"""What orders announce. To the apps that took the money (checkout): the shop keeps no payment
+code in orders. To orders' own receivers: what happens after a change (the confirmation email),
+so that the services never import the tasks."""
 
 from django.dispatch import Signal
 
 # The customer must get their money back (a paid order cancelled, or refunded): ``order``.
+# Sent inside the order's transaction; a receiver that raises undoes the change.
 order_refund_needed = Signal()
+# The order was paid: ``order_id``. Sent once the transaction committed.
+order_paid = Signal()

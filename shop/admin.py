@@ -15,14 +15,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from shop.forms import ImportUploadForm, ProductAdminForm
+from shop.importing.jobs import import_job_create
+from shop.importing.selectors import import_jobs_recent
+from shop.importing.uploads import ImportRefused
 from shop.models import ImportJob, Product, ProductVariant
-from shop.services import (
-    ImportRefused,
-    catalogue_changes_announce,
-    import_job_create,
-    import_jobs_recent,
-    product_image_derivatives_update,
-)
+from shop.services import catalogue_changes_announce, product_image_derivatives_update
+from shop.tasks import import_job_dispatch
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldsetSpec
@@ -192,6 +190,7 @@ class ImportJobAdmin(admin.ModelAdmin):
                 job = import_job_create(
                     form.cleaned_data["csv_file"],
                     form.cleaned_data.get("images_zip"),
+                    dispatch=import_job_dispatch,
                     user=request.user,
                     compute_embeddings=form.cleaned_data["compute_embeddings"],
                 )

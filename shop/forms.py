@@ -11,14 +11,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.images import ImageRejected
+from shop.importing.uploads import import_limits
 from shop.models import Product
-from shop.services import (
-    ATTRIBUTE_TEXT_FIELDS,
-    AttributeSpellings,
-    attribute_value_clean,
-    attribute_values,
-    import_limits,
-)
+from shop.services import ATTRIBUTE_TEXT_FIELDS, AttributeSpellings, attribute_value_clean, attribute_values
 from shop.thumbnails import image_validate
 
 

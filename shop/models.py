@@ -113,7 +113,7 @@ class CatalogueVersion(models.Model):
 
 class ImportJob(models.Model):
     """Staff's bulk import from the admin: a CSV in the import's columns (styles.csv) and a zip
-    of the images, run by ``shop.services.import_job_run`` through ``catalogue_import`` (a Celery
+    of the images, run by ``shop.importing.jobs.import_job_run`` through ``catalogue_import`` (a Celery
     task with a broker, the process's background thread without). The uploads are kept in
     storage until the job has run; counts and per-row errors are written as it goes."""
 

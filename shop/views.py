@@ -13,6 +13,7 @@ from django.views.decorators.cache import cache_control
 from shop import labels, selectors
 from shop.money import money_format
 from shop.pagination import IdsFirstPaginator
+from shop.search import text_search
 
 PAGE_SIZE = 24
 # Query-string parameters that make "/" the catalogue (old links to the catalogue at "/").
@@ -72,7 +73,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     facets = selectors.facet_counts(query, version)
     chips, clear_all = _chips(params, query)
-    search = selectors.text_search(query.text, version) if query.text else None
+    search = text_search(query.text, version) if query.text else None
     sorts = [(key, label) for key, (label, _order) in selectors.SORTS.items()]
     if not query.text:
         sorts = [(key, label) for key, label in sorts if key != selectors.RELEVANCE]

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from core.images import ImageRejected
-from shop.catalogue_import import catalogue_import
+from shop.importing.catalogue import catalogue_import
 from shop.models import Product
 from tests.support.catalogue import write_catalogue
 from tests.support.embeddings import store_vector

@@ -18,6 +18,7 @@ from shop.admin import ProductAdmin
 from shop.models import Product
 from visualsearch import selectors
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob, SimilarityHead
+from visualsearch.selectors import head_active, served_model_version
 from visualsearch.services import embeddings as embedding_services
 from visualsearch.services import heads as head_services
 from visualsearch.services import reindex as reindex_services
@@ -402,12 +403,12 @@ class SimilarityHeadAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        active = head_services.head_active()
+        active = head_active()
         heads = SimilarityHead.objects.defer("weights").order_by("-pk")[:20]
         context = {
             **(extra_context or {}),
             "active_head": active,
-            "model_version": head_services.served_model_version(active),
+            "model_version": served_model_version(active),
             "head_rows": [
                 (
                     h,

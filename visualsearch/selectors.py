@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from shop.attributes import SEARCHABLE_ATTRIBUTES
 from shop.models import Product
+from visualsearch.conf import vs_settings
 from visualsearch.index.base import FULL_DIMS, Hit
-from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob, SimilarityHead
 
 # Refinements a shopper can toggle on "find similar": query parameter → (indexed field, label).
 REFINEMENTS = {a.refinement_param: (a.field, a.refinement_label) for a in SEARCHABLE_ATTRIBUTES}
@@ -215,3 +216,20 @@ def stored_embeddings_load(fields: Sequence[str], model_versions: Sequence[str])
         np.stack(colours) if colours else np.zeros((0, COLOUR_DIM), np.float32),
         values,
     )
+
+
+# --- similarity heads ---------------------------------------------------------------------------
+
+
+def head_active() -> SimilarityHead | None:
+    return SimilarityHead.objects.filter(active=True).first()
+
+
+def served_model_version(active: SimilarityHead | None) -> str:
+    """The model version find similar is served with: the backbone, plus the active head
+    (the same string as ``EmbeddingIndex.model_version`` and the API's ``model_version``)."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    if active is None or not vs_settings.HEAD_ENABLED or active.backbone_version != MODEL_VERSION:
+        return MODEL_VERSION
+    return f"{MODEL_VERSION}+{active.version}"

@@ -94,13 +94,13 @@ class WorkerQueryEmbedder:
 @shared_task(ignore_result=True, acks_late=False)
 def train_similarity_head() -> None:
     """Train a similarity head on the stored vectors and labels, with photo search's learned
-    space from training photos embedded here by the model (services.heads.head_train); it
+    space from training photos embedded here by the model (services.head_training.head_train); it
     becomes active only if it beats the active one. Staff start it from the admin."""
-    from visualsearch.services import heads
+    from visualsearch.services import head_training
 
     try:
-        result = heads.head_train()
-    except heads.NotEnoughLabels as exc:
+        result = head_training.head_train()
+    except head_training.NotEnoughLabels as exc:
         logger.warning("similarity head not trained: %s", exc)
         return
     logger.info("similarity head v%s: %s", result.head.pk, result.reason)

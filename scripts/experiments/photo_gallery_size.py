@@ -21,7 +21,7 @@ import numpy as np
 from visualsearch.ml import head as head_mod
 from visualsearch.ml.photo_projection import self_ranks
 from visualsearch.models import SimilarityHead
-from visualsearch.services import heads
+from visualsearch.services import head_figures
 
 DATA = os.environ.get("EXP_DATA", "var/experiments/photo_descriptors")
 
@@ -37,8 +37,8 @@ def main() -> None:
     projection = head_mod.SimilarityModel.from_bytes(active.weights).photo
     if projection is None:
         sys.exit("The active head has no learned photo space.")
-    data = heads.head_data_load()
-    raw = heads.raw_matrix(data)
+    data = head_figures.head_data_load()
+    raw = head_figures.raw_matrix(data)
     held_out = np.flatnonzero(head_mod.split_of(data.ids) == "eval")
     for profile, trimmed_name, whole_name in (
         ("standard", "eval_std", "eval_std_whole"),

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from shop.catalogue_import import catalogue_import
 from shop.forms import ProductAdminForm
+from shop.importing.catalogue import catalogue_import
 from shop.models import Product
 from shop.services import AttributeSpellings, attribute_value_clean
 from tests.support.catalogue import catalogue_rows, write_catalogue

@@ -14,6 +14,7 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
+from shop import search as catalogue_search
 from shop import selectors
 from tests.support.catalogue import catalogue_dir, catalogue_rows, product_fields
 
@@ -129,14 +130,14 @@ def test_relevance_is_the_default_sort_with_text_and_newest_without(subset) -> N
 
 def test_typo_plan_is_one_query_and_cached(subset) -> None:
     with CaptureQueriesContext(connection) as first:
-        plan = selectors.text_search("kurtha", "v1")
+        plan = catalogue_search.text_search("kurtha", "v1")
     assert plan.close_matches and "kurta" in plan.close_matches
     assert len(first) == 2  # the counts, then the catalogue's words close to "kurtha"
     with CaptureQueriesContext(connection) as again:
-        assert selectors.text_search("kurtha", "v1") == plan
+        assert catalogue_search.text_search("kurtha", "v1") == plan
     assert len(again) == 0
     with CaptureQueriesContext(connection) as known:
-        assert selectors.text_search("kurtas", "v1").close_matches == []
+        assert catalogue_search.text_search("kurtas", "v1").close_matches == []
     assert len(known) == 1
 
 
@@ -145,7 +146,7 @@ def test_the_search_condition_can_use_the_gin_index(subset) -> None:
     off, PostgreSQL answers it from the GIN index (on 43k products it does so by itself)."""
     from shop.models import Product
 
-    condition = selectors.text_search("red dress", "test").condition()
+    condition = catalogue_search.text_search("red dress", "test").condition()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = Product.objects.filter(condition).explain()
@@ -171,7 +172,7 @@ def test_catalogue_page_search_shows_close_matches_and_relevance(client, subset)
     ],
 )
 def test_search_words_normalise_shoppers_spellings(text: str, words: list[str]) -> None:
-    assert selectors.search_words(text) == words
+    assert catalogue_search.search_words(text) == words
 
 
 @pytest.mark.parametrize(
@@ -188,4 +189,4 @@ def test_search_words_normalise_shoppers_spellings(text: str, words: list[str]) 
     ],
 )
 def test_sqlite_fallback_strips_simple_plurals(word: str, stripped: str) -> None:
-    assert selectors._plural_stripped(word) == stripped
+    assert catalogue_search._plural_stripped(word) == stripped

@@ -38,7 +38,7 @@ def no_horizontal_scroll(page: Page) -> None:
 
 
 def buy_a_similar_product(page: Page, site_url: str, products: list, screenshot, suffix: str, phone: bool) -> str:
-    from shop.services import demo_prices_apply, demo_stock_apply
+    from shop.importing.demo import demo_prices_apply, demo_stock_apply
 
     demo_prices_apply()
     demo_stock_apply()

@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
 
-from shop.catalogue_import import catalogue_import
+from shop.importing.catalogue import catalogue_import
 from shop.models import Product
 from tests.support.catalogue import catalogue_rows, write_catalogue
 from tests.support.mutations import mutated_images

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from shop.catalogue_import import catalogue_import, count_rows
-from shop.services import demo_prices_apply, demo_stock_apply
+from shop.importing.catalogue import catalogue_import, count_rows
+from shop.importing.demo import demo_prices_apply, demo_stock_apply
 
 
 class Command(BaseCommand):

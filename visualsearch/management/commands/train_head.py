@@ -1,7 +1,7 @@
 """``python manage.py train_head [--no-activate] [--epochs N] [--photos N]``
 
 Trains a similarity head on the stored vectors and the products' labels
-(``visualsearch.services.heads.head_train``: training products outside the fixed evaluation
+(``visualsearch.services.head_training.head_train``: training products outside the fixed evaluation
 split, epochs and colour weight picked on a validation part), and photo search's learned
 space on ``--photos`` photo-like copies of training products (default
 VISUALSEARCH_HEAD_PHOTO_PAIRS; 0: none), prints its held-out figures next to the raw
@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from visualsearch.ml.head import HeadParams
-from visualsearch.services import heads
+from visualsearch.services import head_training, heads
 
 FIGURES = ("p5_type", "p1_type", "p5_sub", "p5_colour", "p5_type_colour", "p5_type_gender")
 
@@ -49,13 +49,13 @@ class Command(BaseCommand):
         if photos is not None and photos < 0:
             raise CommandError("--photos must be 0 or more.")
         try:
-            result = heads.head_train(
+            result = head_training.head_train(
                 activate=not no_activate,
                 params=params,
                 photo_count=photos,
                 on_progress=lambda m: self.stdout.write(f"# {m}"),
             )
-        except heads.NotEnoughLabels as exc:
+        except head_training.NotEnoughLabels as exc:
             raise CommandError(str(exc)) from None
         row = result.head
         metrics = row.metrics

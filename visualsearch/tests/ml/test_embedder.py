@@ -20,6 +20,7 @@ from visualsearch.ml import embedder, weights
 # Differences a vector of unit norm may show between batch shapes on any CPU (float32 rounding).
 FLOAT_NOISE = 1e-6
 
+
 @pytest.fixture(scope="module")
 def photos() -> np.ndarray:
     """The cat and espresso photos as model inputs, (2, 224, 224, 3) uint8."""

@@ -19,6 +19,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from shop.models import Product
+from visualsearch import selectors
 from visualsearch.conf import DEFAULTS
 from visualsearch.index import get_index
 from visualsearch.index.base import FULL_DIMS
@@ -28,7 +29,7 @@ from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, SimilarityHead
 from visualsearch.query.ranking import rank_photo
 from visualsearch.query.similar import similar_to_product
-from visualsearch.services import heads
+from visualsearch.services import head_figures, head_training, heads
 
 # Training takes seconds per test (the slow tier, as the project marks anything over 2 s).
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -102,8 +103,8 @@ def quick_training(settings):
 FAST = head_mod.HeadParams(epochs=12, hidden=128, out=64, input_dims=128, batch=32)
 
 
-def train(**kwargs) -> heads.TrainingResult:
-    return heads.head_train(params=kwargs.pop("params", FAST), **kwargs)
+def train(**kwargs) -> head_training.TrainingResult:
+    return head_training.head_train(params=kwargs.pop("params", FAST), **kwargs)
 
 
 # --- the split ------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def test_a_head_that_does_not_beat_the_active_one_is_kept_inactive(quick_trainin
     worse = train(params=head_mod.HeadParams(epochs=1, lr=1e-7, hidden=128, out=64, input_dims=128))
     assert not worse.activated
     assert "does not beat the active head" in worse.reason
-    assert heads.head_active() == first
+    assert selectors.head_active() == first
     assert SimilarityHead.objects.count() == 2
     assert SimilarityHead.objects.filter(active=True).count() == 1
 
@@ -172,11 +173,11 @@ def test_rollback_goes_back_one_head_at_a_time_then_to_raw_vectors(quick_trainin
     first = train().head
     second = train(activate=False).head
     heads.head_activate(second)
-    assert heads.head_active() == second
+    assert selectors.head_active() == second
     assert heads.head_rollback() == first
-    assert heads.head_active() == first
+    assert selectors.head_active() == first
     assert heads.head_rollback() is None
-    assert heads.head_active() is None and not SimilarityHead.objects.filter(active=True).exists()
+    assert selectors.head_active() is None and not SimilarityHead.objects.filter(active=True).exists()
 
 
 def test_one_active_head_is_enforced_by_the_database(quick_training) -> None:
@@ -191,7 +192,7 @@ def test_one_active_head_is_enforced_by_the_database(quick_training) -> None:
 
 def test_an_unlabelled_catalogue_keeps_the_raw_vectors(quick_training) -> None:
     products = make_catalogue(300, labelled=False)
-    with pytest.raises(heads.NotEnoughLabels, match="keeps the raw vectors"):
+    with pytest.raises(head_training.NotEnoughLabels, match="keeps the raw vectors"):
         train()
     with pytest.raises(CommandError, match="Too few labelled products"):
         call_command("train_head", stdout=io.StringIO())
@@ -205,7 +206,7 @@ def test_an_unlabelled_catalogue_keeps_the_raw_vectors(quick_training) -> None:
 def test_too_few_products_per_type_is_unlabelled_too(quick_training) -> None:
     quick_training.VISUALSEARCH_HEAD_MIN_PER_CLASS = 1000
     make_catalogue(300)
-    with pytest.raises(heads.NotEnoughLabels):
+    with pytest.raises(head_training.NotEnoughLabels):
         train()
 
 
@@ -233,7 +234,7 @@ def test_find_similar_ranks_by_the_active_head_and_colour(quick_training) -> Non
     products = make_catalogue(600)
     head_row = train().head
     model = head_mod.SimilarityModel.from_bytes(head_row.weights)
-    data = heads.head_data_load()
+    data = head_figures.head_data_load()
     similar = model.similar_vectors(data.vectors, data.colours)
     result = similar_to_product(products[3], k=5)
     row = list(data.ids).index(products[3].pk)
@@ -246,7 +247,7 @@ def test_photo_search_ranks_by_the_raw_vector_and_finds_the_exact_product(quick_
     train()
     index = get_index()
     assert index.head_version is not None
-    data = heads.head_data_load()
+    data = head_figures.head_data_load()
     for product in products[:20]:
         row = list(data.ids).index(product.pk)
         hits = rank_photo(index, data.vectors[row], data.colours[row], 5, {})
@@ -276,7 +277,7 @@ def test_index_and_queries_agree_on_the_head_version(quick_training) -> None:
     assert index.head_version == f"head-v{second.pk}"
     assert after.model_version == f"{MODEL_VERSION}+head-v{second.pk}"
     model = head_mod.SimilarityModel.from_bytes(second.weights)
-    data = heads.head_data_load()
+    data = head_figures.head_data_load()
     similar = model.similar_vectors(data.vectors, data.colours)
     expected = _expected_top(similar, list(data.ids).index(products[0].pk), 5)
     assert [p.product.pk for p in after.results] == [int(data.ids[r]) for r in expected]
@@ -291,7 +292,7 @@ def test_rows_stored_without_a_colour_descriptor_still_search(quick_training) ->
     result = train()  # no colour descriptor anywhere: the head alone
     assert result.head.params["colour_classes"] == 0
     assert len(similar_to_product(products[1], k=5).results) == 5
-    data = heads.head_data_load()
+    data = head_figures.head_data_load()
     hits = rank_photo(get_index(), data.vectors[1], None, 5, {})
     assert hits[0].product_id == int(data.ids[1])
 
@@ -326,9 +327,9 @@ def test_admin_lists_heads_retrains_and_rolls_back(quick_training, admin_client)
     assert f"{head.training_seconds:.0f} s" in page
     response = admin_client.post(reverse("admin:visualsearch_similarityhead_rollback"), follow=True)
     assert "find similar uses the raw vectors" in response.content.decode()
-    assert heads.head_active() is None
+    assert selectors.head_active() is None
     admin_client.post(reverse("admin:visualsearch_similarityhead_activate", args=[head.pk]))
-    assert heads.head_active() == head
+    assert selectors.head_active() == head
 
 
 def test_the_api_shows_the_model_version_with_the_head(quick_training, client) -> None:

@@ -20,7 +20,7 @@ from visualsearch.index import get_index
 from visualsearch.ml import head as head_mod
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.query.ranking import rank_photo, raw_photo_score
-from visualsearch.services import heads, photo_pairs
+from visualsearch.services import head_figures, head_training, heads, photo_pairs
 from visualsearch.services.photo_pairs import EmbeddedPhotoSet, PhotoPairs
 from visualsearch.tests.services.test_heads import FAST, make_catalogue
 from visualsearch.tests.services.test_heads import quick_training as quick_training  # the fixture
@@ -28,7 +28,7 @@ from visualsearch.tests.services.test_heads import quick_training as quick_train
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
-def synthetic_photos(data: heads.HeadData, rows: np.ndarray, *, strength: float, seed: int) -> EmbeddedPhotoSet:
+def synthetic_photos(data: head_figures.HeadData, rows: np.ndarray, *, strength: float, seed: int) -> EmbeddedPhotoSet:
     rng = np.random.default_rng(seed)
     nuisance = np.random.default_rng(99).standard_normal((10, data.vectors.shape[1]))  # the same for every set
     shift = strength * rng.standard_normal((len(rows), 10)) @ nuisance
@@ -37,7 +37,7 @@ def synthetic_photos(data: heads.HeadData, rows: np.ndarray, *, strength: float,
     return EmbeddedPhotoSet(rows.astype(np.int64), head_mod.l2n(moved), colours.astype(np.float32))
 
 
-def synthetic_pairs(data: heads.HeadData, *, strength: float = 3.0, train: int = 400) -> PhotoPairs:
+def synthetic_pairs(data: head_figures.HeadData, *, strength: float = 3.0, train: int = 400) -> PhotoPairs:
     split = head_mod.split_of(data.ids)
     rows = {name: np.flatnonzero(split == name) for name in ("train", "val", "eval")}
     return PhotoPairs(
@@ -58,9 +58,9 @@ def photo_training(quick_training):
 
 def test_the_learned_space_is_trained_served_and_ranks_photo_search(photo_training, admin_client) -> None:
     make_catalogue(700)
-    data = heads.head_data_load()
+    data = head_figures.head_data_load()
     pairs = synthetic_pairs(data)
-    result = heads.head_train(params=FAST, photos=pairs)
+    result = head_training.head_train(params=FAST, photos=pairs)
     model = head_mod.SimilarityModel.from_bytes(result.head.weights)
     assert model.photo is not None and model.photo.dims == 600
     assert result.head.params["photo_space"].startswith("shrinkage ")
@@ -103,8 +103,10 @@ def test_the_learned_space_is_trained_served_and_ranks_photo_search(photo_traini
 
 def test_the_learned_space_is_left_out_when_the_raw_vectors_do_as_well(photo_training) -> None:
     make_catalogue(700)
-    data = heads.head_data_load()
-    result = heads.head_train(params=FAST, photos=synthetic_pairs(data, strength=0.0))  # photos = catalogue images
+    data = head_figures.head_data_load()
+    result = head_training.head_train(
+        params=FAST, photos=synthetic_pairs(data, strength=0.0)
+    )  # photos = catalogue images
     assert head_mod.SimilarityModel.from_bytes(result.head.weights).photo is None
     assert result.head.params["photo_space"].startswith("not used")
     assert get_index().photo_projection is None
@@ -112,8 +114,8 @@ def test_the_learned_space_is_left_out_when_the_raw_vectors_do_as_well(photo_tra
 
 def test_too_few_training_photos_fit_no_learned_space(photo_training) -> None:
     make_catalogue(700)
-    data = heads.head_data_load()
-    result = heads.head_train(params=FAST, photos=synthetic_pairs(data, train=20))
+    data = head_figures.head_data_load()
+    result = head_training.head_train(params=FAST, photos=synthetic_pairs(data, train=20))
     assert head_mod.SimilarityModel.from_bytes(result.head.weights).photo is None
     assert result.head.params["photo_space"] == "not fitted: 20 training photos (needed 100)"
 
@@ -156,7 +158,7 @@ def test_training_photos_come_from_real_images_of_training_products_only(real_mo
     # The evaluation's photos are another generator's: no training photo equals one of them.
     assert not np.isin(held_out.rows, pairs.train.rows).any()
     # Real photos of real products: the raw vectors find most of them among these 40.
-    data = heads.head_data_load()
+    data = head_figures.head_data_load()
     assert list(data.ids) == list(ids)
     train_photos = pairs.train
     ranks = np.argsort(-(train_photos.vectors @ data.vectors.T), axis=1)[:, :5]
@@ -165,14 +167,14 @@ def test_training_photos_come_from_real_images_of_training_products_only(real_mo
 
 def test_a_head_that_only_improves_photo_search_is_activated(photo_training) -> None:
     make_catalogue(700)
-    data = heads.head_data_load()
-    first = heads.head_train(params=FAST)  # no photos: find similar only
+    data = head_figures.head_data_load()
+    first = head_training.head_train(params=FAST)  # no photos: find similar only
     assert first.activated
-    second = heads.head_train(params=FAST, photos=synthetic_pairs(data))
+    second = head_training.head_train(params=FAST, photos=synthetic_pairs(data))
     # The same find-similar head (same data, same seed); its photo space wins on held-out photos.
     assert second.head.metrics["eval"] == first.head.metrics["eval"]
     assert second.activated, second.reason
     assert "photo self@1 + self@5 on" in second.reason
     assert get_index().photo_projection is not None
-    third = heads.head_train(params=FAST, photos=synthetic_pairs(data))  # no better than the active one
+    third = head_training.head_train(params=FAST, photos=synthetic_pairs(data))  # no better than the active one
     assert not third.activated and "does not beat the active head" in third.reason

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from shop.catalogue_import import catalogue_import
+from shop.importing.catalogue import catalogue_import
 from shop.models import Product
 from tests.support.catalogue import catalogue_rows, write_catalogue
 from tests.support.images import image_bytes
@@ -109,7 +109,7 @@ def test_limit_and_ids(tmp_path: Path, small_catalogue: Path) -> None:
 
 def test_a_failing_batch_leaves_no_half_written_product(small_catalogue: Path, monkeypatch, settings, tmp_path) -> None:
     """A crash while writing a batch rolls the whole batch back and removes its files."""
-    from shop import catalogue_import as module
+    from shop.importing import catalogue as module
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
 

@@ -3,12 +3,22 @@ Images* set has neither prices nor stock). Everything here is deterministic: the
 (its article type and external id) always gets the same price, sizes and stock, so a demo site,
 a screenshot and a test agree. This is demo data, documented as such in the README; real
 catalogues bring a ``price`` column and staff set stock in the admin.
+
+Only the demo path uses it: ``import_catalogue --demo-prices --demo-stock`` (``scripts/dev``)
+applies it after the import (``demo_prices_apply``, ``demo_stock_apply``); the import itself
+never makes up prices or stock.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
+
+from django.db import transaction
+
+from shop.models import Product, ProductVariant
+from shop.services import catalogue_changes_announce
 
 # Article type → (lowest, highest) price in the shop's currency (INR by default).
 PRICE_BANDS: dict[str, tuple[int, int]] = {
@@ -119,3 +129,41 @@ def demo_stock(key: str, sizes: tuple[str, ...]) -> dict[str, int]:
     if not any(stock.values()):
         stock[sizes[len(sizes) // 2]] = 3
     return stock
+
+
+def demo_prices_apply(external_ids: Sequence[str] | None = None) -> int:
+    """Give imported products that have no price a deterministic demo price.
+    Staff-set prices are kept. Returns how many products got one."""
+    products = Product.objects.filter(price__isnull=True, external_id__isnull=False)
+    if external_ids is not None:
+        products = products.filter(external_id__in=list(external_ids))
+    changed: list[Product] = []
+    for product in products.only("pk", "external_id", "article_type", "master_category").iterator(chunk_size=2000):
+        product.price = demo_price(product.article_type, product.master_category, product.external_id or "")
+        changed.append(product)
+    with transaction.atomic():
+        Product.objects.bulk_update(changed, ["price"], batch_size=2000)
+        catalogue_changes_announce([p.pk for p in changed])
+    return len(changed)
+
+
+def demo_stock_apply(external_ids: Sequence[str] | None = None) -> int:
+    """Give imported products that have no sizes yet deterministic demo sizes and stock.
+    Returns how many products got sizes."""
+    products = Product.objects.filter(external_id__isnull=False, variants__isnull=True)
+    if external_ids is not None:
+        products = products.filter(external_id__in=list(external_ids))
+    variants: list[ProductVariant] = []
+    ids: list[int] = []
+    for product in products.only("pk", "external_id", "article_type", "master_category").iterator(chunk_size=2000):
+        sizes = demo_sizes(product.master_category, product.article_type)
+        stock = demo_stock(product.external_id or "", sizes)
+        variants += [
+            ProductVariant(product_id=product.pk, size=size, sort_order=i, stock=stock[size])
+            for i, size in enumerate(sizes)
+        ]
+        ids.append(product.pk)
+    with transaction.atomic():
+        ProductVariant.objects.bulk_create(variants, batch_size=5000, ignore_conflicts=True)
+        catalogue_changes_announce(ids)
+    return len(ids)
