@@ -101,7 +101,7 @@ class VisualSearchCollector(Collector):
 
         from visualsearch import selectors
         from visualsearch.models import EmbeddingStatus, ProductEmbedding
-        from visualsearch.services.reindex import reindex_job_running
+        from visualsearch.selectors import reindex_job_running
 
         try:
             recent = ProductEmbedding.objects.filter(

@@ -146,6 +146,11 @@ def reindex_job_progress(job: ReindexJob) -> JobProgress:
     )
 
 
+def reindex_job_running() -> ReindexJob | None:
+    """The reindex job running now, if any (one at a time)."""
+    return ReindexJob.objects.filter(state=ReindexJob.State.RUNNING).first()
+
+
 def reindex_jobs_recent(limit: int = 10) -> list[JobProgress]:
     return [reindex_job_progress(job) for job in ReindexJob.objects.select_related("requested_by")[:limit]]
 

@@ -14,6 +14,7 @@ from core.background import background_submit
 from shop.models import Product
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+from visualsearch.selectors import reindex_job_running
 from visualsearch.services.embeddings import embeddings_enqueue, embeddings_mark_pending, embeddings_record_failure
 from visualsearch.services.job_progress import reindex_job_check_finished
 
@@ -109,10 +110,6 @@ def reindex_job_start(
             )
     job.refresh_from_db()
     return job
-
-
-def reindex_job_running() -> ReindexJob | None:
-    return ReindexJob.objects.filter(state=ReindexJob.State.RUNNING).first()
 
 
 def reindex_job_pending_ids(job: ReindexJob) -> list[int]:
