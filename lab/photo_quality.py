@@ -5,7 +5,7 @@
   at a random spot of a canvas 1.6–3× its size: a plain, graded or noisy colour, or a
   texture from scikit-image's bundled photos: brick, grass, gravel, …). Each photo is
   searched three ways: the whole photo, the default box (uniform borders trimmed,
-  ``visualsearch.search.default_box``) and the shopper's box (the product's own box, drawn
+  ``visualsearch.query.photo.default_box``) and the shopper's box (the product's own box, drawn
   a little loosely). Self@1 / self@5: the photographed product first / in the 5 results.
 * No close match: the best score photo search gives catalogue shopper photos (the
   evaluation's perturbed ``shopper_photos`` and the placed photos with the shopper's box)
@@ -14,7 +14,7 @@
   with the fewest errors, a real product's photo wrongly told "nothing close" counting
   twice; both error rates are reported.
 
-Everything runs through ``visualsearch.search`` (decode_photo, rank_photo), the code the
+Everything runs through ``visualsearch.query`` (photo.decode_photo, ranking.rank_photo), the code the
 site runs, over an in-memory index of the cached vectors (``var/cache``); the model embeds
 the photos. Nothing is written anywhere.
 """
@@ -164,7 +164,7 @@ class SliceSearch:
         return out
 
     def search(self, vector: np.ndarray, colour: np.ndarray, k: int = K) -> list[tuple[int, float]]:
-        from visualsearch.search import rank_photo
+        from visualsearch.query.ranking import rank_photo
 
         hits = rank_photo(self.index, vector, colour, k, {}, stored=self.stored)
         return [(h.product_id, h.score) for h in hits]
@@ -182,7 +182,7 @@ class Embedded:
 def embed(inputs: list[np.ndarray]) -> Embedded:
     """``inputs``: per photo, (V, 224, 224, 3) model inputs; one model batch for all."""
     from visualsearch.ml import embedder
-    from visualsearch.search import query_colour
+    from visualsearch.query.photo import query_colour
 
     if not inputs:
         return Embedded()
@@ -210,7 +210,7 @@ CROP_WAYS = ("whole photo", "default box (borders trimmed; best of it and the wh
 
 def measure_crop(search: SliceSearch, read_image: Callable[[int], bytes], count: int) -> CropReport:
     """Self@1/self@5 of ``count`` placed photos, searched three ways (CROP_WAYS)."""
-    from visualsearch.search import FULL_BOX, decode_photo
+    from visualsearch.query.photo import FULL_BOX, decode_photo
 
     started = time.perf_counter()
     chosen = photo_order(search.data.ids)[:count]
@@ -262,7 +262,7 @@ class ThresholdReport:
 def best_scores(search: SliceSearch, datas: Sequence[bytes], *, exclude: Sequence[int] | None = None) -> np.ndarray:
     """The best score photo search gives each photo (default box); with ``exclude``, each
     photo's own product left out (a fashion item the shop does not sell)."""
-    from visualsearch.search import decode_photo
+    from visualsearch.query.photo import decode_photo
 
     embedded = embed([decode_photo(d).model_inputs() for d in datas])
     out = []

@@ -15,7 +15,7 @@ The ``evaluate`` command queries only the held-out split (``visualsearch.ml.head
 products no similarity head is ever trained or tuned on) and reports the raw backbone and
 the active configuration side by side: find similar by the active head + colour, and
 photo search (``evaluate_photos``: fixed synthetic shopper photos of held-out products,
-``shopper_photos``) through ``visualsearch.search.rank_photo``, the ranking the site uses.
+``shopper_photos``) through ``visualsearch.query.ranking.rank_photo``, the ranking the site uses.
 """
 
 from __future__ import annotations
@@ -152,13 +152,13 @@ def build_index(
 
 class Searcher:
     """Find similar over an evaluation index: the index's best candidates, re-scored with the
-    full vectors when the index is projected, as ``visualsearch.search`` ranks them."""
+    full vectors when the index is projected, as ``visualsearch.query.ranking`` ranks them."""
 
     def __init__(self, catalogue: Catalogue, index: EmbeddingIndex, rerank_candidates: int) -> None:
         self.catalogue = catalogue
         self.index = index
         self.row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
-        # The same candidate count as the site (visualsearch.search._rerank_candidates); with
+        # The same candidate count as the site (visualsearch.query.ranking.rerank_candidates); with
         # a head the index's find-similar hits are final (head + colour scores).
         exact = index.projected and rerank_candidates > 0 and index.head_version is None
         self.candidates = max(K * 4, rerank_candidates) if exact else 0
@@ -374,7 +374,7 @@ class PhotoScores:
 def embed_shopper_photos(catalogue: Catalogue, count: int, profile: str = "standard") -> EmbeddedPhotoSet:
     """The fixed shopper photos (``shopper_photos``, of the named profile) of ``count``
     held-out products, decoded, prepared and embedded exactly as
-    ``visualsearch.search.similar_to_photo`` does (its ``decode_photo``: the default region,
+    ``visualsearch.query.similar.similar_to_photo`` does (its ``decode_photo``: the default region,
     borders trimmed, and the whole photo where it was trimmed):
     ``services.photo_pairs.evaluation_photos_embed``, the photos a head's held-out photo
     figures are measured on."""
@@ -390,12 +390,11 @@ def evaluate_photos(
     photos: EmbeddedPhotoSet,
     *,
     colour_weight: float | None = None,
-    fill: str | None = None,
 ) -> PhotoScores:
     """Self@1 / self@5 (the photographed product first / in the 5 results) and P@5 article
-    type of photo search, through ``visualsearch.search.rank_photo`` with the catalogue's
+    type of photo search, through ``visualsearch.query.ranking.rank_photo`` with the catalogue's
     arrays standing in for the stored vectors (None: the site's settings)."""
-    from visualsearch.search import rank_photo
+    from visualsearch.query.ranking import rank_photo
 
     row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
     colours = catalogue.colours
@@ -414,7 +413,7 @@ def evaluate_photos(
     twin_of = catalogue.vectors[photos.rows] @ catalogue.vectors.T >= TWIN_COSINE
     for number, row in enumerate(photos.rows):
         vector, colour = photos.query(number)
-        hits = rank_photo(index, vector, colour, K, {}, stored=stored, colour_weight=colour_weight, fill=fill)
+        hits = rank_photo(index, vector, colour, K, {}, stored=stored, colour_weight=colour_weight)
         found = [row_of[h.product_id] for h in hits]
         scores.self_at_1.append(float(found[:1] == [row]))
         scores.self_at_5.append(float(row in found))

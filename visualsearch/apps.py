@@ -28,6 +28,35 @@ def _reconfigure_ml(*, setting: str, **kwargs: Any) -> None:
         configure_ml()
 
 
+def configure_query_embedder() -> None:
+    """Choose photo search's query embedder once, from VISUALSEARCH_QUERY_IN_PROCESS: the
+    model in this process (the embedded default), or the worker's "query" queue (production).
+    The worker-backed one lives with the tasks, so the read path never imports them."""
+    from visualsearch.conf import vs_settings
+    from visualsearch.query.embedding import InProcessQueryEmbedder, query_embedder_install
+
+    if vs_settings.QUERY_IN_PROCESS:
+        query_embedder_install(InProcessQueryEmbedder())
+    else:
+        from visualsearch.tasks import WorkerQueryEmbedder
+
+        query_embedder_install(WorkerQueryEmbedder())
+
+
+def install_task_queue() -> None:
+    """The services send their work to these tasks (the services never import the tasks)."""
+    from visualsearch.services.task_queue import task_queue_install
+    from visualsearch.tasks import CeleryTaskQueue
+
+    task_queue_install(CeleryTaskQueue())
+
+
+def _rechoose_query_embedder(*, setting: str, **kwargs: Any) -> None:
+    """setting_changed receiver: overriding VISUALSEARCH_QUERY_IN_PROCESS chooses again."""
+    if setting == "VISUALSEARCH_QUERY_IN_PROCESS":
+        configure_query_embedder()
+
+
 class VisualSearchConfig(AppConfig):
     name = "visualsearch"
     verbose_name = "Visual search"
@@ -38,8 +67,11 @@ class VisualSearchConfig(AppConfig):
         from . import metrics, receivers  # noqa: F401  (receivers: connects the product signals)
 
         configure_ml()
+        install_task_queue()
+        configure_query_embedder()
         metrics.register()
         setting_changed.connect(_reconfigure_ml, dispatch_uid="visualsearch.ml.settings")
+        setting_changed.connect(_rechoose_query_embedder, dispatch_uid="visualsearch.query.embedder")
         # The embedded default's development server loads the model now, in the background.
         from .warmup import start_dev_server_warm_up
 

@@ -11,7 +11,7 @@ from core.errors import InvalidInput
 from shop import labels
 from shop.attributes import SEARCHABLE_ATTRIBUTES
 from visualsearch.conf import vs_settings
-from visualsearch.search import Box, parse_box
+from visualsearch.query.photo import Box, parse_box
 from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM
 
 

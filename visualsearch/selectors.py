@@ -1,4 +1,4 @@
-"""Reads of visual search: similar products, embedding counts, reindex progress."""
+"""Reads of visual search: similar products, stored vectors, embedding counts, reindex progress."""
 
 from __future__ import annotations
 
@@ -42,6 +42,26 @@ def products_for_hits(hits: list[Hit]) -> list[SimilarProduct]:
     """The products behind search hits, in rank order (one query)."""
     products = Product.objects.prefetch_related("variants").in_bulk([h.product_id for h in hits])
     return [SimilarProduct(products[h.product_id], h.score) for h in hits if h.product_id in products]
+
+
+def stored_vectors_load(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+    """The stored vectors (2048-dim, current model only) and colour descriptors (None where
+    none is stored) of these products, by product id; a product without one is left out."""
+    from visualsearch.ml.colour import from_bytes as colour_from_bytes
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    rows = (
+        ProductEmbedding.objects.filter(
+            product_id__in=list(product_ids), model_version=MODEL_VERSION, vector__isnull=False
+        )
+        .values_list("product_id", "vector", "colour")
+        .order_by()
+    )
+    return {
+        pid: (np.frombuffer(bytes(vector), dtype="<f4"), colour_from_bytes(colour))
+        for pid, vector, colour in rows
+        if vector is not None
+    }
 
 
 @dataclass
@@ -95,10 +115,6 @@ class JobProgress:
     elapsed_seconds: float
 
 
-def reindex_job_running() -> ReindexJob | None:
-    return ReindexJob.objects.filter(state=ReindexJob.State.RUNNING).first()
-
-
 def reindex_job_progress(job: ReindexJob) -> JobProgress:
     """Live counts of a running job (from its rows), or the recorded ones of a finished job."""
     if job.state == ReindexJob.State.RUNNING:
@@ -128,6 +144,11 @@ def reindex_job_progress(job: ReindexJob) -> JobProgress:
         eta_seconds=eta,
         elapsed_seconds=elapsed,
     )
+
+
+def reindex_job_running() -> ReindexJob | None:
+    """The reindex job running now, if any (one at a time)."""
+    return ReindexJob.objects.filter(state=ReindexJob.State.RUNNING).first()
 
 
 def reindex_jobs_recent(limit: int = 10) -> list[JobProgress]:

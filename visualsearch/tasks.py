@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict
 
 import numpy as np
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
+from visualsearch.conf import vs_settings
 from visualsearch.ml.weights import WeightsNotFound
+from visualsearch.query.errors import SearchUnavailable
 from visualsearch.services import embeddings, job_progress, reindex
 from visualsearch.services.embeddings import TRANSIENT_ERRORS
 
@@ -60,6 +64,33 @@ def embed_query_image(pixels_b64: str) -> str:
     return base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii")
 
 
+class WorkerQueryEmbedder:
+    """Photo search's query embedder in production (``visualsearch.query.embedding``): the
+    model inputs go to the worker's "query" queue (``embed_query_image``), the web process
+    never loads TensorFlow. SearchUnavailable when no answer comes within
+    VISUALSEARCH_QUERY_TIMEOUT (broker or worker down, result backend unreachable)."""
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        timeout = vs_settings.QUERY_TIMEOUT
+        async_result = None
+        try:
+            async_result = embed_query_image.apply_async(
+                (base64.b64encode(np.ascontiguousarray(batch, np.uint8).tobytes()).decode("ascii"),), expires=timeout
+            )
+            encoded = async_result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
+        except Exception as exc:
+            logger.warning("photo search embedding unavailable: %s", exc)
+            raise SearchUnavailable(
+                "Photo search is unavailable right now (the image analysis service did not answer). "
+                "Please try again in a minute; browsing and “find similar” still work."
+            ) from None
+        finally:
+            if async_result is not None:
+                with contextlib.suppress(Exception):  # the result backend may be the thing that is down
+                    async_result.forget()
+        return np.frombuffer(base64.b64decode(encoded), dtype="<f4").reshape(len(batch), -1)
+
+
 @shared_task(ignore_result=True, acks_late=False)
 def train_similarity_head() -> None:
     """Train a similarity head on the stored vectors and labels, with photo search's learned
@@ -85,6 +116,17 @@ def build_index_artifact(force: bool = True) -> None:
     row = artifacts.artifact_build() if force else artifacts.artifact_build_if_due()
     if row is not None:
         logger.info("index artifact v%s: %s", row.pk, row.state)
+
+
+class CeleryTaskQueue:
+    """The services' task queue (``visualsearch.services.task_queue``): these tasks, sent
+    through the broker (or run eagerly where there is none)."""
+
+    def embed_products(self, product_ids: Sequence[int], *, job_id: int | None, force: bool) -> None:
+        embed_products.delay(list(product_ids), job_id=job_id, force=force)
+
+    def build_index_artifact(self) -> None:
+        build_index_artifact.delay()
 
 
 @worker_ready.connect

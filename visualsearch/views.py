@@ -1,4 +1,4 @@
-"""Find similar, photo search and their JSON API: thin views over visualsearch.search."""
+"""Find similar, photo search and their JSON API: thin views over visualsearch.query."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from shop.attributes import SEARCHABLE_ATTRIBUTES
 from shop.conf import shop_settings
 from shop.models import Product
 from shop.selectors import product_get
-from visualsearch import search
 from visualsearch.conf import vs_settings
 from visualsearch.forms import PhotoSearchForm
 from visualsearch.index import get_index
+from visualsearch.query.errors import QueryExpired, UploadRejected, UploadTooLarge
+from visualsearch.query.params import clamp_k, explicit_filters
+from visualsearch.query.photo import FULL_BOX, Box, parse_box, validate_upload_size
+from visualsearch.query.similar import SimilarResult, similar_to_photo, similar_to_product
 from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM, PHOTO_FILTERS, REFINEMENTS, refinement_on
 
 # Errors Django raises while parsing a malformed or abusive request body.
@@ -89,7 +92,7 @@ def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
         "refinements": [(key, label, refinement_on(toggles.get(key))) for key, label in _refinement_labels(product)],
     }
     try:
-        context["result"] = search.similar_to_product(product, toggles=toggles)
+        context["result"] = similar_to_product(product, toggles=toggles)
     except ApplicationError as exc:
         context["message"] = exc.message
     return render(request, "visualsearch/similar.html", context)
@@ -124,9 +127,9 @@ def photo_search_page(request: HttpRequest) -> HttpResponse:
     return _photo_search_page(request)
 
 
-def _box_style(box: search.Box | None) -> str:
+def _box_style(box: Box | None) -> str:
     """The searched region drawn over the preview (percentages of the photo)."""
-    if box is None or box == search.FULL_BOX:
+    if box is None or box == FULL_BOX:
         return ""
     x0, y0, x1, y1 = (100 * v for v in box)
     return f"left:{x0:.2f}%;top:{y0:.2f}%;width:{x1 - x0:.2f}%;height:{y1 - y0:.2f}%"
@@ -153,20 +156,20 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
     if form.is_bound:
         if form.is_valid():
             upload = form.cleaned_data["image"]
-            filters = search.explicit_filters(form.cleaned_data)
+            filters = explicit_filters(form.cleaned_data)
             try:
                 if upload:
-                    search.validate_upload_size(upload.size)
-                    result = search.similar_to_photo(upload.read(), box=form.cleaned_data["box"], filters=filters)
+                    validate_upload_size(upload.size)
+                    result = similar_to_photo(upload.read(), box=form.cleaned_data["box"], filters=filters)
                 else:
-                    result = search.similar_to_photo(token=form.cleaned_data["q"], filters=filters)
+                    result = similar_to_photo(token=form.cleaned_data["q"], filters=filters)
                 context["result"] = result
                 context["box_style"] = _box_style(result.box)
-            except search.QueryExpired as exc:
+            except QueryExpired as exc:
                 context["expired"] = exc.message
                 status = exc.status
             except ApplicationError as exc:
-                form.add_error("image" if isinstance(exc, search.UploadRejected) else None, exc.message)
+                form.add_error("image" if isinstance(exc, UploadRejected) else None, exc.message)
                 status = exc.status
         else:
             status = 400
@@ -191,7 +194,7 @@ def _api_methods(*methods: str) -> Callable[[Callable[..., JsonResponse]], Calla
     return decorator
 
 
-def _result_json(request: HttpRequest, result: search.SimilarResult, *, photo: bool = False) -> JsonResponse:
+def _result_json(request: HttpRequest, result: SimilarResult, *, photo: bool = False) -> JsonResponse:
     extra: dict[str, object] = {}
     if photo:
         # The token refines this search (``q``) without the photo until it expires; the
@@ -234,11 +237,11 @@ def _result_json(request: HttpRequest, result: search.SimilarResult, *, photo: b
 @ratelimit("similar_api", methods=("GET",))
 @_api_methods("GET")
 def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
-    k = search.clamp_k(request.GET.get("k"))
+    k = clamp_k(request.GET.get("k"))
     product = product_get(product_id)
     if product is None:
         raise NotFound(f"No active product with id {product_id}.")
-    return _result_json(request, search.similar_to_product(product, k=k, toggles=request.GET))
+    return _result_json(request, similar_to_product(product, k=k, toggles=request.GET))
 
 
 @ratelimit("photo_search", methods=("POST",))
@@ -246,7 +249,7 @@ def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
 @_api_methods("POST")
 def api_photo_search(request: HttpRequest) -> JsonResponse:
     if _declared_too_large(request):
-        raise search.UploadTooLarge(_too_large_message())
+        raise UploadTooLarge(_too_large_message())
     try:
         upload = request.FILES.get("image")
         post = request.POST
@@ -254,18 +257,18 @@ def api_photo_search(request: HttpRequest) -> JsonResponse:
         raise InvalidInput(
             "The request body could not be read: send multipart/form-data with the field 'image'."
         ) from None
-    k = search.clamp_k(request.GET.get("k") or post.get("k"))
+    k = clamp_k(request.GET.get("k") or post.get("k"))
     params = {**request.GET.dict(), **post.dict()}
     token = str(params.get("q") or "")
     if upload is None and not token:
         raise InvalidInput(
             "Send the photo as multipart/form-data in the field 'image', or the token of an earlier search as 'q'."
         )
-    box = search.parse_box(params.get("box"))
-    filters = search.explicit_filters(params)
+    box = parse_box(params.get("box"))
+    filters = explicit_filters(params)
     if upload is not None:
-        search.validate_upload_size(upload.size)
-        result = search.similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False)
+        validate_upload_size(upload.size)
+        result = similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False)
     else:
-        result = search.similar_to_photo(token=token, k=k, filters=filters, preview=False)
+        result = similar_to_photo(token=token, k=k, filters=filters, preview=False)
     return _result_json(request, result, photo=True)

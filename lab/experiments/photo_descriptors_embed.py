@@ -28,7 +28,7 @@ from shop.models import Product
 from visualsearch.ml import embedder
 from visualsearch.ml import shopper_photos as SP
 from visualsearch.ml.head import split_of
-from visualsearch.search import decode_photo, query_colour
+from visualsearch.query.photo import decode_photo, query_colour
 from visualsearch.services import embeddings as E
 from visualsearch.services import photo_pairs as PP
 

@@ -8,7 +8,7 @@ refinement filters applied as masks before ranking.
 
 Vectors are stored projected with a fitted PCA projection (visualsearch.index.projection)
 when one is given, 2048-dim float32 otherwise. With a projection the index ranks
-candidates; ``visualsearch.search`` re-scores them with the full vectors, so the final order
+candidates; ``visualsearch.query.ranking`` re-scores them with the full vectors, so the final order
 is the exact 2048-dim one.
 
 Two rankings: photo search ranks by that matrix (a photo of a catalogue product must find

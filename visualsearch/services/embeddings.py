@@ -26,6 +26,7 @@ from visualsearch.ml.preprocessing import bytes_to_model_input
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 from visualsearch.services.changelog import index_changes_record
 from visualsearch.services.job_progress import reindex_job_check_finished, reindex_jobs_close_finished_meanwhile
+from visualsearch.services.task_queue import task_queue
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +78,12 @@ def embeddings_mark_pending(products: QuerySet[Product] | Sequence[int], *, job:
 def embeddings_enqueue(product_ids: Sequence[int], *, job_id: int | None = None, force: bool = False) -> bool:
     """Send the embedding tasks (one per batch of products). Returns False, and notes the
     reason on the rows, when the task queue cannot be reached."""
-    from visualsearch.tasks import embed_products
-
+    queue = task_queue()
     batch = vs_settings.TASK_BATCH
     sent = 0
     try:
         for chunk in chunked(list(product_ids), batch):
-            embed_products.delay(list(chunk), job_id=job_id, force=force)
+            queue.embed_products(list(chunk), job_id=job_id, force=force)
             sent += len(chunk)
     except Exception as exc:  # kombu/redis connection errors have no common base class
         if settings.CELERY_TASK_ALWAYS_EAGER:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 from visualsearch.services.changelog import index_changes_prune
 from visualsearch.services.projection import projection_fit
+from visualsearch.services.task_queue import task_queue
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,7 @@ def index_artifact_after_reindex() -> None:
     if not artifact_wanted():
         return
     try:
-        from visualsearch.tasks import build_index_artifact
-
-        build_index_artifact.delay()
+        task_queue().build_index_artifact()
     except Exception:
         logger.exception("could not queue the index artifact build after the reindex")
 

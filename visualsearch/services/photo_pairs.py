@@ -12,7 +12,7 @@ measured on.
   both profiles), only measured, never tuned on; embedded as photo search embeds an upload,
   the whole photo too where the default box trimmed it.
 
-Each photo goes through ``visualsearch.search.decode_photo`` (the default region, borders
+Each photo goes through ``visualsearch.query.photo.decode_photo`` (the default region, borders
 trimmed) and the real model, exactly as an upload does. A product whose image cannot be
 read is skipped (and counted): one bad file never stops a training.
 """
@@ -135,7 +135,8 @@ def photos_embed(
     it; the learned space itself is fitted on the searched regions). The next batch's
     photos are made (storage, Pillow) in a thread while the model embeds the current one."""
     from visualsearch.ml import embedder
-    from visualsearch.search import UploadRejected, decode_photo, query_colour
+    from visualsearch.query.errors import UploadRejected
+    from visualsearch.query.photo import decode_photo, query_colour
 
     names = product_image_names([int(ids[r]) for r in rows])
 

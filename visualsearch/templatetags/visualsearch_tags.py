@@ -6,17 +6,17 @@ from django import template
 
 from core.errors import ApplicationError
 from shop.models import Product
-from visualsearch import search
+from visualsearch.query.similar import SimilarResult, similar_to_product
 from visualsearch.selectors import IN_STOCK_PARAM
 
 register = template.Library()
 
 
 @register.simple_tag
-def similar_in_stock(product: Product, k: int = 5) -> search.SimilarResult | None:
+def similar_in_stock(product: Product, k: int = 5) -> SimilarResult | None:
     """The k products most like ``product`` that can be bought now (for a sold-out product's
     page); None when visual search cannot answer (not analysed yet, empty index)."""
     try:
-        return search.similar_to_product(product, k=k, toggles={IN_STOCK_PARAM: "on"})
+        return similar_to_product(product, k=k, toggles={IN_STOCK_PARAM: "on"})
     except ApplicationError:
         return None

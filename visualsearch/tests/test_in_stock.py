@@ -11,8 +11,8 @@ from django.test import Client
 from shop.models import Product, ProductVariant
 from shop.services import catalogue_changes_announce
 from tests.support.embeddings import store_vector
-from visualsearch import search
 from visualsearch.index import get_index
+from visualsearch.query.similar import SimilarResult, similar_to_product
 
 pytestmark = pytest.mark.django_db
 
@@ -35,23 +35,23 @@ def on_the_line(i: int) -> np.ndarray:
     return vector
 
 
-def names(result: search.SimilarResult) -> list[str]:
+def names(result: SimilarResult) -> list[str]:
     return [item.product.name for item in result.results]
 
 
 def test_in_stock_only_keeps_products_with_stock(line_of_shirts: list[Product]) -> None:
     third = line_of_shirts[3]
-    assert names(search.similar_to_product(third, k=2)) == ["Shirt 2", "Shirt 4"]
-    assert names(search.similar_to_product(third, k=3, toggles={"in_stock": "on"})) == ["Shirt 2", "Shirt 4", "Shirt 0"]
+    assert names(similar_to_product(third, k=2)) == ["Shirt 2", "Shirt 4"]
+    assert names(similar_to_product(third, k=3, toggles={"in_stock": "on"})) == ["Shirt 2", "Shirt 4", "Shirt 0"]
 
 
 def test_a_stock_change_reaches_the_index_through_the_change_log(line_of_shirts: list[Product]) -> None:
     third = line_of_shirts[3]
-    assert "Shirt 1" not in names(search.similar_to_product(third, k=3, toggles={"in_stock": "on"}))
+    assert "Shirt 1" not in names(similar_to_product(third, k=3, toggles={"in_stock": "on"}))
     ProductVariant.objects.filter(product=line_of_shirts[1]).update(stock=5)
     catalogue_changes_announce([line_of_shirts[1].pk])  # what orders and the admin do after a stock change
     get_index().ensure_fresh()
-    assert names(search.similar_to_product(third, k=3, toggles={"in_stock": "on"}))[2] == "Shirt 1"
+    assert names(similar_to_product(third, k=3, toggles={"in_stock": "on"}))[2] == "Shirt 1"
 
 
 def test_find_similar_page_is_in_stock_only_until_the_shopper_says_otherwise(line_of_shirts: list[Product]) -> None:

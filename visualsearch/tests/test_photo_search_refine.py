@@ -9,7 +9,6 @@ slow tests (a plain gradient is "nothing close")."""
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -21,13 +20,16 @@ from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils.html import escape
-from PIL import Image
 
 from shop.models import Product
 from tests.support.catalogue import embedded_catalogue, rows_and_photos, stored_catalogue
 from tests.support.uploads import form_errors
-from visualsearch import search, tasks, warmup
-from visualsearch.ml.preprocessing import decode_for_model, to_model_input
+from visualsearch import tasks, warmup
+from visualsearch.conf import vs_settings
+from visualsearch.query import embedding, tokens
+from visualsearch.query.photo import FULL_BOX, decode_photo
+from visualsearch.query.tokens import QUERY_CACHE
+from visualsearch.tests.query.photos import box_field, fake_embedding, fake_vector_of, gradient, on_plain, on_texture
 
 pytestmark = pytest.mark.django_db
 
@@ -35,21 +37,6 @@ PAGE = "/search/photo/"
 API = "/api/search/photo"
 CARD_ID = re.compile(r'<article class="card" data-product-id="(\d+)">')
 COUNT = 12
-
-
-def fake_embedding(pixels: np.ndarray) -> np.ndarray:
-    """A stand-in for the model: the 224×224 input averaged in 14×14 blocks, centred, unit norm
-    (several inputs: one row each)."""
-    if pixels.ndim == 4:
-        return np.stack([fake_embedding(p) for p in pixels])
-    blocks = pixels.astype(np.float32).reshape(16, 14, 16, 14, 3).mean(axis=(1, 3)).ravel()
-    vector = np.zeros(2048, np.float32)
-    vector[: blocks.size] = blocks - blocks.mean()
-    return vector / max(float(np.linalg.norm(vector)), 1e-9)
-
-
-def fake_vector_of(photo: bytes) -> bytes:
-    return fake_embedding(to_model_input(decode_for_model(photo))).astype("<f4").tobytes()
 
 
 @pytest.fixture
@@ -61,7 +48,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
         seen.append(pixels)
         return fake_embedding(pixels)
 
-    monkeypatch.setattr(search, "query_embedding", embed)
+    monkeypatch.setattr(embedding, "_installed", embed)
     return seen
 
 
@@ -76,44 +63,12 @@ def catalogue(db, calls: list[np.ndarray], settings) -> list[Product]:
 @pytest.fixture(autouse=True)
 def _empty_query_cache() -> Iterator[None]:
     yield
-    caches[search.QUERY_CACHE].clear() if search.QUERY_CACHE != "default" else None
+    caches[QUERY_CACHE].clear() if QUERY_CACHE != "default" else None
 
 
 def photo_of(product: Product) -> bytes:
     with product.image.open("rb") as handle:
         return handle.read()
-
-
-def jpeg(image: Image.Image, quality: int = 92) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def on_texture(photo: bytes, seed: int = 0) -> tuple[bytes, tuple[float, float, float, float]]:
-    """The photo placed at a random spot of a noisy, colourful canvas 3× its size, and its box."""
-    rng = np.random.default_rng(seed)
-    product = Image.open(io.BytesIO(photo)).convert("RGB")
-    canvas = Image.fromarray(rng.integers(0, 256, (product.height * 3, product.width * 3, 3), dtype=np.uint8))
-    x0, y0 = product.width, product.height // 2
-    canvas.paste(product, (x0, y0))
-    w, h = canvas.size
-    return jpeg(canvas), (x0 / w, y0 / h, (x0 + product.width) / w, (y0 + product.height) / h)
-
-
-def on_plain(photo: bytes, colour: tuple[int, int, int] = (90, 120, 160)) -> tuple[bytes, tuple[float, ...]]:
-    product = Image.open(io.BytesIO(photo)).convert("RGB")
-    canvas = Image.new("RGB", (product.width * 4, product.height * 3), colour)
-    x0, y0 = product.width * 2, product.height
-    canvas.paste(product, (x0, y0))
-    w, h = canvas.size
-    return jpeg(canvas, 95), (x0 / w, y0 / h, (x0 + product.width) / w, (y0 + product.height) / h)
-
-
-def gradient() -> bytes:
-    t = np.linspace(0, 1, 400, dtype=np.float32)[:, None, None]
-    array = np.broadcast_to(np.array([40, 60, 200]) * (1 - t) + np.array([250, 200, 40]) * t, (400, 300, 3))
-    return jpeg(Image.fromarray(array.astype(np.uint8)))
 
 
 def result_ids(html: str) -> list[int]:
@@ -167,7 +122,7 @@ def test_refining_re_ranks_the_kept_query_without_the_photo_or_the_model(
 def test_the_cache_keeps_the_embedding_and_a_small_preview_not_the_photo(client: Client, catalogue) -> None:
     data, _box = on_texture(photo_of(catalogue[2]))
     token = token_in(post_page(client, data).content.decode())
-    kept = caches[search.QUERY_CACHE].get(f"q:{token}")
+    kept = caches[QUERY_CACHE].get(f"q:{token}")
     assert set(kept) == {"vector", "colour", "box", "preview", "model"}
     assert len(kept["vector"]) == 2048 * 4
     assert kept["preview"].startswith("data:image/jpeg;base64,") and len(kept["preview"]) < 100_000
@@ -230,7 +185,7 @@ def test_the_results_still_show_when_the_query_cache_is_down(
         def set(self, *args: object, **kwargs: object) -> None:
             raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(search, "_query_cache", lambda: Down())
+    monkeypatch.setattr(tokens, "query_cache", lambda: Down())
     body = post_api(client, photo_of(catalogue[1])).json()
     assert body["token"] is None and body["results"][0]["id"] == catalogue[1].pk
 
@@ -263,49 +218,18 @@ def test_a_bad_box_is_a_clear_400_on_the_page_and_the_api(
     assert calls == []  # refused before anything is embedded
 
 
-@pytest.mark.parametrize(
-    ("raw", "box"),
-    [("", None), (None, None), ("0,0,1,1", (0.0, 0.0, 1.0, 1.0)), (" 0.1, 0.2 ,0.6,0.7", (0.1, 0.2, 0.6, 0.7))],
-)
-def test_good_boxes_parse(raw: str | None, box: tuple[float, ...] | None) -> None:
-    assert search.parse_box(raw) == box
-
-
-def test_only_the_box_is_embedded(catalogue: list[Product], calls: list[np.ndarray]) -> None:
-    product = catalogue[3]
-    data, box = on_texture(photo_of(product))
-    cut = search.decode_photo(data, box)
-    assert cut.box == box
-    whole = decode_for_model(data)
-    expected = to_model_input(whole.crop(search._pixel_box(whole.size, box)))
-    assert np.abs(cut.pixels.astype(int) - expected.astype(int)).mean() < 6  # the region, up to JPEG decoding
-
-
 def test_the_box_finds_the_product_the_whole_photo_misses(client: Client, catalogue: list[Product]) -> None:
     product = catalogue[5]
     data, box = on_texture(photo_of(product), seed=3)
     whole = post_api(client, data, box="0,0,1,1").json()
-    cropped = post_api(client, data, box=search.format_box(box)).json()
+    cropped = post_api(client, data, box=box_field(box)).json()
     assert cropped["results"][0]["id"] == product.pk
     assert cropped["results"][0]["score"] > whole["results"][0]["score"] + 0.2
     assert cropped["box"] == pytest.approx(list(box), abs=1e-4)
-    page = post_page(client, data, box=search.format_box(box))
+    page = post_page(client, data, box=box_field(box))
     html = page.content.decode()
     assert result_ids(html)[0] == product.pk
     assert 'class="query-box" style="left:' in html  # the searched region drawn on the preview
-
-
-def test_the_default_box_trims_uniform_borders(catalogue: list[Product]) -> None:
-    product = catalogue[7]
-    data, box = on_plain(photo_of(product))
-    found = search.default_box(decode_for_model(data))
-    # The product's box, give or take the margin kept around it (and the catalogue's own
-    # white backdrop, which is not the canvas colour).
-    for got, want, side in zip(found, box, (-1, -1, 1, 1), strict=True):
-        assert side * (got - want) >= -0.02 and abs(got - want) < 0.1
-    # A catalogue photo (a studio-white backdrop) and a plain gradient keep the whole photo.
-    assert search.default_box(decode_for_model(photo_of(product))) == search.FULL_BOX
-    assert search.default_box(decode_for_model(gradient())) == search.FULL_BOX
 
 
 def test_without_a_box_the_page_searches_the_default_box(client: Client, catalogue: list[Product]) -> None:
@@ -321,16 +245,16 @@ def test_the_default_box_is_searched_with_the_whole_photo_in_one_model_call(
 ) -> None:
     product = catalogue[8]
     data, _box = on_plain(photo_of(product))
-    decoded = search.decode_photo(data)
-    assert decoded.box != search.FULL_BOX
+    decoded = decode_photo(data)
+    assert decoded.box != FULL_BOX
     body = post_api(client, data).json()
     assert body["results"][0]["id"] == product.pk
     # One call, two inputs: the trimmed region first, then the whole photo.
     assert calls[-1].shape == (2, 224, 224, 3)
     np.testing.assert_array_equal(calls[-1][0], decoded.pixels)
-    np.testing.assert_array_equal(calls[-1][1], search.decode_photo(data, search.FULL_BOX).pixels)
+    np.testing.assert_array_equal(calls[-1][1], decode_photo(data, FULL_BOX).pixels)
     # The shopper's own box is searched alone, and so is a photo the default box keeps whole.
-    post_api(client, data, box=search.format_box(decoded.box))
+    post_api(client, data, box=box_field(decoded.box))
     assert calls[-1].shape == (1, 224, 224, 3)
     post_api(client, photo_of(product))
     assert calls[-1].shape == (1, 224, 224, 3)
@@ -365,7 +289,7 @@ def test_a_plain_gradient_is_nothing_close_with_the_real_model(
     from visualsearch.conf import VisualSearchSettings
 
     monkeypatch.undo()  # the real query embedding
-    assert VisualSearchSettings.PHOTO_CLOSE_THRESHOLD == search.vs_settings.PHOTO_CLOSE_THRESHOLD
+    assert VisualSearchSettings.PHOTO_CLOSE_THRESHOLD == vs_settings.PHOTO_CLOSE_THRESHOLD
     html = post_page(client, gradient()).content.decode()
     assert "Nothing in the shop looks very close; the nearest are:" in html
     assert len(result_ids(html)) == 5

@@ -86,7 +86,7 @@ class Command(BaseCommand):
             assert report.index is not None and configured.index is not None
             for profile in options["photo_profiles"]:
                 photos = relevance.embed_shopper_photos(catalogue, options["photos"], profile)
-                raw_photos = relevance.evaluate_photos(catalogue, report.index, photos, colour_weight=0.0, fill="raw")
+                raw_photos = relevance.evaluate_photos(catalogue, report.index, photos, colour_weight=0.0)
                 configured_photos = relevance.evaluate_photos(catalogue, configured.index, photos)
                 photo_sets.append((profile, raw_photos, configured_photos))
                 seconds = photos.seconds
@@ -100,7 +100,6 @@ class Command(BaseCommand):
                     if space is not None
                     else f"raw vectors, colour weight {vs_settings.PHOTO_COLOUR_WEIGHT}"
                 )
-                + f", fill {vs_settings.PHOTO_FILL!r}"
             )
         for line in relevance.comparison_lines(report, configured, photo_sets, label=label):
             self.stdout.write(line)

@@ -15,13 +15,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from shop.models import Product
-from visualsearch import search
 from visualsearch.index import artifact as artifact_mod
 from visualsearch.index import get_index, index_class_path, reset_index
 from visualsearch.index.loading import LiveIndex
 from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, IndexArtifact, ProductEmbedding, Projection
+from visualsearch.query.similar import similar_to_product
 from visualsearch.services import artifacts
 from visualsearch.services.changelog import index_changes_record
 
@@ -71,13 +71,13 @@ def catalogue(make_product, cache_dir) -> list[Product]:
 def exact_names(product: Product, k: int, toggles: dict | None = None) -> list[str]:
     with override_settings(VISUALSEARCH_INDEX_CLASS="visualsearch.index.memory.EmbeddingIndex"):
         reset_index()
-        names = [r.product.name for r in search.similar_to_product(product, k=k, toggles=toggles).results]
+        names = [r.product.name for r in similar_to_product(product, k=k, toggles=toggles).results]
     reset_index()
     return names
 
 
 def faiss_names(product: Product, k: int, toggles: dict | None = None) -> list[str]:
-    return [r.product.name for r in search.similar_to_product(product, k=k, toggles=toggles).results]
+    return [r.product.name for r in similar_to_product(product, k=k, toggles=toggles).results]
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from shop.models import Product
 from tests.support.catalogue import catalogue_photo, rows_with_images
 from tests.support.embeddings import store_vector
 from tests.support.index_probe import stored_attributes, stored_vector
-from visualsearch import search
 from visualsearch.index.loading import LiveIndex
 from visualsearch.models import IndexChange, Projection
+from visualsearch.query.similar import similar_to_product
 from visualsearch.services import changelog, projection
 from visualsearch.tests.index.support import embed, near_duplicate, product_from_row, stored_photo
 
@@ -189,11 +189,11 @@ def test_refresh_with_nothing_changed_reads_nothing(reader: LiveIndex) -> None:
 def test_the_process_index_refreshes_by_itself(catalogue: list[Product], settings) -> None:
     """With VISUALSEARCH_INDEX_REFRESH_SECONDS = 0 (tests), every search looks for changes."""
     settings.VISUALSEARCH_INDEX_REFRESH_SECONDS = 0
-    first = search.similar_to_product(catalogue[0], k=5)
+    first = similar_to_product(catalogue[0], k=5)
     gone = first.results[0].product
     gone.is_active = False
     gone.save()
-    again = search.similar_to_product(catalogue[0], k=5)
+    again = similar_to_product(catalogue[0], k=5)
     assert gone.pk not in [item.product.pk for item in again.results]
     assert len(again.results) == 5
 
@@ -223,7 +223,7 @@ def test_pca_projection_switches_dims_and_keeps_the_near_duplicate_first(
     assert index.similar_to_product(original.pk, 1)[0].product_id == twin.pk
     assert index.similar_to_product(twin.pk, 1)[0].product_id == original.pk
     # The site's search re-ranks the projected candidates with the full vectors.
-    result = search.similar_to_product(original, k=5)
+    result = similar_to_product(original, k=5)
     assert result.results[0].product.pk == twin.pk
     assert [r.score for r in result.results] == sorted((r.score for r in result.results), reverse=True)
     assert original.pk not in [r.product.pk for r in result.results]

@@ -15,10 +15,11 @@ from shop.attributes import SEARCHABLE_FIELDS as FILTER_FIELDS
 from shop.models import Product
 from tests.support.catalogue import rows_with_images
 from tests.support.index_probe import stored_vector
-from visualsearch import search
 from visualsearch.index import NotIndexed
 from visualsearch.index.loading import exact_index_load
 from visualsearch.index.memory import EmbeddingIndex
+from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
+from visualsearch.query.similar import similar_to_product
 from visualsearch.tests.index.support import embed, product_from_row
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -91,7 +92,7 @@ def test_refinements_are_applied_before_ranking(make_product: Callable[..., Prod
     assert {h.product_id for h in filtered} == {p.pk for p in mauve[1:]}
     assert not {h.product_id for h in filtered} <= unfiltered
     # The same through the site's search code, with the shopper's toggle.
-    result = search.similar_to_product(query, k=5, toggles={"same_colour": "1"})
+    result = similar_to_product(query, k=5, toggles={"same_colour": "1"})
     assert {item.product.pk for item in result.results} == {p.pk for p in mauve[1:]}
     assert index.similar_to_product(query.pk, 5, {"base_colour": "No such colour"}) == []
 
@@ -103,8 +104,8 @@ def test_not_indexed_and_empty_index(make_product: Callable[..., Product]) -> No
     assert index.similar_to_vector(np.ones(2048, np.float32), 5) == []
     with pytest.raises(NotIndexed):
         index.similar_to_product(pending.pk, 5)
-    with pytest.raises(search.SearchUnavailable, match="no analysed products yet"):
-        search.similar_to_product(pending, k=5)
+    with pytest.raises(SearchUnavailable, match="no analysed products yet"):
+        similar_to_product(pending, k=5)
     embed(make_product(), make_product(base_colour="Blue"))
-    with pytest.raises(search.NotAnalysedYet, match="still being analysed"):
-        search.similar_to_product(pending, k=5)
+    with pytest.raises(NotAnalysedYet, match="still being analysed"):
+        similar_to_product(pending, k=5)

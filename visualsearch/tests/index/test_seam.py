@@ -9,11 +9,11 @@ from django.test import Client, override_settings
 
 from shop.models import Product
 from tests.support.brute_force_index import BruteForceIndex
-from visualsearch import search
 from visualsearch.index import SearchIndex, get_index, reset_index
 from visualsearch.index.loading import LiveIndex
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
+from visualsearch.query.similar import similar_to_product
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +40,9 @@ def test_search_services_pages_and_api_run_on_another_index(vectors_catalogue: l
     reset_index()
     assert isinstance(get_index(), BruteForceIndex) and isinstance(get_index(), SearchIndex)
     third = vectors_catalogue[3]
-    result = search.similar_to_product(third, k=4)
+    result = similar_to_product(third, k=4)
     assert [item.product.name for item in result.results] == ["Shirt 2", "Shirt 4", "Shirt 1", "Shirt 5"]
-    only_blue = search.similar_to_product(third, k=2, toggles={"same_colour": "on"})
+    only_blue = similar_to_product(third, k=2, toggles={"same_colour": "on"})
     assert [item.product.name for item in only_blue.results] == ["Shirt 1", "Shirt 5"]
     client = Client()
     api = client.get(f"/api/products/{third.pk}/similar?k=2").json()
@@ -61,7 +61,7 @@ def test_the_default_index_satisfies_the_protocol() -> None:
 def test_refinement_toggle_zero_means_off(vectors_catalogue: list[Product]) -> None:
     """?same_colour=0 neither filters nor shows the box ticked (it used to show it ticked)."""
     third = vectors_catalogue[3]
-    off = search.similar_to_product(third, k=2, toggles={"same_colour": "0"})
+    off = similar_to_product(third, k=2, toggles={"same_colour": "0"})
     assert [item.product.name for item in off.results] == ["Shirt 2", "Shirt 4"]
     page = Client().get(f"/products/{third.pk}/similar/?refined=1&same_colour=0")
     ticked = {key for key, _label, on in page.context["refinements"] if on}

@@ -11,7 +11,7 @@ from PIL import Image
 from tests.support.catalogue import rows_and_photos
 from tests.support.images import image_bytes
 from visualsearch.ml.shopper_photos import PHOTO_SEED, photo_order, placed_photo, shopper_photo
-from visualsearch.search import decode_photo
+from visualsearch.query.photo import decode_photo
 
 
 def test_photos_are_fixed_per_product_and_seed() -> None:

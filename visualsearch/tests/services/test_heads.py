@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from shop.models import Product
-from visualsearch import search, selectors
+from visualsearch import selectors
 from visualsearch.conf import VisualSearchSettings
 from visualsearch.index import get_index
 from visualsearch.index.base import FULL_DIMS
@@ -27,6 +27,8 @@ from visualsearch.ml import head as head_mod
 from visualsearch.ml.colour import COLOUR_DIM, to_bytes
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, SimilarityHead
+from visualsearch.query.ranking import rank_photo
+from visualsearch.query.similar import similar_to_product
 from visualsearch.services import head_figures, head_training, heads
 
 # Training takes seconds per test (the slow tier, as the project marks anything over 2 s).
@@ -197,7 +199,7 @@ def test_an_unlabelled_catalogue_keeps_the_raw_vectors(quick_training) -> None:
     assert not SimilarityHead.objects.exists()
     index = get_index()
     assert index.head_version is None and index.model_version == MODEL_VERSION
-    result = search.similar_to_product(products[0], k=5)
+    result = similar_to_product(products[0], k=5)
     assert len(result.results) == 5 and result.model_version == MODEL_VERSION
 
 
@@ -234,7 +236,7 @@ def test_find_similar_ranks_by_the_active_head_and_colour(quick_training) -> Non
     model = head_mod.SimilarityModel.from_bytes(head_row.weights)
     data = head_figures.head_data_load()
     similar = model.similar_vectors(data.vectors, data.colours)
-    result = search.similar_to_product(products[3], k=5)
+    result = similar_to_product(products[3], k=5)
     row = list(data.ids).index(products[3].pk)
     assert [p.product.pk for p in result.results] == [int(data.ids[r]) for r in _expected_top(similar, row, 5)]
     assert result.model_version == f"{MODEL_VERSION}+head-v{head_row.pk}"
@@ -248,7 +250,7 @@ def test_photo_search_ranks_by_the_raw_vector_and_finds_the_exact_product(quick_
     data = head_figures.head_data_load()
     for product in products[:20]:
         row = list(data.ids).index(product.pk)
-        hits = search.rank_photo(index, data.vectors[row], data.colours[row], 5, {}, fill="raw")
+        hits = rank_photo(index, data.vectors[row], data.colours[row], 5, {})
         # The exact product first: the head (which groups products by type) is not used.
         assert hits[0].product_id == product.pk
         weight = (
@@ -259,18 +261,7 @@ def test_photo_search_ranks_by_the_raw_vector_and_finds_the_exact_product(quick_
         raw_scores = data.vectors @ data.vectors[row] + weight * (data.colours @ data.colours[row])
         assert [h.product_id for h in hits] == [int(data.ids[r]) for r in np.argsort(-raw_scores)[:5]]
         # Find similar never returns the product itself.
-        assert product.pk not in [p.product.pk for p in search.similar_to_product(product, k=5).results]
-
-
-def test_photo_fill_with_find_similar_neighbours_of_the_best_match(quick_training) -> None:
-    products = make_catalogue(600)
-    train()
-    index = get_index()
-    data = head_figures.head_data_load()
-    row = list(data.ids).index(products[5].pk)
-    hits = search.rank_photo(index, data.vectors[row], data.colours[row], 5, {}, fill="similar")
-    neighbours = [h.product_id for h in index.similar_to_product(products[5].pk, 4)]
-    assert [h.product_id for h in hits] == [products[5].pk, *neighbours]
+        assert product.pk not in [p.product.pk for p in similar_to_product(product, k=5).results]
 
 
 def test_index_and_queries_agree_on_the_head_version(quick_training) -> None:
@@ -279,10 +270,10 @@ def test_index_and_queries_agree_on_the_head_version(quick_training) -> None:
     second = train(activate=False).head
     index = get_index()
     assert index.head_version == f"head-v{first.pk}"
-    before = search.similar_to_product(products[0], k=5)
+    before = similar_to_product(products[0], k=5)
     assert before.model_version.endswith(f"+head-v{first.pk}")
     heads.head_activate(second)  # another process switched heads: the index reloads on its next look
-    after = search.similar_to_product(products[0], k=5)
+    after = similar_to_product(products[0], k=5)
     assert index.head_version == f"head-v{second.pk}"
     assert after.model_version == f"{MODEL_VERSION}+head-v{second.pk}"
     model = head_mod.SimilarityModel.from_bytes(second.weights)
@@ -291,18 +282,18 @@ def test_index_and_queries_agree_on_the_head_version(quick_training) -> None:
     expected = _expected_top(similar, list(data.ids).index(products[0].pk), 5)
     assert [p.product.pk for p in after.results] == [int(data.ids[r]) for r in expected]
     heads.head_rollback()
-    assert search.similar_to_product(products[0], k=5).model_version.endswith(f"+head-v{first.pk}")
+    assert similar_to_product(products[0], k=5).model_version.endswith(f"+head-v{first.pk}")
     heads.head_rollback()
-    assert search.similar_to_product(products[0], k=5).model_version == MODEL_VERSION
+    assert similar_to_product(products[0], k=5).model_version == MODEL_VERSION
 
 
 def test_rows_stored_without_a_colour_descriptor_still_search(quick_training) -> None:
     products = make_catalogue(600, with_colour=False)
     result = train()  # no colour descriptor anywhere: the head alone
     assert result.head.params["colour_classes"] == 0
-    assert len(search.similar_to_product(products[1], k=5).results) == 5
+    assert len(similar_to_product(products[1], k=5).results) == 5
     data = head_figures.head_data_load()
-    hits = search.rank_photo(get_index(), data.vectors[1], None, 5, {})
+    hits = rank_photo(get_index(), data.vectors[1], None, 5, {})
     assert hits[0].product_id == int(data.ids[1])
 
 

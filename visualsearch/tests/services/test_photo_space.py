@@ -15,11 +15,11 @@ import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from visualsearch import search
 from visualsearch.conf import vs_settings
 from visualsearch.index import get_index
 from visualsearch.ml import head as head_mod
 from visualsearch.ml.embedder import MODEL_VERSION
+from visualsearch.query.ranking import rank_photo, raw_photo_score
 from visualsearch.services import head_figures, head_training, heads, photo_pairs
 from visualsearch.services.photo_pairs import EmbeddedPhotoSet, PhotoPairs
 from visualsearch.tests.services.test_heads import FAST, make_catalogue
@@ -78,16 +78,16 @@ def test_the_learned_space_is_trained_served_and_ranks_photo_search(photo_traini
     colours = np.nan_to_num(data.colours)
     weight = float(vs_settings.PHOTO_COLOUR_WEIGHT)
     for vector, colour in list(zip(held_out.vectors, held_out.colours, strict=True))[:15]:
-        hits = search.rank_photo(index, vector, colour, 5, {}, fill="raw")
+        hits = rank_photo(index, vector, colour, 5, {})
         expected = space @ projection.apply(vector[None])[0] + projection.colour_weight * (colours @ colour)
         assert [h.product_id for h in hits] == [int(data.ids[r]) for r in np.argsort(-expected)[:5]]
         # "Nothing close" keeps its calibration: the raw score of the best match.
         best = int(np.flatnonzero(data.ids == hits[0].product_id)[0])
-        raw_score = search.raw_photo_score(vector, colour, hits[0].product_id)
+        raw_score = raw_photo_score(vector, colour, hits[0].product_id)
         expected_raw = float(data.vectors[best] @ vector + weight * (colours[best] @ colour))
         assert raw_score == pytest.approx(expected_raw, abs=1e-4)
     photos = zip(held_out.vectors, held_out.colours, strict=True)
-    found = np.asarray([search.rank_photo(index, v, c, 1, {})[0].product_id for v, c in photos])
+    found = np.asarray([rank_photo(index, v, c, 1, {})[0].product_id for v, c in photos])
     assert np.mean(found == data.ids[held_out.rows]) == pytest.approx(figures["head"]["self_at_1"], abs=0.02)
 
     page = admin_client.get(reverse("admin:visualsearch_similarityhead_changelist")).content.decode()
@@ -96,7 +96,7 @@ def test_the_learned_space_is_trained_served_and_ranks_photo_search(photo_traini
 
     heads.head_rollback()  # back to the raw vectors: photo search too
     assert index.photo_projection is None
-    hits = search.rank_photo(index, held_out.vectors[0], held_out.colours[0], 5, {}, fill="raw")
+    hits = rank_photo(index, held_out.vectors[0], held_out.colours[0], 5, {})
     raw = data.vectors @ held_out.vectors[0] + weight * (colours @ held_out.colours[0])
     assert [h.product_id for h in hits] == [int(data.ids[r]) for r in np.argsort(-raw)[:5]]
 

@@ -1,0 +1,54 @@
+"""The query embedder: turns a photo's prepared model inputs into vectors.
+
+Chosen once at start-up (``VisualSearchConfig.ready``, from VISUALSEARCH_QUERY_IN_PROCESS)
+and handed to photo search: ``InProcessQueryEmbedder`` runs the model in this process (the
+embedded default); the worker-backed one (``visualsearch.tasks.WorkerQueryEmbedder``) sends
+the inputs to the Celery worker's "query" queue, so the web process never loads TensorFlow.
+This module never imports the tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class QueryEmbedder(Protocol):
+    """Embeds a batch of model inputs, (V, 224, 224, 3) uint8 → (V, 2048) float32; raises
+    ``SearchUnavailable`` (with the shopper's message) when it cannot answer."""
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class InProcessQueryEmbedder:
+    """The model in this process (loaded on first use)."""
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        from visualsearch.ml import embedder
+
+        return embedder.embed_batch(batch)
+
+
+_installed: QueryEmbedder | None = None
+
+
+def query_embedder_install(embedder: QueryEmbedder) -> None:
+    """Make ``embedder`` the one photo search uses (at start-up)."""
+    global _installed
+    _installed = embedder
+
+
+def query_embedder() -> QueryEmbedder:
+    """The embedder installed at start-up (RuntimeError before the app is ready)."""
+    if _installed is None:
+        raise RuntimeError("No query embedder installed: visualsearch's AppConfig.ready installs one.")
+    return _installed
+
+
+def query_embedding(pixels: np.ndarray, embedder: QueryEmbedder | None = None) -> np.ndarray:
+    """Embed a prepared photo: (224, 224, 3) → (2048,), or several inputs at once
+    (V, 224, 224, 3) → (V, 2048), one batch, with ``embedder`` (default: the installed one)."""
+    batch = pixels.reshape(-1, *pixels.shape[-3:])
+    vectors = (embedder or query_embedder())(batch)
+    return vectors[0] if pixels.ndim == 3 else vectors
