@@ -89,13 +89,10 @@ class VisualSearchSettings:
     HEAD_PHOTO_SHRINKAGE: tuple[float, ...] = (0.3, 1.0, 3.0)
     HEAD_PHOTO_DIMS: tuple[int, ...] = (256,)
     HEAD_PHOTO_COLOUR_WEIGHTS: tuple[float, ...] = (0.1, 0.2, 0.3)
-    # Photo search without a learned space: weight of the colour descriptor next to the raw vector, and how the
-    # places after the best match are filled ("raw": the next raw matches; "similar": the
-    # find-similar neighbours of the best match).
+    # Photo search without a learned space: weight of the colour descriptor next to the raw vector.
     PHOTO_COLOUR_WEIGHT: float = 0.1
     # Raw-vector candidates photo search re-scores with the full stored vectors.
     PHOTO_CANDIDATES: int = 128
-    PHOTO_FILL: str = "raw"
     # Photo search keeps each query's embedding (never the photo) and a small preview this
     # many seconds under a random token, so refining re-ranks without the photo or the model.
     QUERY_TOKEN_SECONDS: int = 900
