@@ -1,19 +1,30 @@
 """The shop's settings, each with its default once. A Django setting ``SHOP_<NAME>`` overrides
-the default (``config/settings.py`` reads them from environment variables of the same name);
-code reads ``shop_settings.<NAME>``."""
+the default (``config/settings/app_settings.py`` reads them from environment variables of the
+same name); code reads ``shop_settings.<NAME>``."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from core.conf import AppSettings
+from core.conf import app_settings
 
-DEFAULTS: dict[str, Any] = {
+
+@dataclass(frozen=True)
+class ShopSettings:
     # ISO 4217 code of the shop's prices; shown with its symbol when we know it.
-    "CURRENCY": "INR",
-}
+    CURRENCY: str = "INR"
+    # Limits of an admin import's uploads (shop/importing/uploads.py).
+    IMPORT_MAX_CSV_BYTES: int = 20 * 1024 * 1024
+    IMPORT_MAX_ZIP_BYTES: int = 1024 * 1024 * 1024
+    IMPORT_MAX_ZIP_MEMBERS: int = 50_000
+    # Per image, and all images together, once uncompressed.
+    IMPORT_MAX_IMAGE_BYTES: int = 20 * 1024 * 1024
+    IMPORT_MAX_UNZIPPED_BYTES: int = 4 * 1024 * 1024 * 1024
+    # JPEG photos barely compress; a zip bomb expands hundreds of times or more.
+    IMPORT_MAX_RATIO: int = 100
+
 
 CURRENCY_SYMBOLS: dict[str, str] = {"INR": "₹", "EUR": "€", "USD": "$", "GBP": "£"}
 
 
-shop_settings = AppSettings("SHOP", DEFAULTS)
+shop_settings = app_settings("SHOP", ShopSettings)

@@ -1,9 +1,11 @@
+from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig
 
-# The Django settings that visualsearch.ml's ModelSettings is built from.
-_ML_SETTINGS = frozenset({"VISUALSEARCH_WEIGHTS", "VISUALSEARCH_MODEL_DIR", "VISUALSEARCH_BATCH_SIZE", "BASE_DIR"})
+# The Django settings that visualsearch.ml's ModelSettings is built from (VISUALSEARCH: the
+# environment's values, config/settings/app_settings.py).
+_ML_SETTINGS = frozenset({"VISUALSEARCH_WEIGHTS", "VISUALSEARCH_MODEL_DIR", "VISUALSEARCH_BATCH_SIZE", "VISUALSEARCH"})
 
 
 def configure_ml() -> None:
@@ -13,7 +15,7 @@ def configure_ml() -> None:
 
     ml_settings.configure(
         ml_settings.ModelSettings(
-            weights=vs_settings.WEIGHTS or None,
+            weights=Path(vs_settings.WEIGHTS) if vs_settings.WEIGHTS else None,
             model_dir=vs_settings.MODEL_DIR,
             batch_size=vs_settings.BATCH_SIZE,
         )

@@ -168,10 +168,10 @@ def task_queue_lengths() -> dict[str, int] | None:
     """Messages waiting in the broker's queues, or None without a reachable broker."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return None
-    from config.celery import app
+    from celery import current_app
 
     try:
-        with app.connection_for_write() as connection:
+        with current_app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=1)
             client = connection.default_channel.client
             return {queue: int(client.llen(queue)) for queue in ("celery", "query")}

@@ -188,8 +188,9 @@ def warm_up_query_worker(sender: object = None, **kwargs: object) -> None:
 def warm_up_query_worker_child(**kwargs: object) -> None:
     """The same for each child of a prefork worker on the query queue (the model is never
     loaded in the parent: TensorFlow does not survive a fork)."""
-    from config.celery import app
+    from celery import current_app
+
     from visualsearch.conf import vs_settings
 
-    if vs_settings.WARM_UP and _consumes_query_queue(app):
+    if vs_settings.WARM_UP and _consumes_query_queue(current_app):
         _warm_up_in_background("query worker process started")

@@ -14,8 +14,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from django.conf import settings
-
+from shop.conf import shop_settings
 from shop.importing.catalogue import CSV_COLUMNS
 
 
@@ -23,21 +22,16 @@ class ImportRefused(ValueError):
     """The uploads cannot be imported at all (the message says why); no job is created."""
 
 
-def _limit(name: str, default: int) -> int:
-    return int(getattr(settings, f"SHOP_IMPORT_{name}", default))
-
-
 def import_limits() -> dict[str, int]:
-    """Limits of an admin import's uploads (each overridable by a ``SHOP_IMPORT_<NAME>`` setting)."""
+    """Limits of an admin import's uploads (``shop_settings.IMPORT_<NAME>``: each overridable by
+    a ``SHOP_IMPORT_<NAME>`` setting)."""
     return {
-        "MAX_CSV_BYTES": _limit("MAX_CSV_BYTES", 20 * 1024 * 1024),
-        "MAX_ZIP_BYTES": _limit("MAX_ZIP_BYTES", 1024 * 1024 * 1024),
-        "MAX_ZIP_MEMBERS": _limit("MAX_ZIP_MEMBERS", 50_000),
-        # Per image, and all images together, once uncompressed.
-        "MAX_IMAGE_BYTES": _limit("MAX_IMAGE_BYTES", 20 * 1024 * 1024),
-        "MAX_UNZIPPED_BYTES": _limit("MAX_UNZIPPED_BYTES", 4 * 1024 * 1024 * 1024),
-        # JPEG photos barely compress; a zip bomb expands hundreds of times or more.
-        "MAX_RATIO": _limit("MAX_RATIO", 100),
+        "MAX_CSV_BYTES": shop_settings.IMPORT_MAX_CSV_BYTES,
+        "MAX_ZIP_BYTES": shop_settings.IMPORT_MAX_ZIP_BYTES,
+        "MAX_ZIP_MEMBERS": shop_settings.IMPORT_MAX_ZIP_MEMBERS,
+        "MAX_IMAGE_BYTES": shop_settings.IMPORT_MAX_IMAGE_BYTES,
+        "MAX_UNZIPPED_BYTES": shop_settings.IMPORT_MAX_UNZIPPED_BYTES,
+        "MAX_RATIO": shop_settings.IMPORT_MAX_RATIO,
     }
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from visualsearch.ml.settings import current as current_settings
+from visualsearch.ml.weights import resolve_weights_path
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +114,6 @@ def save_weights(model: Any, path: str | Path) -> None:
 
 def _load_installed_full_model() -> Any:
     """The full model with the installed weights (``resolve_weights_path()``)."""
-    from visualsearch.ml.weights import resolve_weights_path
-
     path = resolve_weights_path()
     logger.info("visualsearch: loading %s weights from %s", MODEL_VERSION, path)
     return load_full_model(path)

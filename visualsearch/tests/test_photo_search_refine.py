@@ -286,15 +286,15 @@ def embedded(make_product: Callable[..., Product]) -> list[Product]:
 def test_a_plain_gradient_is_nothing_close_with_the_real_model(
     client: Client, embedded: list[Product], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from visualsearch.conf import DEFAULTS
+    from visualsearch.conf import VisualSearchSettings
 
     monkeypatch.undo()  # the real query embedding
-    assert DEFAULTS["PHOTO_CLOSE_THRESHOLD"] == vs_settings.PHOTO_CLOSE_THRESHOLD
+    assert VisualSearchSettings.PHOTO_CLOSE_THRESHOLD == vs_settings.PHOTO_CLOSE_THRESHOLD
     html = post_page(client, gradient()).content.decode()
     assert "Nothing in the shop looks very close; the nearest are:" in html
     assert len(result_ids(html)) == 5
     body = post_api(client, gradient()).json()
-    assert body["close_match"] is False and body["results"][0]["score"] < DEFAULTS["PHOTO_CLOSE_THRESHOLD"]
+    assert body["close_match"] is False and body["results"][0]["score"] < VisualSearchSettings.PHOTO_CLOSE_THRESHOLD
     product = embedded[3]
     real = post_api(client, photo_of(product)).json()
     assert real["close_match"] is True and real["results"][0]["id"] == product.pk

@@ -9,13 +9,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from lab.decoding_benchmark import TARGET_MB, DecodeFigure, decode_memory, default_cases
+from visualsearch.conf import vs_settings
 
 
 class Command(BaseCommand):
     help = "Peak memory of decoding large images as photo search does (each in a fresh process)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        query_limit = int(getattr(settings, "VISUALSEARCH_QUERY_MAX_PIXELS", 10_000_000))
+        query_limit = vs_settings.QUERY_MAX_PIXELS
 
         def show(figure: DecodeFigure) -> None:
             verdict = "ok" if figure.added_mb < TARGET_MB else "OVER TARGET"

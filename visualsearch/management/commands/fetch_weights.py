@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from visualsearch.ml import weights
+from visualsearch.ml import weights, weights_install
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Weights already installed at {path} (use --force to fetch again).")
                 return
         try:
-            path = weights.fetch_weights(force=force, progress=self.stdout.write)
-        except (weights.WeightsFetchFailed, weights.WeightsVerificationFailed, OSError) as exc:
+            path = weights_install.fetch_weights(force=force, progress=self.stdout.write)
+        except (weights_install.WeightsFetchFailed, weights_install.WeightsVerificationFailed, OSError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"ResNet50 weights ready: {path}"))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.support import random_weights
-from visualsearch.ml import embedder, weights
+from visualsearch.ml import embedder, weights, weights_install
 
 # Differences a vector of unit norm may show between batch shapes on any CPU (float32 rounding).
 FLOAT_NOISE = 1e-6
@@ -24,7 +24,7 @@ FLOAT_NOISE = 1e-6
 @pytest.fixture(scope="module")
 def photos() -> np.ndarray:
     """The cat and espresso photos as model inputs, (2, 224, 224, 3) uint8."""
-    return weights.verification_images()
+    return weights_install.verification_images()
 
 
 # --- Without the model ------------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_classifies_cat_and_espresso(real_model: None, photos: np.ndarray) -> No
     probabilities = embedder.classify(photos)
     assert probabilities.shape == (2, 1000)
     assert np.argmax(probabilities, axis=1).tolist() == [285, 967]
-    result = weights.check_predictions(probabilities)
+    result = weights_install.check_predictions(probabilities)
     assert result.egyptian_cat > 0.5
     assert result.espresso > 0.9
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
@@ -57,7 +57,7 @@ def test_classifies_cat_and_espresso(real_model: None, photos: np.ndarray) -> No
 
 @pytest.mark.slow
 def test_verify_weights_accepts_the_installed_file(real_model: None) -> None:
-    result = weights.verify_weights(weights.resolve_weights_path())
+    result = weights_install.verify_weights(weights.resolve_weights_path())
     assert result.egyptian_cat > 0.5 and result.espresso > 0.9
 
 

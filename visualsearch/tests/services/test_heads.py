@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from shop.models import Product
 from visualsearch import selectors
-from visualsearch.conf import DEFAULTS
+from visualsearch.conf import VisualSearchSettings
 from visualsearch.index import get_index
 from visualsearch.index.base import FULL_DIMS
 from visualsearch.ml import head as head_mod
@@ -256,7 +256,7 @@ def test_photo_search_ranks_by_the_raw_vector_and_finds_the_exact_product(quick_
         weight = (
             float(quick_training.VISUALSEARCH_PHOTO_COLOUR_WEIGHT)
             if hasattr(quick_training, "VISUALSEARCH_PHOTO_COLOUR_WEIGHT")
-            else DEFAULTS["PHOTO_COLOUR_WEIGHT"]
+            else VisualSearchSettings.PHOTO_COLOUR_WEIGHT
         )
         raw_scores = data.vectors @ data.vectors[row] + weight * (data.colours @ data.colours[row])
         assert [h.product_id for h in hits] == [int(data.ids[r]) for r in np.argsort(-raw_scores)[:5]]
