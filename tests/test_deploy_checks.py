@@ -1,6 +1,6 @@
 """Deploy checks and the smaller holes of issue 12.
 
-- `manage.py check --deploy` is clean with the production variables of README.md, and
+- `manage.py check --deploy` is clean with the production variables of docs/deploy.md, and
   warns without them (HSTS and the SSL redirect come from the environment).
 - X-Forwarded-Proto is trusted only when DJANGO_BEHIND_PROXY says a proxy sets it.
 - Content-Security-Policy on every page, and the pages satisfy it: every inline event
