@@ -10,8 +10,7 @@ second line, for when gunicorn is reached directly anyway.
 What a request costs here (figures: docs/benchmarks.md): a catalogue page or find-similar is
 tens of milliseconds of Python and PostgreSQL; a photo search mostly waits (for the query
 worker's embedding over Celery, up to VISUALSEARCH_QUERY_TIMEOUT), and each process holds the
-whole search index in memory
-(every embedding). Each setting can be overridden by the GUNICORN_<NAME> variable.
+whole search index in memory (every embedding). Each setting can be overridden by the GUNICORN_<NAME> variable.
 
 Each worker loads its search index in the background as soon as it starts, so the first
 shopper does not wait for the embeddings to be read.
