@@ -82,6 +82,7 @@ _SHOW = (
 )
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_https_settings_come_from_the_environment() -> None:
     shown = json.loads(_run(_production_env(REDIS_URL="redis://redis:6379/0"), "-c", _SHOW).stdout)
     assert shown == {
