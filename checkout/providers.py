@@ -119,15 +119,39 @@ class StripeProvider(StripeProviderV3):
         if not signature or not self.endpoint_secret:
             raise PaymentError("The webhook is not signed.", code=400)
         try:
-            return stripe.Webhook.construct_event(request.body, signature, self.endpoint_secret)
+            return stripe.Webhook.construct_event(request.body, signature, self.endpoint_secret).to_dict()
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise PaymentError("The webhook's signature does not match.", code=400) from exc
+
+    def create_session(self, payment: Payment) -> dict[str, Any]:
+        # The stripe package's objects are no dicts: keep a plain one (payment.attrs is JSON).
+        return super().create_session(payment).to_dict()
+
+    def refund(self, payment: Payment, amount: Decimal | None = None) -> Decimal:
+        if payment.status != PaymentStatus.CONFIRMED:
+            raise PaymentError("Only confirmed payments can be refunded.")
+        to_refund = amount or Decimal(str(payment.captured_amount))
+        intent = (payment.attrs.session or {}).get("payment_intent")
+        if not intent:
+            raise PaymentError("The Stripe session has no payment intent to refund.")
+        stripe.api_key = self.api_key
+        try:
+            refund = stripe.Refund.create(
+                payment_intent=intent,
+                amount=self.convert_amount(payment.currency, to_refund),
+                reason="requested_by_customer",
+            )
+        except stripe.StripeError as exc:
+            raise PaymentError(str(exc)) from exc
+        payment.attrs.refund = refund.to_dict()
+        payment.save()
+        return to_refund
 
     def process_data(self, payment: Payment, request: HttpRequest) -> HttpResponse:
         try:
             event = self.return_event_payload(request)
         except PaymentError as exc:
-            return JsonResponse({"error": exc.message}, status=exc.code or 400)
+            return JsonResponse({"error": str(exc)}, status=exc.code or 400)
         if event.get("type") not in stripe_enabled_events:
             return JsonResponse({"status": "ignored"})
         session = event["data"]["object"]
