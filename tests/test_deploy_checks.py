@@ -40,6 +40,10 @@ PRODUCTION = {
     "DJANGO_SECURE_HSTS_SECONDS": "31536000",
     "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
     "DJANGO_SECURE_HSTS_PRELOAD": "1",
+    # Real payments (checkout/checks.py fails check --deploy without a configured provider).
+    "STRIPE_SECRET_KEY": "sk_live_placeholder",
+    "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
+    "CHECKOUT_PAYMENT_VARIANT": "stripe",
 }
 
 
