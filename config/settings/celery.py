@@ -61,4 +61,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("VISUALSEARCH_ARTIFACT_CHECK_EVERY_SECONDS", default=600.0),
         "kwargs": {"force": False},
     },
+    # Insights: buffered shopper events into the database; "nothing close" photos past their
+    # retention period deleted.
+    "insights-flush": {
+        "task": "insights.tasks.insights_flush",
+        "schedule": env.float("INSIGHTS_FLUSH_EVERY_SECONDS", default=15.0),
+    },
+    "insights-prune": {"task": "insights.tasks.insights_prune", "schedule": 3600.0},
 }
