@@ -172,7 +172,7 @@ def test_with_recording_off_nothing_is_recorded_and_no_cookie_set(catalogue, set
 
 def test_a_forged_cookie_credits_nothing(catalogue) -> None:
     client = Client()
-    client.cookies[COOKIE] = '{"k":"photo","p":[%d]}' % catalogue[1].pk
+    client.cookies[COOKIE] = f'{{"k":"photo","p":[{catalogue[1].pk}]}}'
     client.get(reverse("shop:product_detail", args=[catalogue[1].pk]))
     events_flush()
     assert not SearchEvent.objects.exists()
