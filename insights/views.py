@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 from datetime import timedelta
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -71,6 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     days = selectors.insights_daily(period)
     totals = selectors.insights_totals(days)
     context = {
+        **admin.site.each_context(request),
         "title": "Insights: what visual search sells",
         "period": period,
         "ranges": RANGES,
@@ -154,6 +155,7 @@ def duplicates(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("insights:duplicates"))
     pairs = duplicate_pairs_list()
     context = {
+        **admin.site.each_context(request),
         "title": "Duplicate products",
         "pairs": pairs,
         "identical": sum(1 for p in pairs if p.identical),

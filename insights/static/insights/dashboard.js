@@ -55,7 +55,7 @@
       labels: labels,
       datasets: [
         { type: "bar", label: "Revenue (" + data.currency + ")", data: data.revenue, backgroundColor: green, yAxisID: "money" },
-        { type: "line", label: "Orders", data: data.orders, borderColor: blue, backgroundColor: blue, yAxisID: "y", tension: 0.2 }
+        { type: "line", label: "Orders", data: data.orders, borderColor: blue, backgroundColor: blue, yAxisID: "y" }
       ]
     },
     options: Object.assign({}, common, {
