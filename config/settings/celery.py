@@ -25,6 +25,8 @@ CELERY_TASK_ROUTES = {
     "bag.tasks.*": {"queue": "shop"},
     # Staff's bulk imports from the admin (shop.tasks.import_job_run_task).
     "shop.tasks.*": {"queue": "shop"},
+    # Insights' flush and retention: short, never behind a reindex.
+    "insights.tasks.*": {"queue": "shop"},
 }
 # Fail fast when the broker is down instead of hanging the request that enqueues.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

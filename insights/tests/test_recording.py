@@ -182,3 +182,21 @@ def _upload(data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("photo.jpg", data, content_type="image/jpeg")
+
+
+@pytest.fixture
+def without_redis(settings):
+    """The embedded default: no REDIS_URL, events wait in this process's memory."""
+    settings.REDIS_URL = ""
+    buffer._client.cache_clear()
+    yield
+    buffer._client.cache_clear()
+
+
+def test_without_redis_events_are_written_after_the_response(catalogue, without_redis) -> None:
+    assert not buffer.uses_redis()
+    Client().get(reverse("visualsearch:similar", args=[catalogue[0].pk]))
+    # The test client closes the response, which sends request_finished: the flush ran then.
+    (similar,) = _events(EventKind.SIMILAR)
+    assert similar.product_id == catalogue[0].pk
+    assert buffer.events_waiting() == 0
