@@ -30,7 +30,7 @@ class InsightsSettings:
     DUPLICATE_COSINE: float = 0.985
     # Near-duplicates compare every pair of stored vectors: at most this many products (the
     # newest); identical pictures (checksums) are found over the whole catalogue.
-    DUPLICATE_MAX_PRODUCTS: int = 12000
+    DUPLICATE_MAX_PRODUCTS: int = 5000
     # Themes: photos whose vectors' cosine distance to the group is below this join it.
     THEME_DISTANCE: float = 0.35
     # At most this many "nothing close" photos (the newest) are grouped into themes.

@@ -8,11 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import Count
 
 from insights.conf import insights_settings
 from insights.models import DistinctPair
 from shop.models import Product
+from shop.selectors import catalogue_version
 from visualsearch.models import EmbeddingStatus, ProductEmbedding
 
 
@@ -32,7 +34,7 @@ def _distinct_pairs() -> set[tuple[int, int]]:
     return set(DistinctPair.objects.values_list("first_id", "second_id"))
 
 
-def _identical_pairs(product_ids: list[int] | None = None) -> list[tuple[int, int]]:
+def _identical_pairs() -> list[tuple[int, int]]:
     """Pairs of active products sharing an image checksum: each with the group's first."""
     active = Product.objects.filter(is_active=True).exclude(image_checksum="")
     shared = active.values("image_checksum").annotate(n=Count("pk")).filter(n__gt=1).values("image_checksum")
@@ -44,7 +46,17 @@ def _identical_pairs(product_ids: list[int] | None = None) -> list[tuple[int, in
 
 def _near_pairs(threshold: float, limit: int) -> list[tuple[int, int, float]]:
     """Pairs of active products whose stored vectors' cosine is at least ``threshold`` (the
-    ``limit`` newest embedded products, compared in blocks)."""
+    ``limit`` newest embedded products, compared in blocks); kept in this process's cache until
+    the catalogue changes."""
+    key = f"insights:near-pairs:{catalogue_version()}:{threshold}:{limit}"
+    pairs = cache.get(key)
+    if pairs is None:
+        pairs = _near_pairs_compute(threshold, limit)
+        cache.set(key, pairs, 3600)
+    return pairs
+
+
+def _near_pairs_compute(threshold: float, limit: int) -> list[tuple[int, int, float]]:
     rows = list(
         ProductEmbedding.objects.filter(status=EmbeddingStatus.DONE, product__is_active=True, vector__isnull=False)
         .order_by("-product_id")

@@ -8,6 +8,7 @@ import csv
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,6 +21,7 @@ from insights.duplicates import duplicate_pairs_list
 from shop.conf import shop_settings
 
 RANGES = (7, 30, 90)
+PAIRS_PER_PAGE = 40
 _MAX_DAYS = 366
 
 
@@ -152,12 +154,16 @@ def duplicates(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"“{product.name}” is no longer shown in the shop.")
         else:
             messages.error(request, "Unknown action; nothing changed.")
-        return HttpResponseRedirect(reverse("insights:duplicates"))
+        number = request.GET.get("page", "")
+        return HttpResponseRedirect(reverse("insights:duplicates") + (f"?page={number}" if number.isdigit() else ""))
     pairs = duplicate_pairs_list()
+    page = Paginator(pairs, PAIRS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         **admin.site.each_context(request),
         "title": "Duplicate products",
-        "pairs": pairs,
+        "pairs": page.object_list,
+        "page": page,
+        "total": len(pairs),
         "identical": sum(1 for p in pairs if p.identical),
         "currency": shop_settings.CURRENCY,
     }
