@@ -16,7 +16,8 @@ from bag.services import bag_for_request
 from checkout import services
 from checkout.forms import DetailsForm, ShippingForm
 from core.errors import ApplicationError
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
+from orders.signals import order_placed
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def review(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:  # OutOfStock, PriceChanged and the checkout's own refusals
             error, status = exc.message, exc.status
         else:
+            order_placed.send(sender=Order, order=order, request=request)
             return redirect("checkout:payment", number=order.number)
         state = services.checkout_state(request.session)
     quote = services.checkout_quote(bag, state)
