@@ -44,6 +44,8 @@ if (env.bool("LOOKALIKE_LAB", default=False) or DEBUG) and importlib.util.find_s
 MIDDLEWARE = [
     # Request counts and latencies for Prometheus (first and last, around everything else).
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Drops X-Forwarded-* unless the request came from our proxy (TRUSTED_PROXIES).
+    "core.forwarded.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
