@@ -22,8 +22,8 @@ class PrivateFileSystemStorage(FileSystemStorage):
         super().__init__(**kwargs)
 
     @cached_property
-    def base_location(self) -> str:  # type: ignore[override]
-        return str(self._value_or_setting(self._location, settings.PRIVATE_MEDIA_ROOT))
+    def base_location(self) -> str:
+        return str(self._value_or_setting(getattr(self, "_location", None), settings.PRIVATE_MEDIA_ROOT))
 
     def url(self, name: str | None) -> str:
         raise ValueError("Private files have no URL.")
