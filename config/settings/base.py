@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # Drops X-Forwarded-* unless the request came from our proxy (TRUSTED_PROXIES).
     "core.forwarded.ForwardedHeadersMiddleware",
+    # Reads what a view left of the body (an early 429/413) before the answer goes back.
+    "core.middleware.RequestBodyDrainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
