@@ -1,12 +1,13 @@
 """Which requests come from our proxy, and the forwarded headers only from it.
 
 The proxy (deploy/nginx/nginx.conf) sets ``X-Forwarded-For`` and ``X-Forwarded-Proto``,
-overwriting what the client sent. They are believed only when ``settings.BEHIND_PROXY`` is on
-*and* the connection comes from one of ``settings.TRUSTED_PROXIES`` (the proxy's addresses or
-networks): a client that reaches gunicorn directly could otherwise claim any address (a fresh
-rate-limit budget, the monitoring network's /metrics) or https. ``ForwardedHeadersMiddleware``
+overwriting what the client sent. They are kept only on connections from one of
+``settings.TRUSTED_PROXIES`` (the proxy's addresses or networks): ``ForwardedHeadersMiddleware``
 (first in MIDDLEWARE) removes them from every other request, so nothing after it, Django's
-``is_secure()`` included, ever sees them.
+``is_secure()`` included, ever sees them; a client that reaches gunicorn directly could
+otherwise claim any address (a fresh rate-limit budget, the monitoring network's /metrics) or
+https. Whether a kept header is then believed is the settings' call: ``BEHIND_PROXY`` for the
+client's address (core/ratelimit.py), ``SECURE_PROXY_SSL_HEADER`` for the scheme.
 """
 
 from __future__ import annotations
@@ -37,10 +38,7 @@ def proxy_networks(entries: Iterable[str]) -> tuple[Network, ...]:
 
 
 def from_trusted_proxy(request: HttpRequest) -> bool:
-    """Whether this request came through our proxy: BEHIND_PROXY is on and the connecting
-    address is one of TRUSTED_PROXIES."""
-    if not getattr(settings, "BEHIND_PROXY", False):
-        return False
+    """Whether the connecting address is one of TRUSTED_PROXIES."""
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
@@ -51,7 +49,7 @@ def from_trusted_proxy(request: HttpRequest) -> bool:
 
 
 class ForwardedHeadersMiddleware:
-    """Drops the X-Forwarded-* headers of any request that did not come from our proxy."""
+    """Drops the X-Forwarded-* headers of any request that did not come from a trusted proxy."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

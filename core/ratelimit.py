@@ -70,7 +70,7 @@ def client_ip(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or on a request from our proxy the address it added
     last to X-Forwarded-For (earlier entries are whatever the client sent: never trusted)."""
     address = ""
-    if from_trusted_proxy(request):
+    if getattr(settings, "BEHIND_PROXY", False) and from_trusted_proxy(request):
         address = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
     return address or request.META.get("REMOTE_ADDR", "") or "unknown"
 
