@@ -70,6 +70,10 @@ def default_cases(scale: float = 1.0) -> list[DecodeCase]:
         DecodeCase(
             "lossless WebP 16383x3051", lambda: _save(Image.new("RGB", (px(16383), px(3051))), "WEBP", lossless=True)
         ),
+        # Just under the staff limit (8 MP): the most a full-size format may cost there.
+        DecodeCase(
+            "lossless WebP 3200x2480", lambda: _save(Image.new("RGB", (px(3200), px(2480))), "WEBP", lossless=True)
+        ),
         DecodeCase("12-MP phone JPEG 4000x3000", lambda: _save(_noise_rgb(px(4000), px(3000)), "JPEG", quality=90)),
     ]
 
