@@ -17,7 +17,6 @@ from django.urls import re_path
 
 import config.urls
 from config.media import serve_media
-from core.storage import PrivateFileSystemStorage
 from shop.importing.jobs import import_job_create, import_job_run
 from shop.models import ImportJob
 from shop.tests.importing.support import csv_bytes, csv_rows, zip_bytes
@@ -57,6 +56,8 @@ def test_a_waiting_jobs_uploads_are_not_served_to_anyone(waiting_job, settings) 
         assert re.fullmatch(r"imports/[0-9a-f]{32}\.(csv|zip)", name), name
         assert waiting_job.csv_file.storage.exists(name)
     assert not any("imports" in path.parts for path in _files_under(settings.MEDIA_ROOT))
+    from core.storage import PrivateFileSystemStorage
+
     assert isinstance(storages["private"], PrivateFileSystemStorage)
     with pytest.raises(ValueError):
         waiting_job.csv_file.storage.url(waiting_job.csv_file.name)
