@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+import orders.converters  # noqa: F401  (registers <order_number:…>)
 from accounts import views
 
 app_name = "accounts"
@@ -27,5 +28,5 @@ urlpatterns = [
     ),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("orders/", views.order_list, name="orders"),
-    path("orders/<str:number>/", views.order_detail, name="order_detail"),
+    path("orders/<order_number:number>/", views.order_detail, name="order_detail"),
 ]

@@ -4,7 +4,6 @@ thanks (or payment failed). Thin views over checkout.services."""
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,12 +13,14 @@ from payments import PaymentError, RedirectNeeded
 from bag.models import Bag
 from bag.services import bag_for_request
 from checkout import services
-from checkout.forms import DetailsForm, ShippingForm
+from checkout.forms import DetailsForm, ReviewForm, ShippingForm
 from core.errors import ApplicationError
 from orders.models import Order, OrderStatus
 from orders.signals import order_placed
 
 logger = logging.getLogger(__name__)
+
+STALE_REVIEW = "This page is out of date: please check your order below and place it again."
 
 
 def _bag_or_redirect(request: HttpRequest) -> tuple[Bag | None, HttpResponse | None]:
@@ -79,20 +80,23 @@ def review(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
     if request.method == "POST":
-        key = request.POST.get("idempotency_key", "")
-        try:
-            expected = Decimal(request.POST.get("expected_total", ""))
-        except (InvalidOperation, ValueError):
-            expected = None
-        try:
-            order = services.checkout_place(
-                bag=bag, session=request.session, user=request.user, idempotency_key=key, expected_total=expected
-            )
-        except ApplicationError as exc:  # OutOfStock, PriceChanged and the checkout's own refusals
-            error, status = exc.message, exc.status
+        form = ReviewForm(request.POST)
+        if not form.is_valid():  # not what the review page sends: a stale or forged post
+            error, status = STALE_REVIEW, 400
         else:
-            order_placed.send(sender=Order, order=order, request=request)
-            return redirect("checkout:payment", number=order.number)
+            try:
+                order = services.checkout_place(
+                    bag=bag,
+                    session=request.session,
+                    user=request.user,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    expected_total=form.cleaned_data["expected_total"],
+                )
+            except ApplicationError as exc:  # OutOfStock, PriceChanged and the checkout's own refusals
+                error, status = exc.message, exc.status
+            else:
+                order_placed.send(sender=Order, order=order, request=request)
+                return redirect("checkout:payment", number=order.number)
         state = services.checkout_state(request.session)
     quote = services.checkout_quote(bag, state)
     if quote.bag.is_empty and not error:

@@ -24,7 +24,10 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(f"GUNICORN_{name}", default))
 
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# The internal address by default: only the proxy on this machine reaches gunicorn. In a
+# container the proxy connects over the container network: docker-compose sets
+# GUNICORN_BIND=0.0.0.0:8000 there (the port is not published).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
 # gthread: a few threads per process. Waiting (PostgreSQL, a photo search's Celery result)
 # releases the GIL, so one process serves other requests meanwhile, and the search index is

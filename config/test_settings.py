@@ -18,6 +18,7 @@ if "lab" not in INSTALLED_APPS:  # noqa: F405
     INSTALLED_APPS.append("lab")  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="lookalike-test-media-")
+PRIVATE_MEDIA_ROOT = tempfile.mkdtemp(prefix="lookalike-test-private-")
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 # The suite's own tasks run in-process unless a test starts a real worker.
 CELERY_TASK_ALWAYS_EAGER = True

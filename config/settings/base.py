@@ -46,6 +46,10 @@ if (env.bool("LOOKALIKE_LAB", default=False) or DEBUG) and importlib.util.find_s
 MIDDLEWARE = [
     # Request counts and latencies for Prometheus (first and last, around everything else).
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Drops X-Forwarded-* unless the request came from our proxy (TRUSTED_PROXIES).
+    "core.forwarded.ForwardedHeadersMiddleware",
+    # Reads what a view left of the body (an early 429/413) before the answer goes back.
+    "core.middleware.RequestBodyDrainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
