@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "checkout",
     "accounts",
     "payments",
+    # The versioned JSON API (/api/v1/): depends on shop, visualsearch and bag; nothing on it.
+    "ninja",
+    "api",
 ]
 # The lab (lab/: benchmarks, evaluations, experiments; never imported by the product) only when
 # asked for (LOOKALIKE_LAB=1) or under DEBUG, and only where its package is (not in an image
