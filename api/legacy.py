@@ -14,6 +14,7 @@ from django.urls import path
 from django.utils.http import http_date
 
 from api.conf import api_settings
+from core.errors import ApplicationError, json_error
 from visualsearch import views
 
 
@@ -25,7 +26,10 @@ def deprecated(successor: str) -> Callable[[Callable[..., HttpResponse]], Callab
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def marked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except ApplicationError as exc:  # answered here, so that errors carry the headers too
+                response = json_error(exc.message, exc.status)
             deprecated_at = datetime.fromisoformat(api_settings.LEGACY_DEPRECATED).replace(tzinfo=UTC)
             response["Deprecation"] = f"@{int(deprecated_at.timestamp())}"
             response["Sunset"] = _http_date(api_settings.LEGACY_SUNSET)

@@ -60,12 +60,13 @@ def caller(request: HttpRequest) -> Caller:
 
 class Limit(BaseThrottle):
     """A rate limit through core.ratelimit. ``scope``: what the key must allow. ``group``: the
-    anonymous clients' budget (a RATELIMITS group, or None for API_ANONYMOUS_RATE)."""
+    anonymous clients' budget (a RATELIMITS group, or None for API_ANONYMOUS_RATE). ``upload``:
+    refuse a body declared larger than a photo may be (413) before it is read."""
 
-    def __init__(self, scope: str, group: str | None = None, *, max_body: int | None = None) -> None:
+    def __init__(self, scope: str, group: str | None = None, *, upload: bool = False) -> None:
         self.scope = scope
         self.group = group
-        self.max_body = max_body
+        self.upload = upload
         self._local = threading.local()
 
     def allow_request(self, request: HttpRequest) -> bool:
@@ -83,7 +84,7 @@ class Limit(BaseThrottle):
             if wait:
                 self._local.wait = wait
                 return False
-        if self.max_body is not None and _declared_length(request) > self.max_body:
+        if self.upload and _declared_length(request) > int(vs_settings.MAX_UPLOAD_BYTES) + _FORM_OVERHEAD:
             raise PayloadTooLarge(f"The photo is too large; the limit is {vs_settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB.")
         return True
 
@@ -101,4 +102,4 @@ def _declared_length(request: HttpRequest) -> int:
 def photo_limit() -> Limit:
     """Photo search: the RATELIMITS["photo_search"] budget (shared with the page) for anonymous
     clients, and an upload refused by its declared length before it is read."""
-    return Limit("read", "photo_search", max_body=int(vs_settings.MAX_UPLOAD_BYTES) + _FORM_OVERHEAD)
+    return Limit("read", "photo_search", upload=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from ninja import Router, Status
 from ninja.utils import check_csrf
 
@@ -25,10 +26,13 @@ CURRENT = "current"
 
 
 def _session_bag(request: HttpRequest, *, create: bool) -> Bag | None:
-    """The browser session's bag. Writes are checked like the shop's forms (CSRF)."""
+    """The browser session's bag. Writes are checked like the shop's forms (CSRF); reading it
+    sets the CSRF cookie."""
     if caller(request).key is not None:
         raise Forbidden("Keyed clients use bags by token: create one with POST /api/v1/bags.")
-    if request.method not in ("GET", "HEAD", "OPTIONS") and check_csrf(request) is not None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        get_token(request)  # sets the csrftoken cookie that the writes then send back
+    elif check_csrf(request) is not None:
         raise Forbidden("CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header.")
     return bag_services.bag_for_request(request, create=create)
 
