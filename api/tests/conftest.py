@@ -12,6 +12,8 @@ from api.models import ApiKey
 from api.services import api_key_create
 from shop.models import Product, ProductVariant
 from tests.support.catalogue import stored_catalogue
+from visualsearch.query import embedding
+from visualsearch.tests.query.photos import fake_embedding
 
 
 @pytest.fixture
@@ -29,6 +31,14 @@ def catalogue(db) -> list[Product]:
         ]
     )
     return products
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch, settings) -> None:
+    """Photo search embeds with the suite's stand-in for the model (the photo's pixels, block
+    averaged: visualsearch/tests/query/photos.py), not TensorFlow."""
+    settings.VISUALSEARCH_PHOTO_CLOSE_THRESHOLD = 0.5
+    monkeypatch.setattr(embedding, "_installed", fake_embedding)
 
 
 @pytest.fixture

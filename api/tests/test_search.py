@@ -15,8 +15,7 @@ from django.test import Client
 
 from shop.models import Product
 from tests.support.catalogue import rows_and_photos, stored_catalogue
-from visualsearch.query import embedding
-from visualsearch.tests.query.photos import fake_embedding, fake_vector_of
+from visualsearch.tests.query.photos import fake_vector_of
 
 pytestmark = pytest.mark.django_db
 
@@ -60,12 +59,6 @@ def test_find_similar_refuses_bad_input_in_the_envelope(client: Client, catalogu
     assert error["status"] == 400 and error["fields"][0]["field"] == "query.k"
     assert similar(client, catalogue[0], in_stock="maybe").status_code == 400
     assert client.get("/api/v1/products/99999999/similar").status_code == 404
-
-
-@pytest.fixture
-def fake_model(monkeypatch: pytest.MonkeyPatch, settings) -> None:
-    settings.VISUALSEARCH_PHOTO_CLOSE_THRESHOLD = 0.5
-    monkeypatch.setattr(embedding, "_installed", lambda pixels: fake_embedding(pixels))
 
 
 @pytest.fixture
