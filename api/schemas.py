@@ -209,6 +209,10 @@ class BagAddIn(Schema):
     quantity: int = Field(1, ge=1, le=1000)
 
 
+class BagCreateIn(Schema):
+    lines: list[BagAddIn] = Field([], max_length=50, description="Sizes to put in the new bag at once.")
+
+
 class BagLineUpdateIn(Schema):
     quantity: int = Field(ge=0, le=1000, description="0 removes the line.")
     variant_id: Id | None = Field(None, description="Another size of the same product.")

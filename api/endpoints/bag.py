@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from ninja import Router, Status
 from ninja.utils import check_csrf
 
-from api import presenters
-from api.schemas import BagAddIn, BagLineUpdateIn, BagOut, BagToken, Id, errors
+from api import links, presenters
+from api.schemas import BagAddIn, BagCreateIn, BagLineUpdateIn, BagOut, BagToken, Id, errors
 from api.security import Limit, caller
 from api.services import Forbidden, api_bag_create, api_bag_get
 from bag import selectors as bag_selectors
@@ -49,12 +50,18 @@ def _answer(request: HttpRequest, bag: Bag | None, token: str | None) -> dict[st
 
 @router.post(
     "/bags",
-    response={201: BagOut, **errors(401, 403, 429)},
+    response={201: BagOut, **errors(400, 401, 403, 404, 409, 429)},
     throttle=[Limit("bag")],
     summary="Create a bag (its token comes once, in the answer)",
+    openapi_extra=links.BAG_CREATED,
 )
-def bag_create(request: HttpRequest) -> Status[dict[str, Any]]:
-    bag, token = api_bag_create(caller(request).key)
+def bag_create(request: HttpRequest, body: BagCreateIn | None = None) -> Status[dict[str, Any]]:
+    """A new bag, with ``lines`` in it when given (all or none: one refused line, e.g. sold out
+    (409), creates no bag)."""
+    with transaction.atomic():
+        bag, token = api_bag_create(caller(request).key)
+        for line in body.lines if body else []:
+            bag_services.bag_add(bag, line.variant_id, line.quantity)
     return Status(201, _answer(request, bag, token))
 
 
@@ -74,6 +81,7 @@ def bag_get(request: HttpRequest, token: BagToken) -> dict[str, Any]:
     response={201: BagOut, **errors(400, 401, 403, 404, 409, 429)},
     throttle=[Limit("bag")],
     summary="Add units of one size",
+    openapi_extra=links.LINE_ADDED,
 )
 def bag_line_add(request: HttpRequest, body: BagAddIn, token: BagToken) -> Status[dict[str, Any]]:
     """409: sold out, more than in stock, or no longer sold. 404: no such size."""

@@ -9,7 +9,7 @@ from django.core.paginator import EmptyPage
 from django.http import HttpRequest, QueryDict
 from ninja import Query, Router
 
-from api import presenters
+from api import links, presenters
 from api.conf import api_settings
 from api.schemas import Facets, Id, ProductDetail, ProductFilters, ProductPage, Sort, errors
 from api.security import Limit
@@ -40,6 +40,7 @@ def catalogue_query(filters: ProductFilters, sort: str | None = None) -> selecto
     response={200: ProductPage, **errors(400, 401, 403, 429)},
     throttle=[Limit("read")],
     summary="List products",
+    openapi_extra=links.PRODUCTS_LISTED,
 )
 def products_list(
     request: HttpRequest,
@@ -75,6 +76,7 @@ def products_list(
     response={200: ProductDetail, **errors(400, 401, 403, 404, 429)},
     throttle=[Limit("read")],
     summary="One product: sizes, stock, price, images",
+    openapi_extra=links.PRODUCT_READ,
 )
 def product_detail(request: HttpRequest, product_id: Id) -> dict[str, Any]:
     product = selectors.product_get(product_id)

@@ -10,7 +10,7 @@ from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from api import presenters
+from api import links, presenters
 from api.schemas import Id, PhotoRefineIn, PhotoSearchOut, SimilarOut, errors
 from api.security import Limit, photo_limit
 from core.errors import InvalidInput, NotFound
@@ -76,6 +76,7 @@ def _price_bounded(result: SimilarResult, low: float | None, high: float | None,
     response={200: SimilarOut, **errors(400, 401, 403, 404, 409, 429, 503)},
     throttle=[Limit("read", "similar_api")],
     summary="Find similar: the products that look most like this one",
+    openapi_extra=links.SIMILAR_FOUND,
 )
 def product_similar(
     request: HttpRequest,
@@ -100,6 +101,7 @@ def product_similar(
     response={200: PhotoSearchOut, **errors(400, 401, 403, 413, 429, 503)},
     throttle=[photo_limit()],
     summary="Search by photo (multipart upload)",
+    openapi_extra=links.PHOTO_SEARCHED,
 )
 def photo_search(request: HttpRequest, image: File[UploadedFile], form: Form[PhotoIn]) -> dict[str, Any]:
     """The products that look most like the photo's ``box``. The answer's ``token`` refines the

@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 30
+STATEFUL_EXAMPLES = 15
 
 
 SCHEMA = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
@@ -62,3 +63,36 @@ def test_every_operation_keeps_its_contract(
         case.call_and_validate(checks=CHECKS, headers={"X-API-Key": key})
 
     keeps_contract()
+
+
+def test_stateful_search_similar_bag(catalogue, fake_model: None, make_key, in_test_transaction: None) -> None:
+    """Sequences that follow the schema's links (api/links.py): list → product → similar → a
+    bag holding its first size → add, change, remove lines; each answer checked as above. The
+    run must reach the end of the chain: a bag made from a product's own size, a line changed."""
+    _, key = make_key(scope_read=True, scope_bag=True)
+    seen: set[tuple[str, str, int]] = set()
+
+    class Workflow(SCHEMA.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case) -> dict:
+            return {"headers": {"X-API-Key": key}}
+
+        def after_call(self, response, case) -> None:
+            seen.add((case.method.upper(), case.operation.path, response.status_code))
+            if case.operation.path == "/api/v1/bags" and response.status_code == 201 and response.json()["lines"]:
+                seen.add(("a bag made with a product's size",))
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert ("GET", "/api/v1/products/{product_id}/similar", 200) in seen
+    assert ("a bag made with a product's size",) in seen
