@@ -14,10 +14,25 @@ from api.models import ApiKey
 from api.services import api_key_issue, api_key_revoke
 
 
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        if self.value() == "active":
+            return queryset.filter(revoked__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked__isnull=False)
+        return queryset
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("name", "prefix", "scope_list", "limit", "created", "last_used", "state")
-    list_filter = ("scope_read", "scope_bag", ("revoked", admin.EmptyFieldListFilter))
+    list_filter = (StateFilter, "scope_read", "scope_bag")
     search_fields = ("name", "prefix")
     readonly_fields = ("prefix", "created", "created_by", "last_used", "revoked")
     fields = ("name", "scope_read", "scope_bag", "rate_limit", *readonly_fields)

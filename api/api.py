@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from ninja import NinjaAPI, Swagger
+from ninja.parser import Parser
 
 from api.endpoints import bag, catalogue, search
 from api.errors import install_error_handlers
@@ -18,6 +22,22 @@ CSRF token on writes.
 
 Guide: docs/api.md in the repository."""
 
+
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class EmptyBodyParser(Parser):
+    """An empty body, or a form with no fields, reads as ``{}`` (``POST /bags`` with nothing to
+    put in the bag yet, as ``curl -X POST`` or a form library sends it)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        if not request.body.strip():
+            return {}
+        if request.content_type in _FORMS and not request.POST and not request.FILES:
+            return {}
+        return super().parse_body(request)
+
+
 api_v1 = NinjaAPI(
     title="Lookalike API",
     version="1.0.0",
@@ -27,6 +47,7 @@ api_v1 = NinjaAPI(
     docs=Swagger(settings={"persistAuthorization": True, "tryItOutEnabled": False}),
     docs_url="/docs",
     openapi_url="/openapi.json",
+    parser=EmptyBodyParser(),
 )
 install_error_handlers(api_v1)
 api_v1.add_router("", catalogue.router)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def _links(status: str, **links: dict[str, Any]) -> dict[str, Any]:
+def _links(status: int, **links: dict[str, Any]) -> dict[str, Any]:
+    # ninja keys responses by int: the same key merges the links into the documented answer.
     return {"responses": {status: {"links": links}}}
 
 
@@ -18,18 +19,18 @@ def _to(operation_id: str, description: str, **fields: Any) -> dict[str, Any]:
 _FIRST_RESULT = {"product_id": "$response.body#/results/0/id"}
 
 PRODUCTS_LISTED = _links(
-    "200",
+    200,
     FirstProduct=_to("api_endpoints_catalogue_product_detail", "The first product.", parameters=_FIRST_RESULT),
     SimilarToFirst=_to(
         "api_endpoints_search_product_similar", "Products like the first one.", parameters=_FIRST_RESULT
     ),
 )
 SIMILAR_FOUND = _links(
-    "200",
+    200,
     MostSimilar=_to("api_endpoints_catalogue_product_detail", "The closest product.", parameters=_FIRST_RESULT),
 )
 PHOTO_SEARCHED = _links(
-    "200",
+    200,
     BestMatch=_to("api_endpoints_catalogue_product_detail", "The best match.", parameters=_FIRST_RESULT),
     SimilarToBestMatch=_to(
         "api_endpoints_search_product_similar", "Products like the best match.", parameters=_FIRST_RESULT
@@ -41,7 +42,7 @@ PHOTO_SEARCHED = _links(
     ),
 )
 PRODUCT_READ = _links(
-    "200",
+    200,
     BagWithFirstSize=_to(
         "api_endpoints_bag_bag_create",
         "A new bag holding the product's first size.",
@@ -56,7 +57,7 @@ PRODUCT_READ = _links(
 _THIS_BAG = {"token": "$response.body#/token"}
 _FIRST_LINE = {"token": "$request.path.token", "line_id": "$response.body#/lines/0/id"}
 BAG_CREATED = _links(
-    "201",
+    201,
     TheBag=_to("api_endpoints_bag_bag_get", "The new bag.", parameters=_THIS_BAG),
     AddToIt=_to("api_endpoints_bag_bag_line_add", "Add a size to it.", parameters=_THIS_BAG),
     ChangeFirstLine=_to(
@@ -66,7 +67,7 @@ BAG_CREATED = _links(
     ),
 )
 LINE_ADDED = _links(
-    "201",
+    201,
     ChangeIt=_to("api_endpoints_bag_bag_line_update", "Change the line.", parameters=_FIRST_LINE),
     RemoveIt=_to("api_endpoints_bag_bag_line_remove", "Remove the line.", parameters=_FIRST_LINE),
     TheBag=_to("api_endpoints_bag_bag_get", "The bag.", parameters={"token": "$request.path.token"}),

@@ -95,3 +95,18 @@ def test_keyed_clients_use_token_bags(client: Client, make_key) -> None:
     response = client.get("/api/v1/bags/current", HTTP_X_API_KEY=raw)
     assert response.status_code == 403
     assert "POST /api/v1/bags" in response.json()["error"]["message"]
+
+
+def test_a_bag_can_be_made_with_its_lines_all_or_none(client: Client, catalogue) -> None:
+    sizes = _sizes(catalogue[4])
+    made = client.post("/api/v1/bags", {"lines": [{"variant_id": sizes["S"], "quantity": 2}]}, "application/json")
+    assert made.status_code == 201
+    assert [(x["size"], x["quantity"]) for x in made.json()["lines"]] == [("S", 2)]
+    before = Bag.objects.count()
+    refused = client.post(
+        "/api/v1/bags",
+        {"lines": [{"variant_id": sizes["S"]}, {"variant_id": sizes["M"]}]},  # M is sold out
+        "application/json",
+    )
+    assert refused.status_code == 409
+    assert Bag.objects.count() == before  # no half-made bag

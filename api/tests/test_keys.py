@@ -124,3 +124,5 @@ def test_staff_create_a_key_in_the_admin_and_see_it_once(client: Client) -> None
     assert "1 key revoked." in response.content.decode()
     assert Client().get(PRODUCTS, HTTP_X_API_KEY=shown).status_code == 401
     assert "revoked" in client.get("/admin/api/apikey/").content.decode()
+    assert "iOS app" not in client.get("/admin/api/apikey/?state=active").content.decode()
+    assert "iOS app" in client.get("/admin/api/apikey/?state=revoked").content.decode()
