@@ -15,6 +15,7 @@ from django.test import Client
 
 from shop.models import Product
 from tests.support.catalogue import rows_and_photos, stored_catalogue
+from visualsearch.index import reset_index
 from visualsearch.tests.query.photos import fake_vector_of
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,17 @@ def test_photo_search_refusals_in_the_envelope(client: Client, photo_catalogue: 
     big = client.post(PHOTO, {"image": SimpleUploadedFile("p.jpg", bytes(200_000), "image/jpeg")})
     assert big.status_code == 413
     assert big.json()["error"]["message"].startswith("The photo is too large")
+
+
+def test_not_analysed_yet_is_409_and_an_empty_index_503(client: Client, make_product, fake_model: None) -> None:
+    product = make_product()
+    empty = similar(client, product)
+    assert empty.status_code == 503
+    assert "no analysed products yet" in empty.json()["error"]["message"]
+    upload = SimpleUploadedFile("look.jpg", photo_of(product), "image/jpeg")
+    assert client.post(PHOTO, {"image": upload}).status_code == 503
+    stored_catalogue(3)  # saved in bulk: no change log entry, so the index is loaded afresh
+    reset_index()
+    pending = similar(client, product)
+    assert pending.status_code == 409
+    assert "still being analysed" in pending.json()["error"]["message"]
