@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from api.conf import ApiSettings
 from bag.conf import BagSettings
 from checkout.conf import CheckoutSettings
 from config.settings.base import env
@@ -62,3 +63,4 @@ BAG = _from_environment("BAG", BagSettings)
 ORDERS = _from_environment("ORDERS", OrdersSettings)
 CHECKOUT = _from_environment("CHECKOUT", CheckoutSettings)
 INSIGHTS = _from_environment("INSIGHTS", InsightsSettings)
+API = _from_environment("API", ApiSettings)

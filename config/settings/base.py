@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     # What visual search sells (dashboard, duplicates): listens to the apps above, none imports it.
     "insights",
     "payments",
+    # The versioned JSON API (/api/v1/): depends on shop, visualsearch and bag; nothing on it.
+    "ninja",
+    "api",
 ]
 # The lab (lab/: benchmarks, evaluations, experiments; never imported by the product) only when
 # asked for (LOOKALIKE_LAB=1) or under DEBUG, and only where its package is (not in an image

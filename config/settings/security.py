@@ -28,6 +28,8 @@ if not DEBUG and not ALLOWED_HOSTS:
         "(comma separated), or set DJANGO_DEBUG=1 for local development."
     )
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A CSRF failure under /api/ answers the API's JSON error envelope, elsewhere Django's page.
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 # --- Authentication. django-axes first (it refuses a locked-out login before any password
 # is checked; it needs the request, which the login form passes), then the usual backend.
