@@ -93,12 +93,24 @@ def _union(parent: np.ndarray, a: int, b: int) -> None:
         parent[max(a, b)] = min(a, b)
 
 
+def _main_directions(unit: np.ndarray, count: int = 8, seed: int = 0) -> np.ndarray:
+    """``count`` orthonormal directions along which the rows spread most (a few rounds of
+    subspace iteration on a sample: cheap, no full SVD)."""
+    sample = unit[:: max(1, len(unit) // 4000)]
+    centred = sample - sample.mean(axis=0)
+    basis = np.linalg.qr(np.random.default_rng(seed).standard_normal((unit.shape[1], count)))[0]
+    for _ in range(4):
+        basis = np.linalg.qr(centred.T @ (centred @ basis))[0]
+    return basis.astype(np.float32)
+
+
 def catalogue_twins(vectors: np.ndarray, checksums: np.ndarray | None = None) -> Twins:
     """Group the rows that show the same picture: an identical image checksum, or unit
-    vectors with cosine ≥ TWIN_COSINE. The near-identical pairs are found by sorting the rows
-    along the vectors' main direction: two vectors that close differ by at most
-    sqrt(2·(1 − TWIN_COSINE)) along any direction, so only neighbours within that band are
-    compared (seconds for the whole catalogue, never an N×N matrix)."""
+    vectors with cosine ≥ TWIN_COSINE. Two vectors that close differ by at most
+    sqrt(2·(1 − TWIN_COSINE)) along any direction, so the rows are sorted along the main
+    direction and each is compared only with the neighbours within that band that are also
+    that close along 7 more directions (a second or two for the whole catalogue, never an
+    N×N matrix)."""
     count = len(vectors)
     parent = np.arange(count)
     if checksums is not None:
@@ -110,18 +122,19 @@ def catalogue_twins(vectors: np.ndarray, checksums: np.ndarray | None = None) ->
                     _union(parent, first, row)
     if count > 1:
         unit = head_mod.l2n(np.asarray(vectors, np.float32))
-        sample = unit[:: max(1, count // 4000)]
-        direction = np.linalg.svd(sample - sample.mean(0), full_matrices=False)[2][0]
-        along = unit @ direction
-        order = np.argsort(along, kind="stable")
-        band = float(np.sqrt(2.0 * (1.0 - TWIN_COSINE))) + 1e-6
+        along = unit @ _main_directions(unit, min(8, unit.shape[1]))
+        order = np.argsort(along[:, 0], kind="stable")
+        band = float(np.sqrt(2.0 * (1.0 - TWIN_COSINE))) + 1e-5
         sorted_along = along[order]
-        ends = np.searchsorted(sorted_along, sorted_along + band, side="right")
+        ends = np.searchsorted(sorted_along[:, 0], sorted_along[:, 0] + band, side="right")
         for position in np.flatnonzero(ends - np.arange(count) > 1):
+            window = sorted_along[position + 1 : ends[position], 1:]
+            near = np.abs(window - sorted_along[position, 1:]).max(axis=1) <= band
+            if not near.any():
+                continue
             row = order[position]
-            others = order[position + 1 : ends[position]]
-            close = others[unit[others] @ unit[row] >= TWIN_COSINE]
-            for other in close:
+            others = order[position + 1 : ends[position]][near]
+            for other in others[unit[others] @ unit[row] >= TWIN_COSINE]:
                 _union(parent, int(row), int(other))
     roots = np.array([_root(parent, row) for row in range(count)], np.int64)
     return Twins(roots)
