@@ -106,7 +106,9 @@ class SimilarityHeadAdmin(admin.ModelAdmin):
             "latest": latest,
             "latest_sentences": head_sentences(latest_head) if latest_head is not None else [],
             "examples": examples,
-            "twins": selectors.catalogue_twins_by_checksum(),
+            # Counted by the last retrain (identical file or vectors), else by identical files now.
+            "twins": (latest.job.twins if latest is not None and latest.job.twins else None)
+            or selectors.catalogue_twins_by_checksum(),
             "head_rows": head_figure_rows(heads),
             "raw_figures": raw_figures(heads),
             "photo_space": learned_photo_space(active),
