@@ -99,8 +99,8 @@ def test_staff_retrain_from_the_admin_see_progress_then_the_outcome(
     # Again on unchanged data: the head is reused, none is added.
     page.get_by_role("link", name="Retrain similarity…").click()
     page.get_by_role("button", name="Yes, retrain in the background").click()
-    expect(outcome).to_contain_text("Unchanged: existing head reused", timeout=120_000)
-    expect(outcome).to_contain_text("no copy added")
+    expect(outcome).to_contain_text("Nothing changed since", timeout=120_000)
+    expect(outcome).to_contain_text(f"{head.version} is reused, no copy added")
     assert SimilarityHead.objects.count() == 1
     assert list(HeadTrainingJob.objects.order_by("pk").values_list("outcome", flat=True)) == ["activated", "reused"]
     screenshot(page, "-reused")

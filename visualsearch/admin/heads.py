@@ -98,6 +98,7 @@ class SimilarityHeadAdmin(admin.ModelAdmin):
         latest_head = latest.job.head if latest is not None else None
         examples = example_rows(latest_head, selectors.products_by_ids(example_product_ids(latest_head)))
         context = {
+            "title": "Similarity heads",
             **(extra_context or {}),
             "active_head": active,
             "model_version": served_model_version(active),

@@ -93,7 +93,7 @@ def test_a_head_whose_figures_are_noise_is_stored_not_activated(embedded, admin_
     evidence = job.head.metrics["evidence"]
     assert evidence["score_low"] <= 0
     page = admin_client.get(reverse(LIST)).content.decode()
-    assert "Stored, not activated" in page and "Not activated" in page
+    assert f"{job.head.version}:</b>" in page and "Not activated: score" in page
 
 
 def test_below_the_minimum_of_held_out_products_the_page_says_why(embedded, admin_client: Client) -> None:
