@@ -80,10 +80,17 @@ def head_training_job_fail(job_id: int, exc: BaseException, what: str = "The tra
 
 
 def head_training_job_cancel(job: HeadTrainingJob) -> bool:
-    """Ask a running job to stop (at its next progress report); False when it is not running."""
-    return bool(
-        HeadTrainingJob.objects.filter(pk=job.pk, state=HeadTrainingJob.State.RUNNING).update(cancel_requested=True)
-    )
+    """Ask a running job to stop (at its next progress report); asked a second time, close it
+    at once: its process died (a restart, a killed worker) and nothing else would ever close
+    it, while it keeps every other retrain out. False when it is not running."""
+    running = HeadTrainingJob.objects.filter(pk=job.pk, state=HeadTrainingJob.State.RUNNING)
+    if running.filter(cancel_requested=True).update(
+        state=HeadTrainingJob.State.CANCELLED,
+        finished_at=timezone.now(),
+        reason="Stopped by staff after it stopped reporting progress: nothing was stored.",
+    ):
+        return True
+    return bool(running.update(cancel_requested=True))
 
 
 class _JobReporter:
@@ -112,7 +119,11 @@ class _JobReporter:
             return
         self.written = now
         HeadTrainingJob.objects.filter(pk=self.job_id).update(stage=self.stage, progress=self.fraction)
-        if HeadTrainingJob.objects.filter(pk=self.job_id, cancel_requested=True).exists():
+        if (
+            HeadTrainingJob.objects.filter(pk=self.job_id)
+            .exclude(state=HeadTrainingJob.State.RUNNING, cancel_requested=False)
+            .exists()
+        ):
             raise TrainingCancelled()
 
 
@@ -155,5 +166,7 @@ def head_training_job_run(job_id: int) -> HeadTrainingJob:
 def _close(job_id: int, state: str, **fields: object) -> HeadTrainingJob:
     if state == HeadTrainingJob.State.DONE:
         fields["progress"] = 1.0
-    HeadTrainingJob.objects.filter(pk=job_id).update(state=state, finished_at=timezone.now(), **fields)
+    HeadTrainingJob.objects.filter(pk=job_id, state=HeadTrainingJob.State.RUNNING).update(
+        state=state, finished_at=timezone.now(), **fields
+    )
     return HeadTrainingJob.objects.get(pk=job_id)

@@ -133,10 +133,20 @@ def test_a_running_retrain_shows_progress_and_cancel_stops_it_storing_nothing(
     assert "Cancelled" in admin_client.get(reverse(LIST)).content.decode()
 
 
-def test_one_retrain_at_a_time(embedded, admin_client: Client) -> None:
-    HeadTrainingJob.objects.create()  # running (e.g. on a worker)
+def test_one_retrain_at_a_time_and_a_dead_one_can_be_marked_stopped(embedded, admin_client: Client) -> None:
+    stuck = HeadTrainingJob.objects.create()  # running, its process gone (a restart)
     with pytest.raises(head_jobs.TrainingAlreadyRunning):
         head_jobs.head_training_job_start(background=True)
     response = admin_client.post(reverse(RETRAIN), follow=True)
     assert "is already running" in response.content.decode()
     assert HeadTrainingJob.objects.count() == 1
+    cancel = reverse("admin:visualsearch_similarityhead_cancel", args=[stuck.pk])
+    admin_client.post(cancel)  # asks it to stop: nobody is there to read the flag
+    stuck.refresh_from_db()
+    assert stuck.state == "running" and stuck.cancel_requested
+    assert "Mark as stopped" in admin_client.get(reverse(LIST)).content.decode()
+    admin_client.post(cancel)
+    stuck.refresh_from_db()
+    assert stuck.state == "cancelled" and "Stopped by staff" in stuck.reason
+    admin_client.post(reverse(RETRAIN))  # a new retrain can start
+    assert _finished(HeadTrainingJob.objects.latest("pk").pk).state == "done"
