@@ -148,5 +148,7 @@ def test_one_retrain_at_a_time_and_a_dead_one_can_be_marked_stopped(embedded, ad
     admin_client.post(cancel)
     stuck.refresh_from_db()
     assert stuck.state == "cancelled" and "Stopped by staff" in stuck.reason
-    admin_client.post(reverse(RETRAIN))  # a new retrain can start
-    assert _finished(HeadTrainingJob.objects.latest("pk").pk).state == "done"
+    admin_client.post(reverse(RETRAIN))  # a new retrain can start (and fails: no catalogue here)
+    new = _finished(HeadTrainingJob.objects.latest("pk").pk)
+    assert new.pk != stuck.pk and new.state == "failed" and "Too few labelled products" in new.reason
+    assert "Failed:</b>" in admin_client.get(reverse(LIST)).content.decode()
