@@ -78,6 +78,14 @@ class VisualSearchSettings:
     HEAD_AUX_LABELS: tuple[str, ...] = ("gender",)
     HEAD_MIN_PER_CLASS: int = 5
     HEAD_MIN_LABELLED: int = 200
+    # Activation needs evidence (services/head_evidence.py): at least this many held-out
+    # products to measure on, and a paired bootstrap (this many resamples, this two-sided
+    # confidence) in which the score rises and no headline figure falls beyond its noise.
+    HEAD_MIN_EVAL_QUERIES: int = 300
+    HEAD_BOOTSTRAP_SAMPLES: int = 2000
+    HEAD_CONFIDENCE: float = 0.95
+    # Held-out products the heads page shows with their 5 lookalikes before and after a retrain.
+    HEAD_EXAMPLES: int = 4
     # Photo search's learned space (visualsearch.ml.photo_projection), trained with the head
     # on photo-like copies of training products embedded by the model (services/photo_pairs.py;
     # 0 training photos: none, photo search keeps the raw vectors). Fewer than MIN_PAIRS
