@@ -361,6 +361,7 @@ def test_chunked_uploads_are_read_behind_the_proxy_and_refused_with_411_without_
 def test_bodies_over_the_proxy_limit_are_refused_before_they_are_read(stack: Stack) -> None:
     cases = [
         ("/api/search/photo", 12_000_000, "photo limit is 10 MB"),  # photo search: 10 MiB + 64 KiB
+        ("/api/v1/search/photo", 12_000_000, "photo limit is 10 MB"),  # the versioned API's too, not 1 MB
         ("/search/photo/", 12_000_000, "Photos can be at most 10 MB"),
         ("/admin/shop/product/add/", 50_000_000, "Product photos can be at most 12 MB"),  # the admin: 13 MB
         ("/admin/shop/importjob/upload/", 1_200_000_000, "An import can send at most a 1 GB zip"),
