@@ -173,7 +173,9 @@ def _template_files() -> list[Path]:
     from django.conf import settings
 
     folders = [Path(folder) for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])]
-    folders += [Path(app.path) / "templates" for app in apps.get_app_configs() if Path(app.path).is_relative_to(ROOT)]
+    # The project's own apps (a virtualenv inside the checkout holds other packages' apps: not ours).
+    ours = [Path(app.path) for app in apps.get_app_configs()]
+    folders += [path / "templates" for path in ours if path.is_relative_to(ROOT) and "site-packages" not in path.parts]
     return sorted(file for folder in folders if folder.is_dir() for file in folder.rglob("*.html"))
 
 
