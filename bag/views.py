@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from bag import selectors, services
+from bag.signals import bag_line_added
 from core.errors import ApplicationError
 
 
@@ -39,10 +40,12 @@ def bag_add(request: HttpRequest) -> HttpResponse:
         return _back(request)
     bag = services.bag_for_request(request, create=True)
     try:
-        line = services.bag_add(bag, variant_id, _quantity(request.POST.get("quantity")))
+        added = _quantity(request.POST.get("quantity"))
+        line = services.bag_add(bag, variant_id, added)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return _back(request)
+    bag_line_added.send(sender=None, request=request, product_id=line.variant.product_id, quantity=added)
     messages.success(request, f"Added {line.variant.product.name} (size {line.variant.size}) to your bag.")
     return _back(request)
 

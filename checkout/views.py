@@ -3,19 +3,23 @@ thanks (or payment failed). Thin views over checkout.services."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from payments import RedirectNeeded
+from payments import PaymentError, RedirectNeeded
 
 from bag.models import Bag
 from bag.services import bag_for_request
 from checkout import services
 from checkout.forms import DetailsForm, ShippingForm
 from core.errors import ApplicationError
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
+from orders.signals import order_placed
+
+logger = logging.getLogger(__name__)
 
 
 def _bag_or_redirect(request: HttpRequest) -> tuple[Bag | None, HttpResponse | None]:
@@ -87,6 +91,7 @@ def review(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:  # OutOfStock, PriceChanged and the checkout's own refusals
             error, status = exc.message, exc.status
         else:
+            order_placed.send(sender=Order, order=order, request=request)
             return redirect("checkout:payment", number=order.number)
         state = services.checkout_state(request.session)
     quote = services.checkout_quote(bag, state)
@@ -127,11 +132,16 @@ def payment(request: HttpRequest, number: str) -> HttpResponse:
         form = pay.get_form(data=request.POST or None)
     except RedirectNeeded as to:
         return redirect(str(to))
+    except PaymentError:  # the provider could not be reached or refused: nothing was charged
+        logger.exception("payment provider error for order %s", order)
+        messages.error(request, "The payment service did not answer. Nothing was charged: please try again.")
+        return redirect("checkout:payment_failed", number=order.number)
     return render(request, "checkout/payment.html", {"order": order, "payment": pay, "form": form, "step": 4})
 
 
 def thanks(request: HttpRequest, number: str) -> HttpResponse:
     order = _order(request, number)
+    services.payment_refresh(order)  # back from the provider's page: ask the provider
     return render(request, "checkout/thanks.html", {"order": order})
 
 

@@ -33,5 +33,5 @@ WHITENOISE_AUTOREFRESH = True
 # tests/test_rate_limits.py turns them on where it tests them.
 RATELIMIT_ENABLED = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-PAYMENT_VARIANTS = {"dummy": ("payments.dummy.DummyProvider", {})}
+PAYMENT_VARIANTS = {"dummy": ("checkout.providers.DummyProvider", {})}
 CHECKOUT_PAYMENT_VARIANT = "dummy"

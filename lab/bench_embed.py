@@ -48,7 +48,7 @@ BUSY_WARNING = (
     "Other processes were using the CPUs during the measurement: the figures are low; rerun on an idle machine."
 )
 CHILD_READY = "ready"
-# The workers the README and docker-compose run: embeddings, and photo searches on their own.
+# The workers docs/deploy.md and docker-compose run: embeddings, and photo searches on their own.
 EMBEDDING_WORKER = "celery -A config worker -Q celery --concurrency {n}"
 QUERY_WORKER = "celery -A config worker -Q query --pool solo"
 _ATTRS = {
@@ -320,7 +320,7 @@ def concurrency_runs(n: int, batch: int) -> list[ProcessRun]:
 
 def recommendation(runs: list[ProcessRun]) -> str:
     """Worker concurrency advice from the measured runs: a second process must earn its memory.
-    Photo searches always have their own solo query worker (README, docker-compose)."""
+    Photo searches always have their own solo query worker (docs/deploy.md, docker-compose)."""
     single = runs[0]
     query = f"; photo searches keep their own solo worker (`{QUERY_WORKER}`)"
     if max(run.others for run in runs) > BUSY_SHARE:

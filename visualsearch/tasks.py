@@ -169,8 +169,8 @@ def _warm_up_in_background(reason: str) -> threading.Thread | None:
 @worker_ready.connect
 def warm_up_query_worker(sender: object = None, **kwargs: object) -> None:
     """A worker that answers photo-search queries in its own process (``--pool solo`` or
-    threads, as the README runs the query worker) loads the model as it becomes ready, in a
-    background thread, so the first shopper's search does not wait 10–13 s for it."""
+    threads, as docs/deploy.md runs the query worker) loads the model as it becomes ready, in a
+    background thread, so the first shopper's search does not wait for it."""
     from visualsearch.conf import vs_settings
 
     if not vs_settings.WARM_UP:

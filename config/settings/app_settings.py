@@ -19,6 +19,7 @@ from checkout.conf import CheckoutSettings
 from config.settings.base import env
 from config.settings.celery import CELERY_TASK_ALWAYS_EAGER
 from core.conf import field_types
+from insights.conf import InsightsSettings
 from orders.conf import OrdersSettings
 from shop.conf import ShopSettings
 from visualsearch.conf import VisualSearchSettings
@@ -67,3 +68,4 @@ SHOP = _from_environment("SHOP", ShopSettings)
 BAG = _from_environment("BAG", BagSettings)
 ORDERS = _from_environment("ORDERS", OrdersSettings)
 CHECKOUT = _from_environment("CHECKOUT", CheckoutSettings)
+INSIGHTS = _from_environment("INSIGHTS", InsightsSettings)

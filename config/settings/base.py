@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "bag",
     "checkout",
     "accounts",
+    # What visual search sells (dashboard, duplicates): listens to the apps above, none imports it.
+    "insights",
     "payments",
 ]
 # The lab (lab/: benchmarks, evaluations, experiments; never imported by the product) only when
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Insights: the browser session's last visual search, in a cookie set after one.
+    "insights.middleware.visual_search_touch",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApplicationErrorMiddleware",
     # django-axes: last, it turns a locked-out login into the lockout response.
@@ -75,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "checkout.context_processors.demo_shop",
             ],
         },
     },

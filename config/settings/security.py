@@ -1,7 +1,7 @@
 """Security: the secret key, the hosts served, authentication, HTTPS behind the proxy, cookies,
 rate limits, the admin login lockout and who may read /metrics.
 
-`manage.py check --deploy` is clean with the production variables of README.md
+`manage.py check --deploy` is clean with the production variables of docs/deploy.md
 (tests/test_deploy_checks.py runs it). The Content-Security-Policy is in content_security.py.
 """
 

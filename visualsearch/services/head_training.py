@@ -104,7 +104,7 @@ def fit_similarity_model(
     mean, basis = head_mod.pca_basis(raw[train], params.input_dims, seed=params.seed)
     reduced = (raw - mean) @ basis
     val_queries = val[data.labels["article_type"][val] != ""]
-    if len(val_queries) > VALIDATION_QUERIES:  # a fixed subset keeps each check ~1 s
+    if len(val_queries) > VALIDATION_QUERIES:  # a fixed subset keeps each check quick
         val_queries = np.sort(np.random.default_rng(0).choice(val_queries, VALIDATION_QUERIES, replace=False))
     history: list[tuple[int, float]] = []
     best: dict[str, Any] = {"score": -1.0, "head": None, "epoch": 0}

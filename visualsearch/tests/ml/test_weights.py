@@ -64,6 +64,7 @@ def test_resolve_order_explicit_then_model_dir(settings, tmp_path: Path) -> None
 # --- No TensorFlow on import ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_importing_does_not_import_tensorflow() -> None:
     code = (
         "import sys, django; django.setup(); "
