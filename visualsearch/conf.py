@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from core.conf import app_settings
 
@@ -22,6 +23,12 @@ class VisualSearchSettings:
     MODEL_DIR: Path = VAR_DIR / "models"
     # Images per forward pass, and products per embedding task.
     BATCH_SIZE: int = 32
+    # Inference engine (visualsearch.ml.engines): "auto" runs ONNX Runtime when fetch_weights'
+    # ONNX export passed its check against TensorFlow, else TensorFlow; "onnx" asks for ONNX
+    # Runtime (TensorFlow with a warning when the export is missing or refused); "tensorflow"
+    # always the reference. ENGINE_THREADS: ONNX Runtime's threads per process (0: one per core).
+    ENGINE: Literal["auto", "onnx", "tensorflow"] = "auto"
+    ENGINE_THREADS: int = 0
     TASK_BATCH: int = 64
     # How often each process looks for changed embeddings in the index change log.
     INDEX_REFRESH_SECONDS: float = 2.0

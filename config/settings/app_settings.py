@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from api.conf import ApiSettings
 from bag.conf import BagSettings
 from checkout.conf import CheckoutSettings
@@ -35,6 +37,11 @@ def _read(variable: str, kind: Any) -> Any:
         return Decimal(env.str(variable))
     if kind in (str, Path):
         return env.str(variable)  # a Path field: "" means its default
+    if typing.get_origin(kind) is typing.Literal:  # one of the listed strings, checked here
+        value = env.str(variable)
+        if value not in typing.get_args(kind):
+            raise ImproperlyConfigured(f"{variable}={value!r}: expected one of {', '.join(typing.get_args(kind))}")
+        return value
     if typing.get_origin(kind) is tuple:
         item = typing.get_args(kind)[0]
         return tuple(_read_item(part, item) for part in env.tuple(variable))
