@@ -14,7 +14,7 @@ from shop.attributes import SEARCHABLE_ATTRIBUTES
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.index.base import FULL_DIMS, Hit
-from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob, SimilarityHead
+from visualsearch.models import EmbeddingStatus, IndexArtifact, ProductEmbedding, ReindexJob, SimilarityHead
 
 # Refinements a shopper can toggle on "find similar": query parameter → (indexed field, label).
 REFINEMENTS = {a.refinement_param: (a.field, a.refinement_label) for a in SEARCHABLE_ATTRIBUTES}
@@ -238,3 +238,8 @@ def served_model_version(active: SimilarityHead | None) -> str:
     if active is None or not vs_settings.HEAD_ENABLED or active.backbone_version != MODEL_VERSION:
         return MODEL_VERSION
     return f"{MODEL_VERSION}+{active.version}"
+
+
+def index_artifacts_recent(limit: int = 5) -> list[IndexArtifact]:
+    """The newest FAISS index artifacts (any state), newest first."""
+    return list(IndexArtifact.objects.order_by("-id")[:limit])
