@@ -8,6 +8,7 @@ with the labels, name and photo of the real product it was made from (the photos
 into the media folder), a price, three sizes with stock (85% of products have some), stored
 as done embeddings under the synthetic model version (``lab.synthetic``): the index serves
 them only with VISUALSEARCH_INDEX_SYNTHETIC on, and ``reindex --missing`` would replace them.
+The PCA projection is fitted on a sample of the synthetic vectors (``projection_store``).
 Rows are written with COPY in blocks, so 250,000 products take minutes, not hours.
 """
 
@@ -30,7 +31,7 @@ from django.utils import timezone
 from lab.bench_ann import STYLE_COLUMNS, SyntheticCatalogue
 from shop.models import Product, ProductVariant
 from visualsearch.index.loading import SYNTHETIC_MODEL_VERSION
-from visualsearch.models import EmbeddingStatus, ProductEmbedding
+from visualsearch.models import EmbeddingStatus, ProductEmbedding, Projection
 
 BLOCK = 5_000
 SIZES = ("S", "M", "L")
@@ -244,6 +245,30 @@ def catalogue_write(
         product_ids.extend(block_ids)
         on_block(len(rows))
     return product_ids
+
+
+def projection_store(cat: SyntheticCatalogue, *, sample_rows: int = 20_000, seed: int = 0) -> Projection:
+    """The site's PCA projection (VISUALSEARCH_INDEX_DIMS) fitted on a sample of the synthetic
+    catalogue's vectors and stored as the current one (``projection_fit`` fits only on the
+    real model's embeddings, which a synthetic catalogue has none of)."""
+    from visualsearch.index.projection import projection_current_rows, projection_dims_wanted
+    from visualsearch.ml.embedder import MODEL_VERSION
+    from visualsearch.services.projection import projection_fit_vectors
+
+    dims = projection_dims_wanted()
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(cat.rows, min(sample_rows, cat.rows), replace=False))
+    data, share = projection_fit_vectors(cat.vectors(rows), dims, seed=seed)
+    with transaction.atomic():
+        projection_current_rows().delete()
+        return Projection.objects.create(
+            model_version=MODEL_VERSION,
+            dims=dims,
+            mean=data.mean.astype("<f4").tobytes(),
+            components=np.ascontiguousarray(data.components, dtype="<f4").tobytes(),
+            fitted_on=len(rows),
+            explained_variance=share,
+        )
 
 
 def catalogue_clear() -> int:

@@ -50,7 +50,6 @@ class Command(BaseCommand):
         from lab.bench_ann import SyntheticCatalogue
         from shop.models import Product
         from visualsearch.services.artifacts import artifact_build
-        from visualsearch.services.projection import projection_fit
 
         if not options["yes"]:
             raise CommandError(
@@ -75,19 +74,19 @@ class Command(BaseCommand):
 
         scale = Product.objects.filter(external_id__startswith="scale-")
         with override_settings(VISUALSEARCH_INDEX_SYNTHETIC=True):
+            cat = SyntheticCatalogue(sample.vectors, sample.labels(), products, seed)
             if not (options["reuse"] and scale.count() == products):
                 started = time.perf_counter()
                 say(f"removed {scale_catalogue.catalogue_clear():,} rows of an earlier run")
-                cat = SyntheticCatalogue(sample.vectors, sample.labels(), products, seed)
                 photos = scale_catalogue.photos_copy(sample, dataset)
                 with tqdm(total=products, desc="Products written", unit="product", disable=None) as bar:
                     scale_catalogue.catalogue_write(cat, sample, photos, seed=seed, on_block=bar.update)
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
                 timings["catalogue written"] = time.perf_counter() - started
-                started = time.perf_counter()
-                projection_fit(refit=True, seed=seed)
-                timings["PCA fitted"] = time.perf_counter() - started
+            started = time.perf_counter()
+            scale_catalogue.projection_store(cat, seed=seed)
+            timings["PCA fitted"] = time.perf_counter() - started
             started = time.perf_counter()
             artifact = artifact_build()
             timings["artifact built"] = time.perf_counter() - started
