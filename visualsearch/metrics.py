@@ -103,7 +103,7 @@ class VisualSearchCollector(Collector):
             )
             recall = GaugeMetricFamily(
                 "lookalike_index_tuned_recall",
-                "Recall@5 the artifact's build measured at the tuned probe count, by ranking space.",
+                "Recall the artifact's build measured at the tuned probe count (of the exact candidates), by space.",
                 labels=["space"],
             )
             for space, count in status.nprobe.items():

@@ -6,8 +6,11 @@ catalogue as queries (find similar's query: a product's own vector, the product 
 excluded), finds each one's exact top k over the very vectors the index holds, and returns the
 smallest ``nprobe`` (at most ``bound``) whose FAISS results reach ``target`` recall@k:
 
-- the raw space (``rerank`` > 0): FAISS returns ``rerank`` candidates that are re-scored
-  exactly, as the search services do, so only what the inverted lists miss counts;
+- the raw space (``rerank`` > 0): FAISS returns ``rerank`` candidates that the search services
+  re-score with the full 2048-dim vectors, so the count must find what the exact index's
+  candidates would: recall of the exact top ``rerank`` among FAISS's ``rerank`` (the full
+  vectors' top k may rank anywhere in the projected top ``rerank``: a recall@k in the projected
+  space alone would pass counts that lose them);
 - the head space (``rerank`` = 0): FAISS's own top k are final, quantisation included.
 
 Recall grows with ``nprobe`` (each probe adds lists), so a doubling ladder finds the first
@@ -28,7 +31,7 @@ K = 5
 @dataclass(frozen=True)
 class NprobeTuning:
     nprobe: int  # the smallest count reaching the target, else the bound
-    recall: float  # recall@k at that count on the sampled queries
+    recall: float  # recall@k at that count on the sampled queries (k: the candidates re-ranked, or 5)
     reached: bool  # whether the target was reached within the bound
     target: float
     bound: int  # the most lists the tuning could choose (min of the setting and nlist)
@@ -72,17 +75,14 @@ def recall_at(
     from visualsearch.index.artifact import _ivf
 
     faiss: Any = faiss_module  # its stubs miss the SWIG keyword arguments
-    want = max(rerank, k) + 1  # the query row comes back too
+    depth = rerank or k  # how many of FAISS's hits are compared with as many exact ones
     params = faiss.SearchParametersIVF(nprobe=int(nprobe)) if _ivf(index) is not None else None
-    _scores, labels = index.search(np.ascontiguousarray(vectors[rows]), want, params=params)
+    _scores, labels = index.search(np.ascontiguousarray(vectors[rows]), depth + 1, params=params)  # +1: itself
     found = total = 0
     for j, row in enumerate(rows.tolist()):
-        candidates = labels[j][(labels[j] >= 0) & (labels[j] != row)]
-        if rerank:
-            exact = vectors[candidates] @ vectors[row]
-            candidates = candidates[np.argsort(-exact, kind="stable")]
-        expected = {int(r) for r in truth[j] if r >= 0}
-        found += len(expected & {int(r) for r in candidates[:k]})
+        candidates = labels[j][(labels[j] >= 0) & (labels[j] != row)][:depth]
+        expected = {int(r) for r in truth[j][:depth] if r >= 0}
+        found += len(expected & {int(r) for r in candidates})
         total += len(expected)
     return found / total if total else 1.0
 
@@ -107,7 +107,7 @@ def nprobe_tune(
     bound = max(1, min(int(bound), nlist))
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(vectors), min(queries, len(vectors)), replace=False)).astype(np.int64)
-    truth = exact_top(vectors, rows, k)
+    truth = exact_top(vectors, rows, rerank or k)
     measured: dict[int, float] = {}
 
     def recall(p: int) -> float:
@@ -119,11 +119,11 @@ def nprobe_tune(
     while high < bound and recall(high) < target:
         low, high = high, min(bound, high * 2)
     if recall(high) < target:
-        return NprobeTuning(bound, recall(bound), False, target, bound, nlist, len(rows), k)
+        return NprobeTuning(bound, recall(bound), False, target, bound, nlist, len(rows), rerank or k)
     while high - low > 1:
         middle = (low + high) // 2
         if recall(middle) >= target:
             high = middle
         else:
             low = middle
-    return NprobeTuning(high, recall(high), True, target, bound, nlist, len(rows), k)
+    return NprobeTuning(high, recall(high), True, target, bound, nlist, len(rows), rerank or k)

@@ -66,13 +66,13 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
         for space, tuned in tuning.items():
             if not tuned.reached:
                 logger.warning(
-                    "index artifact v%s, %s space: no nprobe up to %d reaches recall@%d %.3f (%.3f at %d); "
-                    "raise VISUALSEARCH_FAISS_NPROBE_MAX",
+                    "index artifact v%s, %s space: no nprobe up to %d reaches recall %.3f of the exact top %d "
+                    "(%.3f at %d); raise VISUALSEARCH_FAISS_NPROBE_MAX",
                     row.pk,
                     space,
                     tuned.bound,
-                    tuned.k,
                     tuned.target,
+                    tuned.k,
                     tuned.recall,
                     tuned.nprobe,
                 )

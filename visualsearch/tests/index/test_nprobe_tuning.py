@@ -41,9 +41,9 @@ def clustered(dims: int = 2048, seed: int = 5, rows: int = ROWS) -> np.ndarray:
 
 
 def held_out_recall(index: object, vectors: np.ndarray, nprobe: int) -> float:
-    """Recall@5 (32 candidates re-scored) on queries the tuning did not sample."""
+    """Recall of the exact top 32 among FAISS's 32 candidates on queries the tuning did not sample."""
     rows = np.sort(np.random.default_rng(99).choice(len(vectors), 300, replace=False))
-    return recall_at(index, vectors, rows, exact_top(vectors, rows, 5), nprobe, rerank=32)
+    return recall_at(index, vectors, rows, exact_top(vectors, rows, 32), nprobe, rerank=32)
 
 
 def test_tuned_nprobe_reaches_the_target_where_a_fixed_small_one_does_not() -> None:
@@ -59,7 +59,7 @@ def test_tuned_nprobe_reaches_the_target_where_a_fixed_small_one_does_not() -> N
     assert held_out_recall(index, vectors, tuned.nprobe) >= 0.97  # it holds on other products too
     # the smallest such count: one list fewer misses the target on the tuning's own sample
     sampled = np.sort(np.random.default_rng(0).choice(len(vectors), 200, replace=False))
-    one_fewer = recall_at(index, vectors, sampled, exact_top(vectors, sampled, 5), tuned.nprobe - 1, rerank=32)
+    one_fewer = recall_at(index, vectors, sampled, exact_top(vectors, sampled, 32), tuned.nprobe - 1, rerank=32)
     assert one_fewer < TARGET
 
 
@@ -120,7 +120,7 @@ def test_a_bound_too_low_warns_in_the_log_and_the_admin(artifact_site, caplog, a
         row = build(clustered())
     assert row.state == IndexArtifact.State.READY  # it still serves, with every list it may probe
     assert row.tuning["raw"]["nprobe"] == 1 and not row.tuning["raw"]["reached"] and row.tuning_missed == ["raw"]
-    assert any("no nprobe up to 1 reaches recall@5 0.975" in r.getMessage() for r in caplog.records)
+    assert any("no nprobe up to 1 reaches recall 0.975 of the exact top 32" in r.getMessage() for r in caplog.records)
 
     content = admin_client.get(reverse("admin:visualsearch_reindex_dashboard")).content.decode()
     assert "Search index (FAISS)" in content and f"v{row.pk} <b>serving</b>" in content
