@@ -9,14 +9,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from bag import selectors, services
+from bag.forms import BagLineForm
+from bag.signals import bag_line_added
 from core.errors import ApplicationError
-
-
-def _quantity(value: str | None, default: int = 1) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return -1
 
 
 def _back(request: HttpRequest, fallback: str = "bag:detail") -> HttpResponseRedirect:
@@ -33,16 +28,18 @@ def bag_detail(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def bag_add(request: HttpRequest) -> HttpResponse:
-    variant_id = request.POST.get("variant")
-    if not variant_id:
-        messages.error(request, "Please choose a size.")
+    form = BagLineForm(request.POST, variant_required=True)
+    if not form.is_valid():
+        messages.error(request, form.message)
         return _back(request)
     bag = services.bag_for_request(request, create=True)
     try:
-        line = services.bag_add(bag, variant_id, _quantity(request.POST.get("quantity")))
+        added = form.cleaned_data["quantity"]
+        line = services.bag_add(bag, form.cleaned_data["variant"], added)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return _back(request)
+    bag_line_added.send(sender=None, request=request, product_id=line.variant.product_id, quantity=added)
     messages.success(request, f"Added {line.variant.product.name} (size {line.variant.size}) to your bag.")
     return _back(request)
 
@@ -52,12 +49,13 @@ def bag_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
     bag = services.bag_for_request(request)
     if bag is None:
         return redirect("bag:detail")
+    form = BagLineForm(request.POST, variant_required=False)
+    if not form.is_valid():
+        messages.error(request, form.message)
+        return redirect("bag:detail")
     try:
         services.bag_line_update(
-            bag,
-            line_id,
-            quantity=_quantity(request.POST.get("quantity")),
-            variant_id=request.POST.get("variant") or None,
+            bag, line_id, quantity=form.cleaned_data["quantity"], variant_id=form.cleaned_data["variant"]
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)

@@ -9,4 +9,7 @@ class CheckoutConfig(AppConfig):
     verbose_name = "Checkout and payments"
 
     def ready(self) -> None:
-        from checkout import receivers  # noqa: F401  (a confirmed payment marks its order paid)
+        from checkout import (  # noqa: F401
+            checks,  # check --deploy: real payments
+            receivers,  # a confirmed payment marks its order paid
+        )

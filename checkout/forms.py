@@ -39,3 +39,12 @@ class ShippingForm(forms.Form):
         """``methods``: the delivery options offered, as (code, name)."""
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["method"]).choices = list(methods)
+
+
+class ReviewForm(forms.Form):
+    """The review page's "place order" post: the checkout's key (as checkout_idempotency_key
+    makes it: 32 hexadecimal characters, a fixed alphabet and length) and the total the
+    shopper saw (finite, within the order total's column: 12 digits, 2 after the point)."""
+
+    idempotency_key = forms.RegexField(regex=r"\A[0-9a-f]{32}\Z", max_length=32)
+    expected_total = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+import orders.converters  # noqa: F401  (registers <order_number:…>)
 from checkout import views
 
 app_name = "checkout"
@@ -8,7 +9,7 @@ urlpatterns = [
     path("", views.details, name="details"),
     path("shipping/", views.shipping, name="shipping"),
     path("review/", views.review, name="review"),
-    path("orders/<str:number>/pay/", views.payment, name="payment"),
-    path("orders/<str:number>/thanks/", views.thanks, name="thanks"),
-    path("orders/<str:number>/payment-failed/", views.payment_failed, name="payment_failed"),
+    path("orders/<order_number:number>/pay/", views.payment, name="payment"),
+    path("orders/<order_number:number>/thanks/", views.thanks, name="thanks"),
+    path("orders/<order_number:number>/payment-failed/", views.payment_failed, name="payment_failed"),
 ]

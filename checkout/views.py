@@ -3,19 +3,24 @@ thanks (or payment failed). Thin views over checkout.services."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import logging
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from payments import RedirectNeeded
+from payments import PaymentError, RedirectNeeded
 
 from bag.models import Bag
 from bag.services import bag_for_request
 from checkout import services
-from checkout.forms import DetailsForm, ShippingForm
+from checkout.forms import DetailsForm, ReviewForm, ShippingForm
 from core.errors import ApplicationError
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
+from orders.signals import order_placed
+
+logger = logging.getLogger(__name__)
+
+STALE_REVIEW = "This page is out of date: please check your order below and place it again."
 
 
 def _bag_or_redirect(request: HttpRequest) -> tuple[Bag | None, HttpResponse | None]:
@@ -75,19 +80,23 @@ def review(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
     if request.method == "POST":
-        key = request.POST.get("idempotency_key", "")
-        try:
-            expected = Decimal(request.POST.get("expected_total", ""))
-        except (InvalidOperation, ValueError):
-            expected = None
-        try:
-            order = services.checkout_place(
-                bag=bag, session=request.session, user=request.user, idempotency_key=key, expected_total=expected
-            )
-        except ApplicationError as exc:  # OutOfStock, PriceChanged and the checkout's own refusals
-            error, status = exc.message, exc.status
+        form = ReviewForm(request.POST)
+        if not form.is_valid():  # not what the review page sends: a stale or forged post
+            error, status = STALE_REVIEW, 400
         else:
-            return redirect("checkout:payment", number=order.number)
+            try:
+                order = services.checkout_place(
+                    bag=bag,
+                    session=request.session,
+                    user=request.user,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    expected_total=form.cleaned_data["expected_total"],
+                )
+            except ApplicationError as exc:  # OutOfStock, PriceChanged and the checkout's own refusals
+                error, status = exc.message, exc.status
+            else:
+                order_placed.send(sender=Order, order=order, request=request)
+                return redirect("checkout:payment", number=order.number)
         state = services.checkout_state(request.session)
     quote = services.checkout_quote(bag, state)
     if quote.bag.is_empty and not error:
@@ -127,11 +136,16 @@ def payment(request: HttpRequest, number: str) -> HttpResponse:
         form = pay.get_form(data=request.POST or None)
     except RedirectNeeded as to:
         return redirect(str(to))
+    except PaymentError:  # the provider could not be reached or refused: nothing was charged
+        logger.exception("payment provider error for order %s", order)
+        messages.error(request, "The payment service did not answer. Nothing was charged: please try again.")
+        return redirect("checkout:payment_failed", number=order.number)
     return render(request, "checkout/payment.html", {"order": order, "payment": pay, "form": form, "step": 4})
 
 
 def thanks(request: HttpRequest, number: str) -> HttpResponse:
     order = _order(request, number)
+    services.payment_refresh(order)  # back from the provider's page: ask the provider
     return render(request, "checkout/thanks.html", {"order": order})
 
 

@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import Resolver404, re_path, resolve
-from django.views import defaults
+from django.views import csrf, defaults
 
 from core.errors import json_error
 
@@ -62,6 +62,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
     response = defaults.server_error(request)
     response.status_code = status
     return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the JSON envelope under /api/, Django's page elsewhere."""
+    if _is_api(request):
+        return json_error(
+            "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header "
+            "(or call with an API key and a bag token).",
+            403,
+        )
+    return csrf.csrf_failure(request, reason=reason)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

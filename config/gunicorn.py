@@ -7,13 +7,13 @@ thread here only ever sees complete requests over a fast local link; slow or idl
 wait in nginx, which holds thousands of connections cheaply. The limits below are the
 second line, for when gunicorn is reached directly anyway.
 
-What a request costs here: a catalogue page or find-similar is ~20-40 ms of Python and
-PostgreSQL; a photo search mostly waits (for the query worker's embedding over Celery, up to
-VISUALSEARCH_QUERY_TIMEOUT = 15 s), and each process holds the whole search index in memory
-(43k embeddings). Each setting can be overridden by the GUNICORN_<NAME> variable.
+What a request costs here (figures: docs/benchmarks.md): a catalogue page or find-similar is
+tens of milliseconds of Python and PostgreSQL; a photo search mostly waits (for the query
+worker's embedding over Celery, up to VISUALSEARCH_QUERY_TIMEOUT), and each process holds the
+whole search index in memory (every embedding). Each setting can be overridden by the GUNICORN_<NAME> variable.
 
 Each worker loads its search index in the background as soon as it starts, so the first
-shopper does not wait for 43k embeddings to be read (~2.5 s).
+shopper does not wait for the embeddings to be read.
 """
 
 import os
@@ -24,7 +24,10 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(f"GUNICORN_{name}", default))
 
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# The internal address by default: only the proxy on this machine reaches gunicorn. In a
+# container the proxy connects over the container network: docker-compose sets
+# GUNICORN_BIND=0.0.0.0:8000 there (the port is not published).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
 # gthread: a few threads per process. Waiting (PostgreSQL, a photo search's Celery result)
 # releases the GIL, so one process serves other requests meanwhile, and the search index is

@@ -18,6 +18,7 @@ if "lab" not in INSTALLED_APPS:  # noqa: F405
     INSTALLED_APPS.append("lab")  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="lookalike-test-media-")
+PRIVATE_MEDIA_ROOT = tempfile.mkdtemp(prefix="lookalike-test-private-")
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 # The suite's own tasks run in-process unless a test starts a real worker.
 CELERY_TASK_ALWAYS_EAGER = True
@@ -33,5 +34,5 @@ WHITENOISE_AUTOREFRESH = True
 # tests/test_rate_limits.py turns them on where it tests them.
 RATELIMIT_ENABLED = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-PAYMENT_VARIANTS = {"dummy": ("payments.dummy.DummyProvider", {})}
+PAYMENT_VARIANTS = {"dummy": ("checkout.providers.DummyProvider", {})}
 CHECKOUT_PAYMENT_VARIANT = "dummy"

@@ -34,11 +34,15 @@ urlpatterns = [
     # The sign-in forms (the admin's, the shop's) are limited per client (RATELIMITS["login"]);
     # django-axes also locks one user name out after AXES_FAILURE_LIMIT wrong passwords.
     path("admin/login/", ratelimit("login", methods=("POST",))(admin.site.login)),
+    # Staff only (the admin site's login), under the admin's URL.
+    path("admin/insights/", include("insights.urls")),
     path("admin/", admin.site.urls),
     path("bag/", include("bag.urls")),
     path("checkout/", include("checkout.urls")),
     path("account/", include((_limited(accounts.urls.urlpatterns, ACCOUNT_LIMITS), accounts.urls.app_name))),
     path("payments/", include("payments.urls")),
+    # /api/v1/ and the deprecated unversioned API paths (before visualsearch's own patterns).
+    path("", include("api.urls")),
     path("", include("visualsearch.urls")),
     path("", include("shop.urls")),
 ]

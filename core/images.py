@@ -98,8 +98,8 @@ def open_image(
         drafted = draft_size is not None and image.format in _DRAFTABLE
         if max_decoded_pixels is not None and not drafted and width * height > max_decoded_pixels:
             raise ImageRejected(
-                f"The image is too large ({width}×{height} pixels); {image.format} images are searched up to "
-                f"{_megapixels(max_decoded_pixels)} megapixels (JPEG photos up to {_megapixels(limit)})."
+                f"The image is too large ({width}×{height} pixels); {image.format} images can be at most "
+                f"{_megapixels(max_decoded_pixels)} megapixels here (JPEG photos up to {_megapixels(limit)})."
             )
         if getattr(image, "is_animated", False):
             image.seek(0)

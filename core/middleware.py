@@ -66,3 +66,46 @@ def _refuse(request: HttpRequest, message: str, status: int) -> HttpResponse:
         return json_error(message, status)
     html = render_to_string("400.html", {"message": message}, request=request)
     return HttpResponse(html, status=status)
+
+
+# Bodies up to this size are drained when a view answered without reading them (the largest
+# body the proxy passes outside the admin's import is 13 MB).
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+_DRAIN_CHUNK = 64 * 1024
+
+
+def request_body_drain(request: HttpRequest) -> int:
+    """Read and discard what is left of the request's body (at most DRAIN_MAX_BYTES by its
+    Content-Length); returns the bytes read. A refusal made before the body was read (a rate
+    limit's 429, a 413 from Content-Length) would otherwise leave the body on the kept-alive
+    connection from the proxy, which then breaks for the next request on it (502s, other
+    shoppers' too)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+    if length <= 0 or length > DRAIN_MAX_BYTES or getattr(request, "_body_drained", False):
+        return 0
+    if hasattr(request, "_body"):  # read already (request.body): nothing left on the socket
+        return 0
+    drained = 0
+    try:
+        while chunk := request.read(_DRAIN_CHUNK):
+            drained += len(chunk)
+    except Exception:  # the client went away, or the stream was consumed by a parser: done
+        pass
+    request._body_drained = True  # type: ignore[attr-defined]
+    return drained
+
+
+class RequestBodyDrainMiddleware:
+    """Outermost on the request path: once the response is made, whatever the view left of
+    the body is read and discarded before the response goes back (see request_body_drain)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        request_body_drain(request)
+        return response

@@ -6,7 +6,8 @@ atomic in Redis), and a request over the limit gets 429 with ``Retry-After`` = t
 left in the window. A client can at most send twice its limit across a window boundary,
 which is fine for these limits (they stop floods, not careful users).
 
-The client is ``REMOTE_ADDR``; behind our proxy (``settings.BEHIND_PROXY``) it is the last
+The client is ``REMOTE_ADDR``; on a request from our proxy (``settings.BEHIND_PROXY`` and a
+connection from one of ``settings.TRUSTED_PROXIES``, core/forwarded.py) it is the last
 ``X-Forwarded-For`` address, the one the proxy itself added. IPv6 clients are counted per
 /64, the block one subscriber gets.
 
@@ -34,6 +35,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from core.errors import json_error
+from core.forwarded import from_trusted_proxy
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +67,10 @@ class Rate:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or behind our proxy the address it added last to
-    X-Forwarded-For (earlier entries are whatever the client sent: never trusted)."""
+    """The client's address: REMOTE_ADDR, or on a request from our proxy the address it added
+    last to X-Forwarded-For (earlier entries are whatever the client sent: never trusted)."""
     address = ""
-    if getattr(settings, "BEHIND_PROXY", False):
+    if getattr(settings, "BEHIND_PROXY", False) and from_trusted_proxy(request):
         address = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
     return address or request.META.get("REMOTE_ADDR", "") or "unknown"
 

@@ -48,7 +48,7 @@ BUSY_WARNING = (
     "Other processes were using the CPUs during the measurement: the figures are low; rerun on an idle machine."
 )
 CHILD_READY = "ready"
-# The workers the README and docker-compose run: embeddings, and photo searches on their own.
+# The workers docs/deploy.md and docker-compose run: embeddings, and photo searches on their own.
 EMBEDDING_WORKER = "celery -A config worker -Q celery --concurrency {n}"
 QUERY_WORKER = "celery -A config worker -Q query --pool solo"
 _ATTRS = {
@@ -276,6 +276,19 @@ def run_processes(
     return ProcessRun(label, count, rate, max(r["peak_mib"] for r in results), others)
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. /proc's VmHWM where there is one: Linux carries
+    ``ru_maxrss`` over from the parent across fork and exec, so a child started by a process
+    that held the model would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def child_run(n: int, batch: int, stdin: IO[str], stdout: IO[str]) -> None:
     """One process of the concurrency measurement: warm up, say "ready", wait for a line,
     embed n images, write one JSON line (images, seconds, cpu, peak_mib)."""
@@ -289,7 +302,7 @@ def child_run(n: int, batch: int, stdin: IO[str], stdout: IO[str]) -> None:
     cpu = time.process_time()
     seconds = embed_timed(pixels, batch)
     cpu = time.process_time() - cpu
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak_mib = peak_rss_mib()
     figures = {"images": len(pixels), "seconds": seconds, "cpu": cpu, "peak_mib": peak_mib}
     print(json.dumps(figures), file=stdout, flush=True)
 
@@ -307,7 +320,7 @@ def concurrency_runs(n: int, batch: int) -> list[ProcessRun]:
 
 def recommendation(runs: list[ProcessRun]) -> str:
     """Worker concurrency advice from the measured runs: a second process must earn its memory.
-    Photo searches always have their own solo query worker (README, docker-compose)."""
+    Photo searches always have their own solo query worker (docs/deploy.md, docker-compose)."""
     single = runs[0]
     query = f"; photo searches keep their own solo worker (`{QUERY_WORKER}`)"
     if max(run.others for run in runs) > BUSY_SHARE:

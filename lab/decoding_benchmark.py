@@ -1,6 +1,8 @@
-"""What decoding hostile-but-valid images costs: each file is decoded the way photo search
-decodes a shopper's upload, in a fresh process, and the growth of that process's peak
-memory (VmHWM) is the figure. Small files that decode to huge pictures are the attack."""
+"""What decoding hostile-but-valid images costs: each file is decoded the way one of the
+system's paths decodes it (``PATHS``: photo search's upload, staff's admin upload / import /
+thumbnail, the embedding worker's catalogue photo), in a fresh process, and the growth of that
+process's peak memory (VmHWM) is the figure. Small files that decode to huge pictures are the
+attack."""
 
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-TARGET_MB = 100.0
+TARGET_MB = 100.0  # photo search (a stranger's upload)
+STAFF_TARGET_MB = 150.0  # every other path (staff's files, the catalogue's photos)
+# The decoding paths: photo search's upload; the admin upload and the import (validation,
+# then the thumbnail, as shop.thumbnails does); the embedding worker (the model's input).
+PATHS = ("photo-search", "staff", "embedding")
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,10 @@ def default_cases(scale: float = 1.0) -> list[DecodeCase]:
         DecodeCase(
             "lossless WebP 16383x3051", lambda: _save(Image.new("RGB", (px(16383), px(3051))), "WEBP", lossless=True)
         ),
+        # Just under the staff limit (8 MP): the most a full-size format may cost there.
+        DecodeCase(
+            "lossless WebP 3200x2480", lambda: _save(Image.new("RGB", (px(3200), px(2480))), "WEBP", lossless=True)
+        ),
         DecodeCase("12-MP phone JPEG 4000x3000", lambda: _save(_noise_rgb(px(4000), px(3000)), "JPEG", quality=90)),
     ]
 
@@ -79,14 +89,24 @@ def hwm_kb():
     return 0
 
 from core.images import ImageRejected, configure, open_image, to_rgb
+from shop.thumbnails import THUMBNAIL_BOX, THUMBNAIL_DRAFT_SIZE
+from visualsearch.ml.preprocessing import DECODE_BOX, bytes_to_model_input
 
-BOX = (448, 448)  # what photo search decodes to (visualsearch.ml.preprocessing.DECODE_BOX)
 configure(max_pixels=int(sys.argv[2]))
+limit, path = int(sys.argv[3]), sys.argv[4]
 data = Path(sys.argv[1]).read_bytes()
 before = hwm_kb()
 try:
-    image = to_rgb(open_image(data, draft_size=BOX, max_decoded_pixels=int(sys.argv[3])), box=BOX)
-    image.resize((224, 224))
+    if path == "photo-search":  # visualsearch.query.photo
+        image = to_rgb(open_image(data, draft_size=DECODE_BOX, max_decoded_pixels=limit), box=DECODE_BOX)
+        image = image.resize((224, 224))
+    elif path == "staff":  # shop.thumbnails: image_validate, then thumbnail_create
+        opened = open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE, max_decoded_pixels=limit)
+        image = to_rgb(opened, box=THUMBNAIL_DRAFT_SIZE)
+        image.thumbnail(THUMBNAIL_BOX)
+    else:  # the embedding worker: visualsearch.services.embeddings
+        pixels = bytes_to_model_input(data, max_decoded_pixels=limit)
+        image = type("Shape", (), {"width": pixels.shape[1], "height": pixels.shape[0]})
     outcome = f"decoded to {image.width}x{image.height}"
 except ImageRejected as exc:
     outcome = f"refused: {exc}"
@@ -99,20 +119,25 @@ def decode_memory(
     *,
     max_pixels: int,
     query_max_pixels: int,
+    path: str = "photo-search",
     on_case: Callable[[DecodeFigure], None] | None = None,
 ) -> list[DecodeFigure]:
-    """Decode each case in a fresh Python process; returns the memory each decode added."""
+    """Decode each case in a fresh Python process along ``path`` (one of PATHS), with
+    ``query_max_pixels`` as that path's limit for formats decoded at full size; returns the
+    memory each decode added."""
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {', '.join(PATHS)}")
     root = Path(__file__).resolve().parent.parent
     figures = []
     with tempfile.TemporaryDirectory(prefix="bench-decode-") as folder:
         for case in cases:
             data = case.make()
-            path = Path(folder) / "image"
-            path.write_bytes(data)
+            file = Path(folder) / "image"
+            file.write_bytes(data)
             with Image.open(io.BytesIO(data)) as header:
                 pixels = header.width * header.height
             result = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(path), str(max_pixels), str(query_max_pixels)],
+                [sys.executable, "-c", _CHILD, str(file), str(max_pixels), str(query_max_pixels), path],
                 cwd=root,
                 capture_output=True,
                 text=True,

@@ -27,10 +27,25 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
+class PaymentProblemFilter(admin.SimpleListFilter):
+    title = "payment problem"
+    parameter_name = "payment_problem"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Payment does not match the order"), ("no", "None")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        if self.value() == "yes":
+            return queryset.exclude(payment_problem="")
+        if self.value() == "no":
+            return queryset.filter(payment_problem="")
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("number", "created", "customer", "status", "total_display", "item_count")
-    list_filter = ("status", "created", "shipping_method")
+    list_display = ("number", "created", "customer", "status", "total_display", "item_count", "payment_ok")
+    list_filter = ("status", PaymentProblemFilter, "created", "shipping_method")
     search_fields = ("=number", "email")
     date_hierarchy = "created"
     list_select_related = ("user",)
@@ -50,9 +65,10 @@ class OrderAdmin(admin.ModelAdmin):
         "stock_released",
         "created",
         "paid_at",
+        "payment_problem",
     )
     fieldsets = (
-        (None, {"fields": ("number", "status", "user", "email", "created", "paid_at")}),
+        (None, {"fields": ("number", "status", "payment_problem", "user", "email", "created", "paid_at")}),
         ("Totals", {"fields": ("currency", "subtotal", "shipping_method_name", "shipping_cost", "total")}),
         (
             "Ship to",
@@ -74,6 +90,10 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Total", ordering="total")
     def total_display(self, order: Order) -> str:
         return money_format(order.total, order.currency)
+
+    @admin.display(description="Payment OK", boolean=True)
+    def payment_ok(self, order: Order) -> bool:
+        return not order.payment_problem
 
     @admin.display(description="Items")
     def item_count(self, order: Order) -> int:

@@ -52,6 +52,9 @@ class Order(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     updated = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # A payment that did not match the order (another amount or currency): the order stays
+    # unpaid and staff look at it (the admin lists and filters these).
+    payment_problem = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -233,6 +233,16 @@ def order_mark_paid(order_id: int) -> bool:
     return True
 
 
+def order_flag_payment(order_id: int, problem: str) -> None:
+    """A payment arrived that does not match the order: the order is not marked paid, and
+    the problem is recorded for staff (the admin's "Payment problem" filter)."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        order.payment_problem = problem[:500]
+        order.save(update_fields=["payment_problem", "updated"])
+    logger.error("order %s: %s", order, problem)
+
+
 def _order_advance(order: Order, *, status: str, to: str, refusal: str) -> Order:
     """Move a locked order from ``status`` to ``to``; OrderStateError (``refusal``, formatted
     with the order) from any other status."""

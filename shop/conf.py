@@ -22,6 +22,12 @@ class ShopSettings:
     IMPORT_MAX_UNZIPPED_BYTES: int = 4 * 1024 * 1024 * 1024
     # JPEG photos barely compress; a zip bomb expands hundreds of times or more.
     IMPORT_MAX_RATIO: int = 100
+    # Staff images (admin upload, import, thumbnails, the embedding worker): formats decoded at
+    # full size (PNG, WebP, TIFF, BMP, GIF) are refused from their header above this many
+    # pixels; JPEGs are decoded at a reduced scale and go up to MAX_IMAGE_PIXELS (50 MP).
+    # 8 MP keeps any one file's decoding under 150 MB (a lossless WebP costs ~16 bytes a pixel
+    # to decode, an RGBA PNG ~8): `manage.py bench_decode --path staff --path embedding`.
+    IMAGE_MAX_DECODED_PIXELS: int = 8_000_000
 
 
 CURRENCY_SYMBOLS: dict[str, str] = {"INR": "₹", "EUR": "€", "USD": "$", "GBP": "£"}

@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from core.storage import private_storage
+
 
 class Product(models.Model):
     """One catalogue product.
@@ -124,8 +126,9 @@ class ImportJob(models.Model):
         FAILED = "failed", "Failed"
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    csv_file = models.FileField(upload_to="imports/", max_length=255, blank=True)
-    images_zip = models.FileField(upload_to="imports/", max_length=255, blank=True)
+    # Kept in private storage (never served) under random names until the job ends.
+    csv_file = models.FileField(upload_to="imports/", storage=private_storage, max_length=255, blank=True)
+    images_zip = models.FileField(upload_to="imports/", storage=private_storage, max_length=255, blank=True)
     csv_name = models.CharField("CSV file", max_length=255, blank=True)
     zip_name = models.CharField("images zip", max_length=255, blank=True)
     compute_embeddings = models.BooleanField(default=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
@@ -73,15 +73,23 @@ class CatalogueQuery:
         return hashlib.sha1("&".join(parts).encode()).hexdigest()
 
 
+PRICE_STEP = Decimal("0.01")
+PRICE_BOUND_LIMIT = Decimal("1e8")  # Product.price: 10 digits, 2 after the point
+
+
 def _price_param(value: str | None) -> Decimal | None:
-    """A price bound from the query string; anything that is not a sane amount is ignored."""
+    """A price bound from the query string, kept to the price column's precision (two
+    places, under 10^8): anything that is not a finite amount in that range is ignored. Without
+    the rounding a bound like ``1e-999999999`` reached PostgreSQL and overflowed (a 500)."""
     if not value:
         return None
     try:
         price = Decimal(value.strip()[:12])
+        if not price.is_finite() or not 0 <= price < PRICE_BOUND_LIMIT:
+            return None
+        return price.quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         return None
-    return price if price.is_finite() and 0 <= price < Decimal("1e8") else None
 
 
 def _price_filter(query: CatalogueQuery) -> Q:

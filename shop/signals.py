@@ -12,3 +12,9 @@ from django.dispatch import Signal
 products_changed = Signal()
 # These products got a new or replaced image (a subset of some products_changed).
 product_images_changed = Signal()
+
+# What shoppers do on the storefront, for apps that count it (insights): sent by the views with
+# the ``request``. A text search of the catalogue: ``text`` and ``count`` (products found).
+catalogue_searched = Signal()
+# A product's page was shown: ``product_id``.
+product_viewed = Signal()

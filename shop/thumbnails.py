@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from core.images import open_image, to_rgb
+from shop.conf import shop_settings
 
 THUMBNAIL_BOX = (300, 400)
 # Large JPEGs are decoded at a reduced scale, still at least twice the thumbnail box.
@@ -21,10 +22,17 @@ def thumbnail_needed(size: tuple[int, int]) -> bool:
     return size[0] > THUMBNAIL_BOX[0] or size[1] > THUMBNAIL_BOX[1]
 
 
+def staff_image_open(data: bytes) -> Image.Image:
+    """Open a staff image the cheap way: JPEGs at a reduced scale (about twice the thumbnail
+    box), other formats only up to ``SHOP_IMAGE_MAX_DECODED_PIXELS`` (checked from the header,
+    before any pixel is decoded). ImageRejected says why an image cannot be used."""
+    return open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE, max_decoded_pixels=shop_settings.IMAGE_MAX_DECODED_PIXELS)
+
+
 def image_validate(data: bytes) -> tuple[int, int]:
     """Decode ``data`` as the thumbnail will (ImageRejected when it cannot be used); returns
     the decoded size (JPEGs at their reduced decoding scale)."""
-    image = open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE)
+    image = staff_image_open(data)
     size = image.size
     to_rgb(image, box=THUMBNAIL_DRAFT_SIZE)
     return size
@@ -33,7 +41,7 @@ def image_validate(data: bytes) -> tuple[int, int]:
 def thumbnail_create(image_name: str, data: bytes) -> str:
     """Write a JPEG thumbnail of ``data`` next to the other thumbnails; returns its storage
     name, or "" when the image is small enough to be its own thumbnail."""
-    image = open_image(data, draft_size=THUMBNAIL_DRAFT_SIZE)
+    image = staff_image_open(data)
     if not thumbnail_needed(image.size):
         return ""
     rgb = to_rgb(image, box=THUMBNAIL_DRAFT_SIZE)

@@ -14,6 +14,7 @@ from shop import labels, selectors
 from shop.money import money_format
 from shop.pagination import IdsFirstPaginator
 from shop.search import text_search
+from shop.signals import catalogue_searched, product_viewed
 
 PAGE_SIZE = 24
 # Query-string parameters that make "/" the catalogue (old links to the catalogue at "/").
@@ -74,6 +75,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     facets = selectors.facet_counts(query, version)
     chips, clear_all = _chips(params, query)
     search = text_search(query.text, version) if query.text else None
+    if query.text and not request.GET.get("page"):
+        catalogue_searched.send(sender=None, request=request, text=query.text, count=paginator.count)
     sorts = [(key, label) for key, (label, _order) in selectors.SORTS.items()]
     if not query.text:
         sorts = [(key, label) for key, label in sorts if key != selectors.RELEVANCE]
@@ -134,6 +137,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     product = selectors.product_get(product_id)
     if product is None:
         raise Http404("No such product.")
+    product_viewed.send(sender=None, request=request, product_id=product.pk)
     crumbs = [
         (labels.value_label(product.master_category), (("master", product.master_category),)),
         (

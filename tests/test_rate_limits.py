@@ -135,6 +135,7 @@ def test_limits_are_off_when_disabled(limits, settings) -> None:
 @pytest.mark.django_db
 def test_behind_the_proxy_the_client_is_the_address_it_forwarded(limits, settings) -> None:
     settings.BEHIND_PROXY = True
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
     proxy = "10.0.0.2"
     # The proxy appends the client's address; whatever the client put in front is ignored.
     alice = client_at(proxy, HTTP_X_FORWARDED_FOR="1.2.3.4, 192.0.2.10")

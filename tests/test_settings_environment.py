@@ -10,6 +10,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from tests.support.servers import ROOT
 
 _SHOW = (
@@ -35,6 +37,7 @@ def _show(**variables: str) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_app_settings_come_from_the_environment_in_their_types() -> None:
     shown = _show(
         VISUALSEARCH_BATCH_SIZE="8",
@@ -58,6 +61,7 @@ def test_app_settings_come_from_the_environment_in_their_types() -> None:
     assert (shown["currency"], shown["minutes"], shown["quantity"]) == ("EUR", 7, 3)
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_without_a_broker_photo_search_embeds_in_process_and_defaults_hold() -> None:
     shown = _show(REDIS_URL="")
     assert shown["dict"] == {"QUERY_IN_PROCESS": True}

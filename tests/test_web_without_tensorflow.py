@@ -1,4 +1,4 @@
-"""The web process serves pages, find-similar and the API without importing TensorFlow:
+"""The web process serves pages, find-similar and the API without importing TensorFlow (or ONNX Runtime):
 only the worker (or photo search in the embedded, broker-less default) loads the model."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ for url in ["/", f"/products/{ids[0]}/", f"/products/{ids[0]}/similar/", f"/api/
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
 assert len(client.get(f"/api/products/{ids[0]}/similar").json()["results"]) == 5
-loaded = sorted(name for name in sys.modules if name.split(".")[0] in {"tensorflow", "keras"})
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in {"tensorflow", "keras", "onnxruntime"})
 print("TF-MODULES:", loaded[:5])
 sys.exit(1 if loaded else 0)
 """

@@ -5,7 +5,16 @@ from django.apps import AppConfig
 
 # The Django settings that visualsearch.ml's ModelSettings is built from (VISUALSEARCH: the
 # environment's values, config/settings/app_settings.py).
-_ML_SETTINGS = frozenset({"VISUALSEARCH_WEIGHTS", "VISUALSEARCH_MODEL_DIR", "VISUALSEARCH_BATCH_SIZE", "VISUALSEARCH"})
+_ML_SETTINGS = frozenset(
+    {
+        "VISUALSEARCH_WEIGHTS",
+        "VISUALSEARCH_MODEL_DIR",
+        "VISUALSEARCH_BATCH_SIZE",
+        "VISUALSEARCH_ENGINE",
+        "VISUALSEARCH_ENGINE_THREADS",
+        "VISUALSEARCH",
+    }
+)
 
 
 def configure_ml() -> None:
@@ -18,6 +27,8 @@ def configure_ml() -> None:
             weights=Path(vs_settings.WEIGHTS) if vs_settings.WEIGHTS else None,
             model_dir=vs_settings.MODEL_DIR,
             batch_size=vs_settings.BATCH_SIZE,
+            engine=vs_settings.ENGINE,
+            threads=vs_settings.ENGINE_THREADS,
         )
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from core.conf import app_settings
 
@@ -22,6 +23,12 @@ class VisualSearchSettings:
     MODEL_DIR: Path = VAR_DIR / "models"
     # Images per forward pass, and products per embedding task.
     BATCH_SIZE: int = 32
+    # Inference engine (visualsearch.ml.engines): "auto" runs ONNX Runtime when fetch_weights'
+    # ONNX export passed its check against TensorFlow, else TensorFlow; "onnx" asks for ONNX
+    # Runtime (TensorFlow with a warning when the export is missing or refused); "tensorflow"
+    # always the reference. ENGINE_THREADS: ONNX Runtime's threads per process (0: one per core).
+    ENGINE: Literal["auto", "onnx", "tensorflow"] = "auto"
+    ENGINE_THREADS: int = 0
     TASK_BATCH: int = 64
     # How often each process looks for changed embeddings in the index change log.
     INDEX_REFRESH_SECONDS: float = 2.0
@@ -29,19 +36,20 @@ class VisualSearchSettings:
     INDEX_CHANGE_RETENTION_HOURS: int = 48
     # PCA dimensions of the in-memory index (0 = the full 2048).
     INDEX_DIMS: int = 256
-    # The index class (the seam where an approximate index plugs in, see README).
+    # The index class (the seam where an approximate index plugs in, docs/search-index.md).
     INDEX_CLASS: str = "visualsearch.index.memory.EmbeddingIndex"
     # "auto": the exact in-memory index below INDEX_AUTO_FAISS_ROWS searchable products, the
-    # FAISS index (visualsearch.index.faiss_index.FaissIndex) from there on (README, "Past one
-    # machine"): at 200k rows the exact index holds ~230 MB per process and loads in ~12 s.
+    # FAISS index (visualsearch.index.faiss_index.FaissIndex) from there on (docs/search-index.md, "Past one
+    # machine"): past it the exact index's memory and load time per process grow too large
+    # (figures: docs/search-index.md).
     INDEX_AUTO_FAISS_ROWS: int = 200_000
     # FAISS index artifact (visualsearch.index.artifact, services/artifacts.py): the factory
     # string of both spaces ({nlist} is filled in from the row count); how many inverted lists
     # a search probes: tuned per space at build (visualsearch.index.tuning: the smallest count
     # reaching FAISS_TARGET_RECALL recall@5 on FAISS_TUNE_QUERIES catalogue products against
     # exact search, at most FAISS_NPROBE_MAX, a warning when none does), unless FAISS_NPROBE
-    # (> 0) sets it explicitly; filtered subsets scored exactly up to this many rows (decoded,
-    # ~5 µs a row), the local cache folder (unset or "": var/index-cache), the storage prefix,
+    # (> 0) sets it explicitly; filtered subsets scored exactly up to this many rows (each row
+    # decoded), the local cache folder (unset or "": var/index-cache), the storage prefix,
     # how many logged changes past the artifact's watermark make the periodic check build a new
     # one (below changelog.FULL_RELOAD_AFTER, where a process gives an artifact up), and how
     # many ready artifacts are kept.
@@ -62,7 +70,7 @@ class VisualSearchSettings:
     # Photo search: upload limit, and how long a page waits for the query worker.
     MAX_UPLOAD_BYTES: int = 10 * 1024 * 1024
     # Shopper photos in formats decoded at full size (PNG, WebP, TIFF, …) are refused above
-    # this many pixels (a 7071×7071 RGBA PNG would take 200 MB, 10 MP of RGBA ~80 MB); JPEGs are decoded at a
+    # this many pixels (full-size RGBA costs 4 bytes a pixel, docs/security.md); JPEGs are decoded at a
     # reduced scale, so they go up to the general MAX_IMAGE_PIXELS.
     QUERY_MAX_PIXELS: int = 10_000_000
     QUERY_TIMEOUT: float = 15.0
@@ -83,6 +91,14 @@ class VisualSearchSettings:
     HEAD_AUX_LABELS: tuple[str, ...] = ("gender",)
     HEAD_MIN_PER_CLASS: int = 5
     HEAD_MIN_LABELLED: int = 200
+    # Activation needs evidence (services/head_evidence.py): at least this many held-out
+    # products to measure on, and a paired bootstrap (this many resamples, this two-sided
+    # confidence) in which the score rises and no headline figure falls beyond its noise.
+    HEAD_MIN_EVAL_QUERIES: int = 300
+    HEAD_BOOTSTRAP_SAMPLES: int = 2000
+    HEAD_CONFIDENCE: float = 0.95
+    # Held-out products the heads page shows with their 5 lookalikes before and after a retrain.
+    HEAD_EXAMPLES: int = 4
     # Photo search's learned space (visualsearch.ml.photo_projection), trained with the head
     # on photo-like copies of training products embedded by the model (services/photo_pairs.py;
     # 0 training photos: none, photo search keeps the raw vectors). Fewer than MIN_PAIRS
@@ -104,8 +120,7 @@ class VisualSearchSettings:
     QUERY_TOKEN_SECONDS: int = 900
     # Below this best score photo search says "Nothing in the shop looks very close"
     # (calibrated with `python manage.py photo_quality`: 600 catalogue shopper photos vs 132
-    # non-fashion images; 2.8% of real product photos fall below it, 10.6% of non-fashion
-    # images above it; see README, "Photo search").
+    # non-fashion images; the error rates on each side are in docs/visual-search.md).
     PHOTO_CLOSE_THRESHOLD: float = 0.676
     # Load the model when a query worker (celery worker_ready) or, in the embedded default,
     # the development server starts, so shoppers rarely wait for it.

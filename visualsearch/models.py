@@ -143,6 +143,9 @@ class SimilarityHead(models.Model):
     active = models.BooleanField(default=False)
     activated_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # sha256 of what the training read (the products, their vectors and labels, the backbone)
+    # and of its parameters: a retrain on unchanged data and settings reuses this head.
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -157,6 +160,49 @@ class SimilarityHead(models.Model):
     @property
     def version(self) -> str:
         return f"head-v{self.pk}"
+
+
+class HeadTrainingJob(models.Model):
+    """One "Retrain similarity" from the admin: its progress while it runs (the stage and the
+    share done, written by the training), then its outcome: the head it stored or reused, and
+    whether that head was activated and why."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Outcome(models.TextChoices):
+        NONE = "", "—"
+        ACTIVATED = "activated", "Activated"
+        REFUSED = "refused", "Stored, not activated"
+        REUSED = "reused", "Unchanged: existing head reused"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True, default=Outcome.NONE)
+    stage = models.CharField(max_length=255, blank=True)
+    progress = models.FloatField(default=0.0)  # 0..1
+    cancel_requested = models.BooleanField(default=False)
+    head = models.ForeignKey(SimilarityHead, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    reason = models.TextField(blank=True)
+    twins = models.JSONField(default=dict, blank=True)  # {"products": n, "groups": m}
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # At most one retrain at a time: a second start is refused by the database itself.
+            models.UniqueConstraint(fields=["state"], condition=Q(state="running"), name="one_running_head_training"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Retrain #{self.pk} ({self.get_state_display()})"
 
 
 class IndexArtifact(models.Model):

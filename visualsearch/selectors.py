@@ -14,7 +14,14 @@ from shop.attributes import SEARCHABLE_ATTRIBUTES
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.index.base import FULL_DIMS, Hit
-from visualsearch.models import EmbeddingStatus, IndexArtifact, ProductEmbedding, ReindexJob, SimilarityHead
+from visualsearch.models import (
+    EmbeddingStatus,
+    HeadTrainingJob,
+    IndexArtifact,
+    ProductEmbedding,
+    ReindexJob,
+    SimilarityHead,
+)
 
 # Refinements a shopper can toggle on "find similar": query parameter → (indexed field, label).
 REFINEMENTS = {a.refinement_param: (a.field, a.refinement_label) for a in SEARCHABLE_ATTRIBUTES}
@@ -223,6 +230,12 @@ def stored_embeddings_load(fields: Sequence[str], model_versions: Sequence[str])
     )
 
 
+def image_checksums(product_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The sha256 of each product's image ("" where unknown), in the order of ``product_ids``."""
+    known = dict(Product.objects.filter(pk__in=[int(pid) for pid in product_ids]).values_list("pk", "image_checksum"))
+    return np.asarray([known.get(int(pid), "") or "" for pid in product_ids], dtype=object)
+
+
 # --- similarity heads ---------------------------------------------------------------------------
 
 
@@ -238,6 +251,47 @@ def served_model_version(active: SimilarityHead | None) -> str:
     if active is None or not vs_settings.HEAD_ENABLED or active.backbone_version != MODEL_VERSION:
         return MODEL_VERSION
     return f"{MODEL_VERSION}+{active.version}"
+
+
+@dataclass
+class TrainingProgress:
+    job: HeadTrainingJob
+    percent: float
+    elapsed_seconds: float
+    eta_seconds: float | None
+
+
+def head_training_job_progress(job: HeadTrainingJob) -> TrainingProgress:
+    """A retrain's share done, time taken and (once a few percent are done) time left."""
+    end = job.finished_at or timezone.now()
+    elapsed = max((end - (job.started_at or job.created)).total_seconds(), 0.0)
+    eta = elapsed * (1 - job.progress) / job.progress if 0.03 <= job.progress < 1 and elapsed > 0 else None
+    return TrainingProgress(job, 100.0 * job.progress, elapsed, eta)
+
+
+def head_training_jobs_recent(limit: int = 5) -> list[TrainingProgress]:
+    jobs = HeadTrainingJob.objects.select_related("requested_by", "head").defer("head__weights")[:limit]
+    return [head_training_job_progress(job) for job in jobs]
+
+
+def catalogue_twins_by_checksum() -> dict[str, int]:
+    """Active products sharing a byte-identical picture with another (by their image
+    checksum), and in how many groups: one query, for the heads page."""
+    groups = (
+        Product.objects.filter(is_active=True)
+        .exclude(image_checksum="")
+        .values("image_checksum")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .values_list("n", flat=True)
+    )
+    sizes = list(groups)
+    return {"products": sum(sizes), "groups": len(sizes)}
+
+
+def products_by_ids(ids: Sequence[int] | set[int]) -> dict[int, Product]:
+    """Products by id (any state: examples of a head stay readable after a product is retired)."""
+    return Product.objects.in_bulk(list(ids))
 
 
 def index_artifacts_recent(limit: int = 5) -> list[IndexArtifact]:

@@ -92,18 +92,19 @@ class WorkerQueryEmbedder:
 
 
 @shared_task(ignore_result=True, acks_late=False)
-def train_similarity_head() -> None:
-    """Train a similarity head on the stored vectors and labels, with photo search's learned
-    space from training photos embedded here by the model (services.head_training.head_train); it
-    becomes active only if it beats the active one. Staff start it from the admin."""
-    from visualsearch.services import head_training
+def train_similarity_head(job_id: int) -> None:
+    """Run a retrain job (services.head_jobs.head_training_job_run: a similarity head trained on
+    the stored vectors and labels, with photo search's learned space from training photos
+    embedded here by the model; active only with evidence that it is better). Staff start it
+    from the admin; its progress and outcome are written to the job."""
+    from visualsearch.services import head_jobs
 
     try:
-        result = head_training.head_train()
-    except head_training.NotEnoughLabels as exc:
-        logger.warning("similarity head not trained: %s", exc)
-        return
-    logger.info("similarity head v%s: %s", result.head.pk, result.reason)
+        job = head_jobs.head_training_job_run(job_id)
+    except Exception as exc:
+        head_jobs.head_training_job_fail(job_id, exc)
+        raise
+    logger.info("retrain #%s: %s %s", job_id, job.get_state_display(), job.reason)
 
 
 @shared_task(ignore_result=True, acks_late=False)
@@ -127,6 +128,9 @@ class CeleryTaskQueue:
 
     def build_index_artifact(self) -> None:
         build_index_artifact.delay()
+
+    def train_head(self, job_id: int) -> None:
+        train_similarity_head.delay(job_id)
 
 
 @worker_ready.connect
@@ -169,8 +173,8 @@ def _warm_up_in_background(reason: str) -> threading.Thread | None:
 @worker_ready.connect
 def warm_up_query_worker(sender: object = None, **kwargs: object) -> None:
     """A worker that answers photo-search queries in its own process (``--pool solo`` or
-    threads, as the README runs the query worker) loads the model as it becomes ready, in a
-    background thread, so the first shopper's search does not wait 10–13 s for it."""
+    threads, as docs/deploy.md runs the query worker) loads the model as it becomes ready, in a
+    background thread, so the first shopper's search does not wait for it."""
     from visualsearch.conf import vs_settings
 
     if not vs_settings.WARM_UP:

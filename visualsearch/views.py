@@ -27,6 +27,7 @@ from visualsearch.query.params import clamp_k, explicit_filters
 from visualsearch.query.photo import FULL_BOX, Box, parse_box, validate_upload_size
 from visualsearch.query.similar import SimilarResult, similar_to_photo, similar_to_product
 from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM, PHOTO_FILTERS, REFINEMENTS, refinement_on
+from visualsearch.signals import visual_search_answered
 
 # Errors Django raises while parsing a malformed or abusive request body.
 _BAD_BODY = (MultiPartParserError, BadRequest, SuspiciousOperation)
@@ -92,7 +93,8 @@ def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
         "refinements": [(key, label, refinement_on(toggles.get(key))) for key, label in _refinement_labels(product)],
     }
     try:
-        context["result"] = similar_to_product(product, toggles=toggles)
+        context["result"] = result = similar_to_product(product, toggles=toggles)
+        visual_search_answered.send(sender=None, request=request, kind="similar", product_id=product.pk, result=result)
     except ApplicationError as exc:
         context["message"] = exc.message
     return render(request, "visualsearch/similar.html", context)
@@ -161,6 +163,9 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
                 if upload:
                     validate_upload_size(upload.size)
                     result = similar_to_photo(upload.read(), box=form.cleaned_data["box"], filters=filters)
+                    visual_search_answered.send(
+                        sender=None, request=request, kind="photo", product_id=None, result=result
+                    )
                 else:
                     result = similar_to_photo(token=form.cleaned_data["q"], filters=filters)
                 context["result"] = result
@@ -241,7 +246,9 @@ def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
     product = product_get(product_id)
     if product is None:
         raise NotFound(f"No active product with id {product_id}.")
-    return _result_json(request, similar_to_product(product, k=k, toggles=request.GET))
+    result = similar_to_product(product, k=k, toggles=request.GET)
+    visual_search_answered.send(sender=None, request=request, kind="similar", product_id=product.pk, result=result)
+    return _result_json(request, result)
 
 
 @ratelimit("photo_search", methods=("POST",))
@@ -269,6 +276,7 @@ def api_photo_search(request: HttpRequest) -> JsonResponse:
     if upload is not None:
         validate_upload_size(upload.size)
         result = similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False)
+        visual_search_answered.send(sender=None, request=request, kind="photo", product_id=None, result=result)
     else:
         result = similar_to_photo(token=token, k=k, filters=filters, preview=False)
     return _result_json(request, result, photo=True)

@@ -1,4 +1,4 @@
-"""Loading the model before the first photo search needs it (10–13 s on 2 cores).
+"""Loading the model before the first photo search needs it (load times: docs/benchmarks.md).
 
 The query worker does it when it starts (``visualsearch.tasks``: celery ``worker_ready``, or
 each prefork child); in the embedded default (no broker: queries embed in the web process)

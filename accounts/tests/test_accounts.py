@@ -24,13 +24,34 @@ def buy(client, product) -> Order:
     return Order.objects.get(number=number)
 
 
-def test_sign_up_logs_in_and_the_checkout_is_linked_to_the_account(client, make_product) -> None:
-    response = client.post(
+def sign_up(client, username: str, email: str, **extra: str):
+    return client.post(
         reverse("accounts:signup"),
-        {"username": "meera", "email": "meera@example.com", "password1": PASSWORD, "password2": PASSWORD},
+        {"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD, **extra},
     )
-    assert response.status_code == 302
+
+
+def link_in(message) -> str:
+    return re.search(r"https?://\S+", message.body).group(0)
+
+
+def test_sign_up_mails_a_link_that_activates_and_logs_in(client, make_product, django_user_model) -> None:
+    response = sign_up(client, "meera", "meera@example.com")
+    assert response.status_code == 302 and response.url == reverse("accounts:signup_done")
+    assert "Check your email" in client.get(response.url).content.decode()
+    user = django_user_model.objects.get(username="meera")
+    assert not user.is_active  # no account to log in to before the address is confirmed
+    assert client.post(reverse("accounts:login"), {"username": "meera", "password": PASSWORD}).status_code == 200
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["meera@example.com"]
+    link = link_in(mail.outbox[0])
+    activated = client.get(link)
+    assert activated.status_code == 302 and activated.url == reverse("shop:catalogue")
     assert "My orders" in client.get("/").content.decode()
+    # The link works once.
+    client.post(reverse("accounts:logout"))
+    assert client.get(link).status_code == 400
+    assert "My orders" not in client.get("/").content.decode()
+    client.post(reverse("accounts:login"), {"username": "meera", "password": PASSWORD})
     product = priced_product(make_product, "400.00", {"M": 3}, name="Account Tee")
     add_to_bag(client, variant(product, "M"))
     assert client.get(reverse("checkout:details")).context["form"].initial["email"] == "meera@example.com"
@@ -42,13 +63,44 @@ def test_sign_up_logs_in_and_the_checkout_is_linked_to_the_account(client, make_
     assert "Account Tee" in detail and "₹400.00" in detail
 
 
-def test_duplicate_email_is_refused_at_sign_up(client, django_user_model) -> None:
-    django_user_model.objects.create_user("a", "taken@example.com", PASSWORD)
-    response = client.post(
-        reverse("accounts:signup"),
-        {"username": "b", "email": "TAKEN@example.com", "password1": PASSWORD, "password2": PASSWORD},
-    )
-    assert response.status_code == 200 and "exists already" in response.content.decode()
+def test_sign_up_with_a_taken_address_answers_as_for_a_new_one(client, django_user_model) -> None:
+    """Issue 19: the answer never says an address has an account; its owner gets an e-mail."""
+    owner = django_user_model.objects.create_user("a", "taken@example.com", PASSWORD)
+    taken = sign_up(client, "b", "TAKEN@example.com")
+    fresh = sign_up(client, "c", "fresh@example.com")
+    assert (taken.status_code, taken.url) == (fresh.status_code, fresh.url) == (302, reverse("accounts:signup_done"))
+    assert not django_user_model.objects.filter(username="b").exists()
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD) and owner.is_active  # nothing about it changed
+    to_owner, to_fresh = mail.outbox
+    assert to_owner.to == ["taken@example.com"] and "You already" in to_owner.body
+    assert 'user name "a"' in to_owner.body and "/account/password-reset/" in to_owner.body
+    assert "/account/activate/" not in to_owner.body
+    assert to_fresh.to == ["fresh@example.com"] and "/account/activate/" in to_fresh.body
+
+
+def test_signing_up_again_before_activating_sends_the_link_again(client, django_user_model) -> None:
+    sign_up(client, "asha", "asha@example.com")
+    again = sign_up(client, "asha2", "asha@example.com")
+    assert again.url == reverse("accounts:signup_done")
+    assert django_user_model.objects.filter(email="asha@example.com").count() == 1
+    assert len(mail.outbox) == 2
+    client.get(link_in(mail.outbox[1]))
+    assert django_user_model.objects.get(username="asha").is_active
+
+
+def test_activation_keeps_a_safe_next_and_drops_another_site(client) -> None:
+    sign_up(client, "nia", "nia@example.com", next=reverse("checkout:details"))
+    assert client.get(link_in(mail.outbox[0])).url == reverse("checkout:details")
+    client.post(reverse("accounts:logout"))
+    sign_up(client, "ola", "ola@example.com", next="https://evil.example/")
+    assert client.get(link_in(mail.outbox[1])).url == reverse("shop:catalogue")
+
+
+@pytest.mark.parametrize("path", ["MQ/wrong-token/", "!!!/x/", "OTk5OTk5OTk5OTk5OTk5OTk5OTk5/abc-def/"])
+def test_a_wrong_activation_link_is_a_page_not_an_error(client, path: str) -> None:
+    answer = client.get(f"/account/activate/{path}")
+    assert answer.status_code == 400 and "This link does not work any more" in answer.content.decode()
 
 
 def test_another_customer_and_anonymous_get_404(client, django_user_model, make_product) -> None:

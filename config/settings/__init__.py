@@ -2,7 +2,7 @@
 
 With nothing set, the site runs on a fresh machine: SQLite file, Celery tasks in-process
 (eager), media on the local filesystem. Production sets DATABASE_URL, REDIS_URL,
-DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (and optionally S3 media), see README.md.
+DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (and optionally S3 media), see docs/deploy.md.
 
 Each topic is a module that imports what it needs from the others by name, and each setting
 is set in one module only, so the order below does not matter. This package is all of them

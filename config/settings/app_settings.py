@@ -12,11 +12,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
+from api.conf import ApiSettings
 from bag.conf import BagSettings
 from checkout.conf import CheckoutSettings
 from config.settings.base import env
 from config.settings.celery import CELERY_TASK_ALWAYS_EAGER
 from core.conf import field_types
+from insights.conf import InsightsSettings
 from orders.conf import OrdersSettings
 from shop.conf import ShopSettings
 from visualsearch.conf import VisualSearchSettings
@@ -33,6 +37,11 @@ def _read(variable: str, kind: Any) -> Any:
         return Decimal(env.str(variable))
     if kind in (str, Path):
         return env.str(variable)  # a Path field: "" means its default
+    if typing.get_origin(kind) is typing.Literal:  # one of the listed strings, checked here
+        value = env.str(variable)
+        if value not in typing.get_args(kind):
+            raise ImproperlyConfigured(f"{variable}={value!r}: expected one of {', '.join(typing.get_args(kind))}")
+        return value
     if typing.get_origin(kind) is tuple:
         item = typing.get_args(kind)[0]
         return tuple(_read_item(part, item) for part in env.tuple(variable))
@@ -60,3 +69,5 @@ SHOP = _from_environment("SHOP", ShopSettings)
 BAG = _from_environment("BAG", BagSettings)
 ORDERS = _from_environment("ORDERS", OrdersSettings)
 CHECKOUT = _from_environment("CHECKOUT", CheckoutSettings)
+INSIGHTS = _from_environment("INSIGHTS", InsightsSettings)
+API = _from_environment("API", ApiSettings)

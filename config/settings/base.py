@@ -33,7 +33,12 @@ INSTALLED_APPS = [
     "bag",
     "checkout",
     "accounts",
+    # What visual search sells (dashboard, duplicates): listens to the apps above, none imports it.
+    "insights",
     "payments",
+    # The versioned JSON API (/api/v1/): depends on shop, visualsearch and bag; nothing on it.
+    "ninja",
+    "api",
 ]
 # The lab (lab/: benchmarks, evaluations, experiments; never imported by the product) only when
 # asked for (LOOKALIKE_LAB=1) or under DEBUG, and only where its package is (not in an image
@@ -44,6 +49,10 @@ if (env.bool("LOOKALIKE_LAB", default=False) or DEBUG) and importlib.util.find_s
 MIDDLEWARE = [
     # Request counts and latencies for Prometheus (first and last, around everything else).
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Drops X-Forwarded-* unless the request came from our proxy (TRUSTED_PROXIES).
+    "core.forwarded.ForwardedHeadersMiddleware",
+    # Reads what a view left of the body (an early 429/413) before the answer goes back.
+    "core.middleware.RequestBodyDrainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -55,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Insights: the browser session's last visual search, in a cookie set after one.
+    "insights.middleware.visual_search_touch",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApplicationErrorMiddleware",
     # django-axes: last, it turns a locked-out login into the lockout response.
@@ -75,6 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "checkout.context_processors.demo_shop",
             ],
         },
     },

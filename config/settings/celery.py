@@ -25,6 +25,8 @@ CELERY_TASK_ROUTES = {
     "bag.tasks.*": {"queue": "shop"},
     # Staff's bulk imports from the admin (shop.tasks.import_job_run_task).
     "shop.tasks.*": {"queue": "shop"},
+    # Insights' flush and retention: short, never behind a reindex.
+    "insights.tasks.*": {"queue": "shop"},
 }
 # Fail fast when the broker is down instead of hanging the request that enqueues.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -61,4 +63,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("VISUALSEARCH_ARTIFACT_CHECK_EVERY_SECONDS", default=600.0),
         "kwargs": {"force": False},
     },
+    # Insights: buffered shopper events into the database; "nothing close" photos past their
+    # retention period deleted.
+    "insights-flush": {
+        "task": "insights.tasks.insights_flush",
+        "schedule": env.float("INSIGHTS_FLUSH_EVERY_SECONDS", default=15.0),
+    },
+    "insights-prune": {"task": "insights.tasks.insights_prune", "schedule": 3600.0},
 }

@@ -1,11 +1,12 @@
 """Security: the secret key, the hosts served, authentication, HTTPS behind the proxy, cookies,
 rate limits, the admin login lockout and who may read /metrics.
 
-`manage.py check --deploy` is clean with the production variables of README.md
+`manage.py check --deploy` is clean with the production variables of docs/deploy.md
 (tests/test_deploy_checks.py runs it). The Content-Security-Policy is in content_security.py.
 """
 
 from datetime import timedelta
+from ipaddress import ip_network
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -27,6 +28,8 @@ if not DEBUG and not ALLOWED_HOSTS:
         "(comma separated), or set DJANGO_DEBUG=1 for local development."
     )
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A CSRF failure under /api/ answers the API's JSON error envelope, elsewhere Django's page.
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 # --- Authentication. django-axes first (it refuses a locked-out login before any password
 # is checked; it needs the request, which the login form passes), then the usual backend.
@@ -53,6 +56,15 @@ METRICS_ALLOWED_NETWORKS = env.list("DJANGO_METRICS_ALLOWED_NETWORKS", default=[
 # last X-Forwarded-For address as the client for rate limits and login lockouts. Without a
 # proxy a client could claim https or any address with them, so they are ignored.
 BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+# DJANGO_TRUSTED_PROXIES: the addresses (or networks) the proxy connects from. The forwarded
+# headers are believed only on connections from these (core/forwarded.py); from anyone else,
+# a client that reached gunicorn directly, they are dropped. Default: this machine.
+TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"])
+try:
+    for _entry in TRUSTED_PROXIES:
+        ip_network(_entry.strip(), strict=False)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES: {exc}") from None
 if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=BEHIND_PROXY):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -61,7 +61,7 @@ def test_a_broken_orientation_value_counts_as_upright() -> None:
 
 def test_query_limit_refuses_large_png_from_its_header_but_not_large_jpeg() -> None:
     png = _png(Image.new("RGB", (3000, 2000)))
-    with pytest.raises(ImageRejected, match=r"PNG images are searched up to 5 megapixels"):
+    with pytest.raises(ImageRejected, match=r"PNG images can be at most 5 megapixels"):
         open_image(png, draft_size=BOX, max_decoded_pixels=5_000_000)
     buffer = io.BytesIO()
     Image.new("RGB", (3000, 2000), (10, 120, 200)).save(buffer, format="JPEG")

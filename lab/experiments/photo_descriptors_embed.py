@@ -27,15 +27,17 @@ import numpy as np
 from shop.models import Product
 from visualsearch.ml import embedder
 from visualsearch.ml import shopper_photos as SP
+from visualsearch.ml.engines.tensorflow import keras_module, load_full_model
 from visualsearch.ml.head import split_of
+from visualsearch.ml.weights import resolve_weights_path
 from visualsearch.query.photo import decode_photo, query_colour
 from visualsearch.services import embeddings as E
 from visualsearch.services import photo_pairs as PP
 
 OUT = os.environ.get("EXP_DATA", "var/experiments/photo_descriptors")
 os.makedirs(OUT, exist_ok=True)
-keras = embedder._keras()
-full = embedder._get_models().full
+keras = keras_module()
+full = load_full_model(resolve_weights_path())
 fm = keras.Model(full.input, [full.get_layer("conv4_block6_out").output, full.get_layer("conv5_block3_out").output])
 NAMES = ["mac", "gem", "spoc", "rmac", "mac4", "gem4"]
 

@@ -22,6 +22,7 @@ def fake_real(count: int = 400, seed: int = 0) -> tuple[np.ndarray, dict[str, np
     return vectors, labels
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_synthetic_catalogue_is_real_vectors_then_mixtures_around_them() -> None:
     real, labels = fake_real()
     cat = bench_ann.SyntheticCatalogue(real, labels, 1000, seed=1)
@@ -40,6 +41,7 @@ def test_synthetic_catalogue_is_real_vectors_then_mixtures_around_them() -> None
     np.testing.assert_allclose(cat.vectors(rows), np.stack([rest[599], rest[0], first[5]]), rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_exact_truth_is_the_brute_force_top_k_with_filters() -> None:
     real, labels = fake_real()
     cat = bench_ann.SyntheticCatalogue(real, labels, 900, seed=2)

@@ -136,14 +136,19 @@ def test_photo_figures_count_a_same_picture_twin_only_in_the_twin_figures() -> N
     vectors[6] = vectors[5]  # product 106 is listed with product 105's very picture
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     attributes = {"article_type": ["Tshirts"] * 30}
-    catalogue = relevance.Catalogue(np.arange(100, 130, dtype=np.int64), vectors, attributes)
+    checksums = np.asarray([f"sum-{i}" for i in range(30)], dtype=object)
+    checksums[20] = checksums[12]  # product 120: the same file as 112, its vector computed apart
+    catalogue = relevance.Catalogue(np.arange(100, 130, dtype=np.int64), vectors, attributes, None, checksums)
+    assert relevance.catalogue_twins(catalogue).summary() == {"products": 4, "groups": 2}
     index = relevance.build_index(catalogue, None)
-    # Photos of products 106 (a tie with its twin 105, which the index lists first) and 110.
-    rows = np.array([6, 10])
-    photos = EmbeddedPhotoSet(rows, vectors[rows], np.zeros((2, 196), np.float32))
+    # Photos of products 106 (a tie with its twin 105, which the index lists first), 110, and
+    # 120 looking exactly like 112's stored picture (the same file).
+    rows = np.array([6, 10, 20])
+    photos = EmbeddedPhotoSet(rows, vectors[[6, 10, 12]], np.zeros((3, 196), np.float32))
     scores = relevance.evaluate_photos(catalogue, index, photos, colour_weight=0.0)
-    assert scores.self_at_5 == [1.0, 1.0] and scores.twin_at_1 == [1.0, 1.0]
-    assert scores.self_at_1 == [0.0, 1.0]  # the tie went to the twin
+    assert scores.twin_at_1 == [1.0, 1.0, 1.0]
+    assert scores.self_at_1 == [0.0, 1.0, 0.0]  # the tie went to the twin; 112 came before 120
+    assert scores.self_at_5[:2] == [1.0, 1.0]
 
 
 # --- evaluate beside an active head (the head tests' synthetic catalogue) -----------------------
@@ -159,6 +164,7 @@ def test_evaluate_reports_the_held_out_split_side_by_side() -> None:
     call_command("evaluate", "--photos", "0", stdout=out)
     lines = out.getvalue().splitlines()
     assert "# queries from: the held-out split" in lines
+    assert any(line.startswith("# same-picture twins: 0 products in 0 groups") for line in lines)
     queries = head.metrics["eval"]["queries"]
     assert f"# held-out split: {queries} find-similar queries, never trained or tuned on" in lines
     at = next(i for i, line in enumerate(lines) if line.startswith("figure"))

@@ -60,6 +60,7 @@ def test_synthetic_embeddings_are_not_real_ones(known_products: list[Product], m
     }
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_seed_command_needs_confirmation() -> None:
     with pytest.raises(CommandError, match="--yes"):
         call_command("seed_synthetic_embeddings")

@@ -1,7 +1,7 @@
 """Demo prices, sizes and stock for a catalogue that has none (the shared *Fashion Product
 Images* set has neither prices nor stock). Everything here is deterministic: the same product
 (its article type and external id) always gets the same price, sizes and stock, so a demo site,
-a screenshot and a test agree. This is demo data, documented as such in the README; real
+a screenshot and a test agree. This is demo data, documented as such in docs/shop.md; real
 catalogues bring a ``price`` column and staff set stock in the admin.
 
 Only the demo path uses it: ``import_catalogue --demo-prices --demo-stock`` (``scripts/dev``)

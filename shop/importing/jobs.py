@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -56,10 +56,11 @@ def import_job_create(
     )
     with transaction.atomic():
         job.save()
-        # Stored under the job's number, whatever the uploads were called.
-        job.csv_file.save(f"import-{job.pk}.csv", csv_upload, save=False)
+        # In private storage under random names (not the job's number), whatever the uploads
+        # were called; deleted when the job ends.
+        job.csv_file.save(f"{secrets.token_hex(16)}.csv", csv_upload, save=False)
         if zip_upload is not None:
-            job.images_zip.save(f"import-{job.pk}-images.zip", zip_upload, save=False)
+            job.images_zip.save(f"{secrets.token_hex(16)}.zip", zip_upload, save=False)
         job.save(update_fields=["csv_file", "images_zip"])
         transaction.on_commit(lambda: dispatch(job.pk))
     return job
@@ -159,7 +160,7 @@ def _import_uploads_delete(job: ImportJob) -> None:
     for field in (job.csv_file, job.images_zip):
         if field.name:
             try:
-                default_storage.delete(field.name)
+                field.storage.delete(field.name)
             except Exception:
                 logger.warning("could not delete the upload %s of import #%s", field.name, job.pk, exc_info=True)
     ImportJob.objects.filter(pk=job.pk).update(csv_file="", images_zip="")

@@ -105,7 +105,25 @@ def import_zip_check(upload: IO[bytes]) -> dict[str, zipfile.ZipInfo]:
         if target.lower() in {m.lower() for m in members}:
             raise ImportRefused(f"Two files in the zip are named {target}: keep one.")
         members[target] = info
+    _archive_ratio_check(upload, total, limits)
     return members
+
+
+# Below this many uncompressed bytes in all, an archive is harmless whatever its ratio.
+_RATIO_FLOOR_BYTES = 8 * 1024 * 1024
+
+
+def _archive_ratio_check(upload: IO[bytes], total: int, limits: dict[str, int]) -> None:
+    """The compression ratio of the archive as a whole: many members each just under the
+    per-member check (300 × 1 MiB of zeros in a 330 KB zip) add up to a bomb too."""
+    position = upload.tell()
+    archive_bytes = upload.seek(0, io.SEEK_END)
+    upload.seek(position)
+    if total > _RATIO_FLOOR_BYTES and total > limits["MAX_RATIO"] * max(archive_bytes, 1):
+        raise ImportRefused(
+            f"The zip's images expand {total / max(archive_bytes, 1):.0f}× in all "
+            f"({total / 1e6:.0f} MB from {archive_bytes / 1e6:.1f} MB): not photos (a zip bomb?), refused."
+        )
 
 
 def import_zip_extract(upload: IO[bytes], folder: Path) -> int:

@@ -1,6 +1,6 @@
 """Bad input to the shop: unknown, non-numeric or inactive product ids, and hostile or broken
 catalogue query strings. Each answers a 404 or a 200, never a 500, and the search text is shown
-escaped. README.md "Security: bad input" lists each case with the test that proves it (visual
+escaped. docs/security.md "Bad input" lists each case with the test that proves it (visual
 search's own cases: visualsearch/tests/test_bad_input.py)."""
 
 from __future__ import annotations

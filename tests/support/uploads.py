@@ -2,8 +2,8 @@
 message says) and the unusual but valid ones it searches (and the size they are upright).
 
 visualsearch/tests/test_bad_input.py runs every case against both the photo search page and the API;
-core/tests/test_images.py runs them against the image decoder both use. README.md
-"Security: bad input" lists the cases.
+core/tests/test_images.py runs them against the image decoder both use. docs/security.md
+"Bad input" lists the cases.
 """
 
 from __future__ import annotations

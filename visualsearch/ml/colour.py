@@ -16,7 +16,7 @@ in navy, black and green); this descriptor gives the search the product's colour
 5. the histogram is square-rooted and L2-normalised: the dot product of two descriptors is
    their Bhattacharyya coefficient (1 = the same colour distribution).
 
-numpy only; ~1–2 ms per image. ``DESCRIPTOR_VERSION`` names the recipe: descriptors of
+numpy only. ``DESCRIPTOR_VERSION`` names the recipe: descriptors of
 another version are not compared with these.
 """
 
@@ -142,13 +142,6 @@ def colour_descriptor(pixels: np.ndarray) -> np.ndarray:
     root = np.sqrt(hist)
     norm = float(np.linalg.norm(root))
     return (root / norm if norm > 0 else root).astype(np.float32)
-
-
-def colour_descriptors(images: np.ndarray) -> np.ndarray:
-    """Descriptors of a batch (N, H, W, 3): float32 (N, 196)."""
-    if len(images) == 0:
-        return np.zeros((0, COLOUR_DIM), np.float32)
-    return np.stack([colour_descriptor(image) for image in images])
 
 
 def to_bytes(descriptor: np.ndarray) -> bytes:

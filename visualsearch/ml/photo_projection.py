@@ -114,12 +114,15 @@ def self_ranks(
     catalogue_colours: np.ndarray | None = None,
     colour_weight: float = 0.0,
     variants: Sequence[tuple[np.ndarray, np.ndarray | None]] = (),
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """For each query row, how many catalogue rows score above its own product's row
     (0: found first) by dot product (+ colour_weight × colour dot product). ``variants``:
     more (query_space, query_colours) of the same photos, row for row (the whole photo
     beside the trimmed one); each product then scores by its best variant, as photo search
-    scores it."""
+    scores it. ``groups`` (one number per catalogue row): rows of the same number are one
+    item (the same picture listed twice); a query's item then ranks by its best row, and
+    its other rows never count against it."""
     ranks = np.empty(len(query_space), np.int64)
     use_colour = colour_weight > 0 and query_colours is not None and catalogue_colours is not None
     catalogue = np.nan_to_num(np.asarray(catalogue_colours, np.float32)) if use_colour else None
@@ -135,6 +138,11 @@ def self_ranks(
             scores = part if scores is None else np.maximum(scores, part)
         assert scores is not None
         rows = true_rows[start:stop]
-        own = scores[np.arange(len(rows)), rows]
-        ranks[start:stop] = (scores > own[:, None]).sum(axis=1)
+        if groups is None:
+            own = scores[np.arange(len(rows)), rows]
+            ranks[start:stop] = (scores > own[:, None]).sum(axis=1)
+        else:
+            same = groups[None, :] == groups[rows][:, None]
+            own = np.where(same, scores, -np.inf).max(axis=1)
+            ranks[start:stop] = ((scores > own[:, None]) & ~same).sum(axis=1)
     return ranks

@@ -31,6 +31,6 @@ def to_model_input(image: Image.Image) -> np.ndarray:
     return np.asarray(rgb, dtype=np.uint8)
 
 
-def bytes_to_model_input(data: bytes) -> np.ndarray:
+def bytes_to_model_input(data: bytes, *, max_decoded_pixels: int | None = None) -> np.ndarray:
     """decode_for_model + to_model_input; raises ImageRejected for unusable bytes."""
-    return to_model_input(decode_for_model(data))
+    return to_model_input(decode_for_model(data, max_decoded_pixels=max_decoded_pixels))

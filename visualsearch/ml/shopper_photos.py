@@ -83,7 +83,7 @@ class PhotoProfile:
 # STANDARD is calibrated to the reference set: the first of six candidate settings on
 # which the seed pipeline alone (raw vectors, whole photo, no colour, the whole catalogue)
 # finds the photographed product first, and in the top 5, within 0.02 of the reference set's
-# own figures (the figures and how they were measured: README / docs, "Shopper photos"). HARD
+# own figures (the figures and how they were measured: docs/relevance.md, "Shopper photos"). HARD
 # is the first, harsher set: every background change a cut-out, up to 15° turns, a quarter of
 # each side cropped.
 STANDARD = PhotoProfile(

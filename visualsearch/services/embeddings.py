@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.images import ImageRejected
+from shop.conf import shop_settings
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.ml import colour as colour_mod
@@ -134,7 +135,8 @@ def _load_image(product: Product) -> _Loaded:
         return _Loaded(product.pk, error=f"The image file {name} could not be read from storage ({exc}).")
     checksum = hashlib.sha256(data).hexdigest()
     try:
-        pixels = bytes_to_model_input(data)
+        # Catalogue photos: staff's limit for formats decoded at full size (the cheap path).
+        pixels = bytes_to_model_input(data, max_decoded_pixels=shop_settings.IMAGE_MAX_DECODED_PIXELS)
         return _Loaded(product.pk, checksum, pixels, colour=colour_mod.to_bytes(colour_mod.colour_descriptor(pixels)))
     except ImageRejected as exc:
         return _Loaded(product.pk, checksum, error=f"Unreadable image {name}: {exc}")

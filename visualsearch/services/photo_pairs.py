@@ -5,7 +5,7 @@ measured on.
 * training photos: products of the training split, half of them in the harder photo
   profile (``shopper_photos.HARD``, generator seed TRAINING_PHOTO_SEED), half in the standard
   one (seed TRAINING_PHOTO_SEED + 1): on the validation photos the mix ranked standard
-  photos better (self@1 0.917 → 0.933) and hard ones as well as HARD alone;
+  photos better and hard ones as well as HARD alone (docs/relevance.md);
 * validation photos: products of the validation split, the same seed and profile; they pick
   the shrinkage, the dimensions and the colour weight;
 * evaluation photos: the evaluation's own fixed set (``PHOTO_SEED``, held-out products,

@@ -18,6 +18,9 @@ class TaskQueue(Protocol):
     def build_index_artifact(self) -> None:
         """Queue a build of the FAISS index artifact."""
 
+    def train_head(self, job_id: int) -> None:
+        """Queue a retrain job (``services/head_jobs.py``)."""
+
 
 _installed: TaskQueue | None = None
 

@@ -1,7 +1,7 @@
 """Bad input to visual search: hostile or broken uploads to the photo search page and API,
 query strings (k, refinements, product ids), missing CSRF tokens and non-staff users on the
 reindex admin. Every case answers a 4xx (or a documented 200) with a clear message, never a
-500, and writes nothing where it should not. README.md "Security: bad input" lists each case
+500, and writes nothing where it should not. docs/security.md "Bad input" lists each case
 with the test that proves it (the shop's own cases: shop/tests/test_bad_input.py)."""
 
 from __future__ import annotations

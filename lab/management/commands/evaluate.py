@@ -81,13 +81,19 @@ class Command(BaseCommand):
         if head is not None:
             configured = relevance.evaluate_relevance(catalogue, **common, head=head.model, head_pk=head.pk)
             label = f"{head.version} + colour"
+        twins = relevance.catalogue_twins(catalogue)
+        self.stdout.write(
+            f"# same-picture twins: {twins.products} products in {twins.groups} groups share a picture "
+            f"(identical image checksum, or stored cosine >= {relevance.TWIN_COSINE}); photo figures count "
+            "finding a twin as finding the product, the strict ones only the product itself"
+        )
         photo_sets = []
         if options["photos"] > 0 and held_out:
             assert report.index is not None and configured.index is not None
             for profile in options["photo_profiles"]:
                 photos = relevance.embed_shopper_photos(catalogue, options["photos"], profile)
-                raw_photos = relevance.evaluate_photos(catalogue, report.index, photos, colour_weight=0.0)
-                configured_photos = relevance.evaluate_photos(catalogue, configured.index, photos)
+                raw_photos = relevance.evaluate_photos(catalogue, report.index, photos, colour_weight=0.0, twins=twins)
+                configured_photos = relevance.evaluate_photos(catalogue, configured.index, photos, twins=twins)
                 photo_sets.append((profile, raw_photos, configured_photos))
                 seconds = photos.seconds
                 self.stdout.write(f"# {photos.rows.size} {profile} shopper photos made and embedded in {seconds:.0f} s")

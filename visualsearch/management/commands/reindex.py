@@ -84,7 +84,7 @@ class Command(BaseCommand):
         self.verbose = int(options.get("verbosity", 1)) > 0
         in_process = bool(settings.CELERY_TASK_ALWAYS_EAGER)
         if not resume and not reindex.reindex_targets_exist(mode):
-            # Before the model loads (9–11 s of TensorFlow for nothing).
+            # Before the model loads (seconds of TensorFlow for nothing).
             self.stdout.write(self.style.SUCCESS(reindex.nothing_to_reindex_message(mode)))
             return
         if in_process:

@@ -66,13 +66,19 @@ class Command(BaseCommand):
                 f"{metrics['eval'].get(name, 0):>8.3f}"
             )
         for profile, figures in (metrics.get("photos") or {}).items():
-            for name in ("self_at_1", "self_at_5"):
-                label = f"photo {name.replace('_at_', '@')} ({profile}, {figures['raw'].get('photos', 0)} photos)"
+            for name in ("self_at_1", "strict_self_at_1", "self_at_5", "strict_self_at_5"):
+                what = name.replace("strict_", "").replace("_at_", "@") + (", strict" if "strict" in name else "")
+                label = f"photo {what} ({profile}, {figures['raw'].get('photos', 0)} photos)"
                 self.stdout.write(f"{label:<44}{figures['raw'].get(name, 0):>8.3f}{figures['head'].get(name, 0):>8.3f}")
+        if twins := metrics.get("twins"):
+            self.stdout.write(
+                f"same-picture twins: {twins['products']} products in {twins['groups']} groups "
+                "(photo figures count a twin as the product; strict: only the product)"
+            )
         if row.params.get("photo_space"):
             self.stdout.write(f"photo search space: {row.params['photo_space']}")
         self.stdout.write(
             f"head v{row.pk}: {row.training_seconds:.0f} s, {row.size_bytes / 1e6:.1f} MB, "
             f"epoch {row.params.get('epoch')}, colour weight {row.params.get('colour_weight')}; {result.reason}; "
-            + ("activated" if result.activated else "not activated")
+            + ("reused" if result.reused else "activated" if result.activated else "not activated")
         )

@@ -60,4 +60,6 @@ def test_staff_without_the_permission_see_the_page_but_cannot_switch(client: Cli
         response = client.post(reverse(f"admin:visualsearch_similarityhead_{name}", args=args), follow=True)
         assert "You do not have permission to train or switch similarity heads." in _said(response), name
     assert selectors.head_active() is None and SimilarityHead.objects.count() == 1
-    assert client.get(reverse("admin:visualsearch_similarityhead_retrain")).status_code == 405
+    # The confirmation page is refused too.
+    response = client.get(reverse("admin:visualsearch_similarityhead_retrain"), follow=True)
+    assert "You do not have permission to train or switch similarity heads." in _said(response)

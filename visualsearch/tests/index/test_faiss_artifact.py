@@ -213,6 +213,7 @@ def test_an_artifact_older_than_the_change_log_retention_is_refused(catalogue: l
 
 
 @pytest.mark.parametrize("exact_subset", [0, 100_000])
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_filtered_ann_returns_k_results(cache_dir: Path, exact_subset: int) -> None:
     """3,000 rows in 60 inverted lists, 2 probed: narrow filters (1%, 5%) still return k hits,
     all matching, with recall against the exact filtered search; by probing more lists
@@ -244,6 +245,7 @@ def test_filtered_ann_returns_k_results(cache_dir: Path, exact_subset: int) -> N
         assert found / total >= (0.9 if exact_subset == 0 else 0.98)
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_a_finished_reindex_builds_an_artifact_where_the_site_serves_faiss(
     catalogue: list[Product], django_capture_on_commit_callbacks
 ) -> None:

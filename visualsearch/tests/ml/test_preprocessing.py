@@ -21,7 +21,7 @@ def test_malformed_exif_gives_an_upright_model_input() -> None:
 def test_query_limit_refuses_large_png_but_decodes_large_jpeg_small() -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (3000, 2000)).save(buffer, format="PNG")
-    with pytest.raises(ImageRejected, match="PNG images are searched up to 5 megapixels"):
+    with pytest.raises(ImageRejected, match="PNG images can be at most 5 megapixels"):
         decode_for_model(buffer.getvalue(), max_decoded_pixels=5_000_000)
     buffer = io.BytesIO()
     Image.new("RGB", (3000, 2000), (10, 120, 200)).save(buffer, format="JPEG")

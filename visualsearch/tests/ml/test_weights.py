@@ -64,11 +64,14 @@ def test_resolve_order_explicit_then_model_dir(settings, tmp_path: Path) -> None
 # --- No TensorFlow on import ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, or a larger catalogue)
 def test_importing_does_not_import_tensorflow() -> None:
     code = (
         "import sys, django; django.setup(); "
-        "import visualsearch.ml.embedder, visualsearch.ml.weights, visualsearch.ml.weights_install; "
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'"
+        "import visualsearch.ml.embedder, visualsearch.ml.weights, visualsearch.ml.weights_install, "
+        "visualsearch.ml.onnx_export, visualsearch.ml.engines.onnx, visualsearch.ml.engines.tensorflow; "
+        "loaded = [m for m in ('tensorflow', 'keras', 'tf2onnx', 'onnxruntime', 'onnx') if m in sys.modules]; "
+        "assert not loaded, loaded"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
     result = subprocess.run(

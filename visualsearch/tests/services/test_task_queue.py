@@ -21,6 +21,9 @@ class Recorded:
     def build_index_artifact(self) -> None:
         self.sent.append(("build_index_artifact", None))
 
+    def train_head(self, job_id: int) -> None:
+        self.sent.append(("train_head", job_id))
+
 
 def test_the_app_installs_the_celery_tasks() -> None:
     assert isinstance(task_queue.task_queue(), tasks.CeleryTaskQueue)
@@ -45,10 +48,16 @@ def test_the_celery_queue_sends_the_tasks(monkeypatch: pytest.MonkeyPatch) -> No
     sent: list[tuple[str, tuple, dict]] = []
     monkeypatch.setattr(tasks.embed_products, "delay", lambda *a, **k: sent.append(("embed", a, k)))
     monkeypatch.setattr(tasks.build_index_artifact, "delay", lambda *a, **k: sent.append(("artifact", a, k)))
+    monkeypatch.setattr(tasks.train_similarity_head, "delay", lambda *a, **k: sent.append(("train", a, k)))
     queue = tasks.CeleryTaskQueue()
     queue.embed_products((4, 5), job_id=None, force=False)
     queue.build_index_artifact()
-    assert sent == [("embed", ([4, 5],), {"job_id": None, "force": False}), ("artifact", (), {})]
+    queue.train_head(9)
+    assert sent == [
+        ("embed", ([4, 5],), {"job_id": None, "force": False}),
+        ("artifact", (), {}),
+        ("train", (9,), {}),
+    ]
 
 
 def test_a_failed_artifact_send_never_fails_the_reindex(monkeypatch: pytest.MonkeyPatch, caplog) -> None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('visualsearch', '0003_index_artifact'),
+        ('visualsearch', '0004_head_training_job'),
     ]
 
     operations = [
