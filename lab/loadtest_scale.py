@@ -411,7 +411,8 @@ class Report:
         out = [f"products {self.products:,}; " + ", ".join(f"{k} {v:.0f} s" for k, v in self.build_s.items())]
         for space, t in self.tuning.items():
             out.append(
-                f"  FAISS {space} space: nprobe {t['nprobe']} of {t['nlist']} lists, recall@5 {t['recall']:.3f} "
+                f"  FAISS {space} space: nprobe {t['nprobe']} of {t['nlist']} lists, recall {t['recall']:.3f} "
+                f"of the exact top {t.get('k', 5)} "
                 f"(target {t['target']:.3f}{'' if t['reached'] else ', NOT reached within ' + str(t['bound'])})"
             )
         load = self.load
