@@ -10,13 +10,15 @@ directions scaled by their spread (× 0.5), then L2-normalised. Products keep ``
 product's 2048-dim vector can be made again (for the exact re-rank and the ground truth).
 
 Measured, the way the site ranks: the PCA-256 projection (fitted on the real vectors), the
-artifact built and memory-mapped by the production code (artifact.build_faiss, write_files,
-open_mapped, FaissIndex), find similar's index step (``similar_to_product``, 32 candidates),
-then the exact re-rank with the 2048-dim vectors → recall@5 against the exact full-vector
-top 5; the same with the narrowest common refinement (same gender + article type + colour,
-in stock); the exact in-memory index (PCA-256 matrix) on the same queries for reference;
-build time and size; and 4 worker processes (``manage.py bench_ann --worker``) that start
-Django, map the artifact and search: cold start, and each one's private and shared memory
+artifact built and memory-mapped by the production code (artifact.build_faiss, the probe
+count tuned as at artifact build by index.tuning, write_files, open_mapped, FaissIndex),
+find similar's index step (``similar_to_product``, 32 candidates), then the exact re-rank
+with the 2048-dim vectors → recall@5 against the exact full-vector top 5, at the tuned probe
+count and at the former fixed default (96) for comparison; the same with the narrowest
+common refinement (same gender + article type + colour, in stock); the exact in-memory
+index (PCA-256 matrix) on the same queries for reference; build time and size; and 4 worker
+processes (``manage.py bench_ann --worker``) that start Django, map the artifact and search:
+cold start, and each one's private and shared memory
 (per host = the mapped files once + 4 × private).
 """
 
@@ -39,15 +41,19 @@ from typing import TypeVar
 import numpy as np
 from django.conf import settings
 
+from visualsearch.conf import vs_settings
 from visualsearch.index import artifact as artifact_mod
 from visualsearch.index.faiss_index import FaissIndex
 from visualsearch.index.memory import FILTER_FIELDS, EmbeddingIndex
+from visualsearch.index.tuning import NprobeTuning, nprobe_tune
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.services import projection as projection_mod
 
 T = TypeVar("T")
 K = 5
 CANDIDATES = 32  # VISUALSEARCH_RERANK_CANDIDATES
+FORMER_DEFAULT_NPROBE = 96  # the fixed VISUALSEARCH_FAISS_NPROBE before probe counts were tuned
+FORMER = " (the former fixed default)"
 NARROW = ("gender", "article_type", "base_colour", "in_stock")
 STYLE_COLUMNS = {
     "gender": "gender",
@@ -190,6 +196,8 @@ class AnnReport:
     exact_p99_ms: float
     rerank_p50_ms: float
     exact_mb: float
+    tuning: NprobeTuning
+    tune_s: float
     workers: list[dict]
     mapped_mb: float
     sweep: list[dict] = field(default_factory=list)
@@ -201,7 +209,12 @@ class AnnReport:
         host = self.mapped_mb + sum(private)
         return [
             f"rows {self.rows:,}  factory {self.factory} (nlist {self.nlist})",
-            f"  recall@5 after re-rank: FAISS {self.recall:.3f}  (exact PCA-256 index: {self.recall_exact_pca:.3f})",
+            f"  nprobe tuned at build: {self.tuning.nprobe} (recall {self.tuning.recall:.3f} of the exact PCA-256 "
+            f"top {self.tuning.k} among its {self.tuning.k} candidates, {self.tuning.queries} sampled products, "
+            f"target {self.tuning.target:.3f}"
+            f"{'' if self.tuning.reached else ', NOT reached within ' + str(self.tuning.bound)}; {self.tune_s:.1f} s)",
+            f"  recall@5 after re-rank (tuned nprobe {self.tuning.nprobe}): FAISS {self.recall:.3f}  "
+            f"(exact PCA-256 index: {self.recall_exact_pca:.3f})",
             f"  filtered (same gender+type+colour, in stock; median {self.median_matches:.0f} other products match): "
             f"recall@5 {self.recall_filtered:.3f}, k results {100 * self.filtered_k:.0f}%",
             f"  index step find similar: FAISS p50 {self.faiss_p50_ms:.2f} ms p99 {self.faiss_p99_ms:.2f} ms; "
@@ -214,7 +227,8 @@ class AnnReport:
             f"{self.mapped_mb:.0f} MB shared → {host:.0f} MB of index per host with {len(cold)} workers "
             f"(exact index: {self.exact_mb:.0f} MB per process, {len(cold) * self.exact_mb:.0f} MB per host)",
             *(
-                f"  nprobe {p['nprobe']}: recall@5 {p['recall']:.3f}, filtered {p['recall_filtered']:.3f}, "
+                f"  nprobe {p['nprobe']}{FORMER if p['nprobe'] == FORMER_DEFAULT_NPROBE else ''}: "
+                f"recall@5 {p['recall']:.3f}, filtered {p['recall_filtered']:.3f}, "
                 f"index step p50 {p['p50_ms']:.2f} ms p99 {p['p99_ms']:.2f} ms"
                 for p in self.sweep
             ),
@@ -296,6 +310,19 @@ def run(
     folder = workdir / f"v{rows}"
     started = time.perf_counter()
     raw = artifact_mod.build_faiss(projected, factory, seed=seed)
+    build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    tuned = nprobe_tune(
+        raw,
+        projected,
+        target=float(vs_settings.FAISS_TARGET_RECALL),
+        bound=int(vs_settings.FAISS_NPROBE_MAX),
+        queries=int(vs_settings.FAISS_TUNE_QUERIES),
+        rerank=CANDIDATES,
+        seed=seed,
+    )
+    tune_s = time.perf_counter() - started
+    log(f"nprobe tuned: {tuned.nprobe} (recall {tuned.recall:.3f} on the build's sample) in {tune_s:.1f} s")
     meta = {
         "model_version": MODEL_VERSION,
         "projection_id": None,
@@ -304,9 +331,11 @@ def run(
         "factory": factory,
         "values": {name: list(exact._values[name]) for name in FILTER_FIELDS},
         "rows": rows,
+        "tuning": {artifact_mod.SPACE_RAW: tuned.as_dict()},
     }
+    started = time.perf_counter()
     artifact_mod.write_files(folder, meta=meta, ids=cat.ids, codes=codes, raw=raw, similar=None)
-    build_s = time.perf_counter() - started
+    build_s += time.perf_counter() - started
     nlist = faiss.extract_index_ivf(raw).nlist if "IVF" in factory else 0
     del raw
     size_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
@@ -344,7 +373,8 @@ def run(
             with_k += 1
             full_k += len(top_f) == K
     exact_mb = exact.memory_bytes() / 1e6
-    sweep = [probe(cat, index, query_rows, truth, truth_f, attributes, nprobe) for nprobe in nprobes if nprobe > 0]
+    compared = sorted({FORMER_DEFAULT_NPROBE, *(n for n in nprobes if n > 0)} - {tuned.nprobe})
+    sweep = [probe(cat, index, query_rows, truth, truth_f, attributes, nprobe) for nprobe in compared]
     log("starting the worker processes…")
     reports = worker_processes(folder, workers, queries)
     return AnnReport(
@@ -367,6 +397,8 @@ def run(
         exact_p99_ms=percentile(exact_ms, 99),
         rerank_p50_ms=percentile(rerank_ms, 50),
         exact_mb=exact_mb,
+        tuning=tuned,
+        tune_s=tune_s,
         workers=reports,
         mapped_mb=size_mb,
         sweep=sweep,

@@ -44,14 +44,20 @@ class VisualSearchSettings:
     # (figures: docs/search-index.md).
     INDEX_AUTO_FAISS_ROWS: int = 200_000
     # FAISS index artifact (visualsearch.index.artifact, services/artifacts.py): the factory
-    # string of both spaces ({nlist} is filled in from the row count), how many inverted lists
-    # a search probes, filtered subsets scored exactly up to this many rows (each row
-    # decoded), the local cache folder (unset or "": var/index-cache), the storage prefix, how many
-    # logged changes past the artifact's watermark make the periodic check build a new one
-    # (below changelog.FULL_RELOAD_AFTER, where a process gives an artifact up), and how many
-    # ready artifacts are kept.
+    # string of both spaces ({nlist} is filled in from the row count); how many inverted lists
+    # a search probes: tuned per space at build (visualsearch.index.tuning: the smallest count
+    # reaching FAISS_TARGET_RECALL recall@5 on FAISS_TUNE_QUERIES catalogue products against
+    # exact search, at most FAISS_NPROBE_MAX, a warning when none does), unless FAISS_NPROBE
+    # (> 0) sets it explicitly; filtered subsets scored exactly up to this many rows (each row
+    # decoded), the local cache folder (unset or "": var/index-cache), the storage prefix,
+    # how many logged changes past the artifact's watermark make the periodic check build a new
+    # one (below changelog.FULL_RELOAD_AFTER, where a process gives an artifact up), and how
+    # many ready artifacts are kept.
     FAISS_FACTORY: str = "IVF{nlist},SQ8"
-    FAISS_NPROBE: int = 96
+    FAISS_NPROBE: int = 0
+    FAISS_NPROBE_MAX: int = 256
+    FAISS_TARGET_RECALL: float = 0.975
+    FAISS_TUNE_QUERIES: int = 200
     FAISS_EXACT_SUBSET: int = 4_000
     ARTIFACT_CACHE_DIR: Path = VAR_DIR / "index-cache"
     ARTIFACT_STORAGE_PREFIX: str = "visualsearch/index-artifacts"

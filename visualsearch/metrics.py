@@ -3,9 +3,9 @@ metrics at /metrics, to the monitoring network only: config/metrics.py).
 
 Per process: how long searches take (by kind) and the state of this process's index (rows,
 content version, seconds since it last looked at the change log, the FAISS artifact it
-serves). For the whole site, read at scrape time from PostgreSQL and the broker: embeddings
-computed in the last 5 minutes (throughput), failed embeddings, the queues' depth, the running
-reindex's progress.
+serves, each space's probe count and tuned recall). For the whole site, read at scrape time
+from PostgreSQL and the broker: embeddings computed in the last 5 minutes (throughput),
+failed embeddings, the queues' depth, the running reindex's progress.
 """
 
 from __future__ import annotations
@@ -95,6 +95,24 @@ class VisualSearchCollector(Collector):
             )
             family.add_metric([], float(status.artifact_version or 0))
             yield family
+            nprobe = GaugeMetricFamily(
+                "lookalike_index_nprobe",
+                "Inverted lists a FAISS search probes, by ranking space (tuned at the artifact's build, "
+                "or VISUALSEARCH_FAISS_NPROBE).",
+                labels=["space"],
+            )
+            recall = GaugeMetricFamily(
+                "lookalike_index_tuned_recall",
+                "Recall the artifact's build measured at the tuned probe count (of the exact candidates), by space.",
+                labels=["space"],
+            )
+            for space, count in status.nprobe.items():
+                nprobe.add_metric([space], float(count))
+                measured = status.tuned_recall.get(space)
+                if measured is not None:
+                    recall.add_metric([space], float(measured))
+            yield nprobe
+            yield recall
 
     def _site(self) -> Iterator[GaugeMetricFamily]:
         from django.db import DatabaseError

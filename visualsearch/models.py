@@ -225,6 +225,8 @@ class IndexArtifact(models.Model):
     path = models.CharField(max_length=255, blank=True)  # storage prefix of the files
     size_bytes = models.BigIntegerField(default=0)
     build_seconds = models.FloatField(default=0.0)
+    # Per space ("raw", "similar"): the probe count tuned at build (visualsearch.index.tuning).
+    tuning = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -234,3 +236,8 @@ class IndexArtifact(models.Model):
 
     def __str__(self) -> str:
         return f"index artifact v{self.pk} ({self.state}, {self.rows} rows)"
+
+    @property
+    def tuning_missed(self) -> list[str]:
+        """The spaces whose tuning reached no target recall within the bound."""
+        return [space for space, tuned in (self.tuning or {}).items() if not tuned.get("reached", True)]

@@ -14,7 +14,14 @@ from shop.attributes import SEARCHABLE_ATTRIBUTES
 from shop.models import Product
 from visualsearch.conf import vs_settings
 from visualsearch.index.base import FULL_DIMS, Hit
-from visualsearch.models import EmbeddingStatus, HeadTrainingJob, ProductEmbedding, ReindexJob, SimilarityHead
+from visualsearch.models import (
+    EmbeddingStatus,
+    HeadTrainingJob,
+    IndexArtifact,
+    ProductEmbedding,
+    ReindexJob,
+    SimilarityHead,
+)
 
 # Refinements a shopper can toggle on "find similar": query parameter → (indexed field, label).
 REFINEMENTS = {a.refinement_param: (a.field, a.refinement_label) for a in SEARCHABLE_ATTRIBUTES}
@@ -285,3 +292,8 @@ def catalogue_twins_by_checksum() -> dict[str, int]:
 def products_by_ids(ids: Sequence[int] | set[int]) -> dict[int, Product]:
     """Products by id (any state: examples of a head stay readable after a product is retired)."""
     return Product.objects.in_bulk(list(ids))
+
+
+def index_artifacts_recent(limit: int = 5) -> list[IndexArtifact]:
+    """The newest FAISS index artifacts (any state), newest first."""
+    return list(IndexArtifact.objects.order_by("-id")[:limit])

@@ -79,3 +79,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_catalogue(tmp_path: Path) -> None:
     assert report.recall >= 0.9 and report.filtered_k == 1.0
     assert report.workers[0]["cold_start_s"] > 0 and report.size_mb > 0
     assert report.row().startswith("| 3,000 |")
+    # served at the probe count tuned at build, compared with the former fixed default
+    assert 1 <= report.tuning.nprobe <= report.nlist and report.tuning.queries == 200
+    assert [p["nprobe"] for p in report.sweep] == [bench_ann.FORMER_DEFAULT_NPROBE]
+    assert any(line.startswith(f"  nprobe tuned at build: {report.tuning.nprobe} ") for line in report.lines())

@@ -1,6 +1,7 @@
 """Reindex jobs for staff: the dashboard (embedding counts, the running job's progress, recent
-jobs, failures, queue lengths) and the start, retry, resume and cancel buttons, each a POST
-that calls visualsearch.services.reindex and comes back to the dashboard."""
+jobs, failures, queue lengths, the FAISS index artifacts with each space's tuned probe count)
+and the start, retry, resume and cancel buttons, each a POST that calls
+visualsearch.services.reindex and comes back to the dashboard."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from visualsearch import selectors
-from visualsearch.models import ReindexJob
+from visualsearch.conf import vs_settings
+from visualsearch.models import IndexArtifact, ReindexJob
 from visualsearch.services import reindex as reindex_services
 
 
@@ -61,6 +63,8 @@ class ReindexJobAdmin(admin.ModelAdmin):
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
         running = reindex_services.reindex_job_running()
+        artifacts = selectors.index_artifacts_recent()
+        serving = next((a for a in artifacts if a.state == IndexArtifact.State.READY), None)
         context = {
             **self.admin_site.each_context(request),
             "title": "Visual search: embeddings and reindex",
@@ -70,6 +74,9 @@ class ReindexJobAdmin(admin.ModelAdmin):
             "jobs": selectors.reindex_jobs_recent(),
             "failures": selectors.embedding_failures(),
             "queues": selectors.task_queue_lengths(),
+            "artifacts": artifacts,
+            "serving": serving,
+            "nprobe_override": int(vs_settings.FAISS_NPROBE),
             "can_run": self._can_run(request),
         }
         return TemplateResponse(request, "admin/visualsearch/reindex_dashboard.html", context)

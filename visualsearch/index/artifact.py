@@ -10,7 +10,9 @@ Django's storage under ``IndexArtifact.path``:
 - ``ids.npy``: the product id of each FAISS row (row i ↔ FAISS id i);
 - ``codes.npy``: (fields, rows) int32 attribute codes, in ``FILTER_FIELDS`` order;
 - ``meta.json`` (written last): model version, projection id, head id, the change-log
-  watermark the build read up to, the factory string and each field's code → value list.
+  watermark the build read up to, the factory string, each field's code → value list and
+  ``tuning``: per space (``raw``, ``similar``) the probe count tuned at build
+  (``visualsearch.index.tuning.NprobeTuning`` as a dict; absent in older artifacts).
 
 A host fetches an artifact once into VISUALSEARCH_ARTIFACT_CACHE_DIR: into a temporary
 folder, renamed to ``v<id>`` when every file is there (a rename is atomic), so a process never
@@ -31,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from visualsearch.index.tuning import NprobeTuning
+
 logger = logging.getLogger(__name__)
 
 META = "meta.json"
@@ -40,6 +44,8 @@ IDS = "ids.npy"
 CODES = "codes.npy"
 FILES = (RAW, SIMILAR, IDS, CODES, META)  # META last: its presence marks a complete folder
 FORMAT = 1
+SPACE_RAW = "raw"  # the ranking spaces, as meta.json's "tuning" names them
+SPACE_SIMILAR = "similar"
 
 
 TRAIN_ROWS = 100_000  # k-means training sample
@@ -70,6 +76,12 @@ def build_faiss(vectors: np.ndarray, factory: str, *, seed: int = 0) -> Any:
     if ivf is not None:
         ivf.make_direct_map()
     return index
+
+
+def tuning_of(meta: dict[str, Any], space: str) -> NprobeTuning | None:
+    """The probe count tuned for ``space`` at the artifact's build (None: not tuned)."""
+    data = (meta.get("tuning") or {}).get(space)
+    return NprobeTuning.from_dict(data) if data else None
 
 
 def _ivf(index: Any) -> Any:

@@ -16,6 +16,9 @@ small exact overlay (an ``EmbeddingIndex`` of the changed rows only) and its art
 masked out; a removed product is masked out. A search merges the FAISS hits (masked rows
 excluded) with the overlay's exact hits.
 
+Each space probes the number of inverted lists tuned for it when the artifact was built
+(``visualsearch.index.tuning``, kept in meta.json), unless VISUALSEARCH_FAISS_NPROBE sets one.
+
 Filters (gender, category, colour, in stock) never lose results: the artifact keeps each
 row's attribute codes, the FAISS search gets an ID selector of the allowed rows and probes
 more lists the narrower the filter; at most VISUALSEARCH_FAISS_EXACT_SUBSET allowed rows it
@@ -36,6 +39,7 @@ from visualsearch.index import artifact as artifact_mod
 from visualsearch.index.base import Hit, NotIndexed
 from visualsearch.index.memory import FILTER_FIELDS, ActiveHead, EmbeddingIndex
 from visualsearch.index.projection import ProjectionData
+from visualsearch.index.tuning import NprobeTuning
 from visualsearch.ml.photo_projection import PhotoProjection
 
 
@@ -241,15 +245,36 @@ class FaissIndex:
             allowed = ~self._dead if allowed is None else np.logical_and(allowed, ~self._dead, out=allowed)
         return allowed
 
+    def tuning(self, *, head_space: bool = False) -> NprobeTuning | None:
+        """How the artifact's build tuned this space's probe count (None: an untuned artifact)."""
+        space = artifact_mod.SPACE_SIMILAR if head_space else artifact_mod.SPACE_RAW
+        return artifact_mod.tuning_of(self._art.meta, space)
+
+    def nprobe(self, *, head_space: bool = False) -> int:
+        """Lists an unfiltered search probes: VISUALSEARCH_FAISS_NPROBE when set (> 0), else the
+        count tuned at the artifact's build, else (an untuned artifact) VISUALSEARCH_FAISS_NPROBE_MAX."""
+        explicit = int(vs_settings.FAISS_NPROBE)
+        if explicit > 0:
+            return explicit
+        tuned = self.tuning(head_space=head_space)
+        return tuned.nprobe if tuned is not None else int(vs_settings.FAISS_NPROBE_MAX)
+
     def _probe(
-        self, faiss: Any, index: Any, q: np.ndarray, want: int, allowed: np.ndarray | None, available: int
+        self,
+        faiss: Any,
+        index: Any,
+        q: np.ndarray,
+        want: int,
+        allowed: np.ndarray | None,
+        available: int,
+        *,
+        head_space: bool,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The FAISS search: VISUALSEARCH_FAISS_NPROBE lists, × √(rows / allowed rows) under a
-        filter (an ID selector of the allowed rows); every list when that found fewer than
-        ``want``."""
+        """The FAISS search: ``nprobe()`` lists, × √(rows / allowed rows) under a filter (an ID
+        selector of the allowed rows); every list when that found fewer than ``want``."""
         ivf = artifact_mod._ivf(index)
         nlist = ivf.nlist if ivf is not None else 1
-        nprobe = min(nlist, int(vs_settings.FAISS_NPROBE))
+        nprobe = min(nlist, self.nprobe(head_space=head_space))
         selector = None
         bitmap = None
         if allowed is not None:
@@ -296,7 +321,7 @@ class FaissIndex:
             scores, labels = subset_scores[top].reshape(1, -1), rows[top].reshape(1, -1)
             found = np.ones(len(top), dtype=bool)
         else:
-            scores, labels, found = self._probe(faiss, index, q, want, allowed, available)
+            scores, labels, found = self._probe(faiss, index, q, want, allowed, available, head_space=head_space)
         rows = labels[0][found]
         pids = np.asarray(art.ids[rows]).tolist()
         out = [

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from shop.attributes import SEARCHABLE_FIELDS, STOCK_FIELD
 from shop.selectors import product_in_stock_expression
 from visualsearch.conf import vs_settings
 from visualsearch.index import artifact as artifact_mod
+from visualsearch.index.artifact import SPACE_RAW, SPACE_SIMILAR
 from visualsearch.index.base import Hit, SearchIndex
 from visualsearch.index.changelog import FULL_RELOAD_AFTER, ChangeLogReader, latest_change_id
 from visualsearch.index.faiss_index import FaissIndex
@@ -164,6 +165,10 @@ class IndexStatus:
     last_check: float  # time.monotonic() of the last look at the change log (0: never)
     artifact_version: int | None  # the FAISS artifact served (None: the exact index)
     uses_artifacts: bool
+    # Per space of the FAISS artifact served: the lists a search probes, and the recall@5 its
+    # build measured at the tuned count (None: an untuned artifact).
+    nprobe: dict[str, int] = field(default_factory=dict)
+    tuned_recall: dict[str, float | None] = field(default_factory=dict)
 
 
 class LiveIndex:
@@ -202,8 +207,19 @@ class LiveIndex:
 
     def status(self) -> IndexStatus:
         index = self._index
-        artifact = index.artifact_version if isinstance(index, FaissIndex) else None
-        return IndexStatus(len(index), self._version, self._last_check, artifact, self.uses_artifacts)
+        if not isinstance(index, FaissIndex):
+            return IndexStatus(len(index), self._version, self._last_check, None, self.uses_artifacts)
+        spaces = {SPACE_RAW: False, **({SPACE_SIMILAR: True} if index.artifact.similar is not None else {})}
+        tunings = {space: index.tuning(head_space=head) for space, head in spaces.items()}
+        return IndexStatus(
+            len(index),
+            self._version,
+            self._last_check,
+            index.artifact_version,
+            self.uses_artifacts,
+            nprobe={space: index.nprobe(head_space=head) for space, head in spaces.items()},
+            tuned_recall={space: t.recall if t is not None else None for space, t in tunings.items()},
+        )
 
     def ensure_fresh(self) -> None:
         """Load on first use, then apply the change log when it is due."""

@@ -3,7 +3,9 @@
 ``artifact_build`` runs on a worker (task ``build_index_artifact``): it loads the exact index
 from PostgreSQL once (``visualsearch.index.loading.exact_index_load``: the projection, the
 active head, every active product's vectors and attribute codes, and the change-log watermark
-it read up to), builds one FAISS index per ranking space, writes the files through Django's
+it read up to), builds one FAISS index per ranking space, tunes each one's probe count on the catalogue
+(``artifact_nprobe_tune``: a warning in the log and the admin when no count within the bound
+reaches the target recall), writes the files through Django's
 storage under a new version and only then marks the ``IndexArtifact`` row READY. A failure
 marks the row FAILED and leaves the previous ready artifact serving. Web processes pick a new
 ready artifact up at their next refresh.
@@ -22,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -30,6 +33,7 @@ from visualsearch.conf import vs_settings
 from visualsearch.index import artifact as artifact_mod
 from visualsearch.index.loading import exact_index_load
 from visualsearch.index.memory import EmbeddingIndex
+from visualsearch.index.tuning import NprobeTuning, nprobe_tune
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import IndexArtifact, IndexChange
 
@@ -56,6 +60,22 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
         raw = artifact_mod.build_faiss(arrays.matrix, row.factory)
         similar = artifact_mod.build_faiss(arrays.similar, row.factory) if arrays.similar is not None else None
         codes = arrays.codes
+        tuning = {artifact_mod.SPACE_RAW: artifact_nprobe_tune(raw, arrays.matrix, rerank=True)}
+        if similar is not None and arrays.similar is not None:
+            tuning[artifact_mod.SPACE_SIMILAR] = artifact_nprobe_tune(similar, arrays.similar, rerank=False)
+        for space, tuned in tuning.items():
+            if not tuned.reached:
+                logger.warning(
+                    "index artifact v%s, %s space: no nprobe up to %d reaches recall %.3f of the exact top %d "
+                    "(%.3f at %d); raise VISUALSEARCH_FAISS_NPROBE_MAX",
+                    row.pk,
+                    space,
+                    tuned.bound,
+                    tuned.target,
+                    tuned.k,
+                    tuned.recall,
+                    tuned.nprobe,
+                )
         meta: dict[str, Any] = {
             "model_version": MODEL_VERSION,
             "projection_id": index.projection.pk if index.projection is not None else None,
@@ -64,6 +84,7 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
             "factory": row.factory,
             "values": arrays.values,
             "rows": int(n),
+            "tuning": {space: tuned.as_dict() for space, tuned in tuning.items()},
         }
         prefix = f"{vs_settings.ARTIFACT_STORAGE_PREFIX}/v{row.pk}"
         size = 0
@@ -89,6 +110,7 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
         row.head_id = meta["head_id"]
         row.change_watermark = meta["change_watermark"]
         row.size_bytes = size
+        row.tuning = meta["tuning"]
         row.build_seconds = time.perf_counter() - started
         row.finished_at = timezone.now()
         row.save()
@@ -104,6 +126,20 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
         )
         row.refresh_from_db()
     return row
+
+
+def artifact_nprobe_tune(index: Any, vectors: np.ndarray, *, rerank: bool) -> NprobeTuning:
+    """The smallest nprobe of ``index`` reaching VISUALSEARCH_FAISS_TARGET_RECALL (at most
+    VISUALSEARCH_FAISS_NPROBE_MAX): raw-space candidates are re-scored exactly as the search
+    services do (``rerank``), head-space hits are final."""
+    return nprobe_tune(
+        index,
+        vectors,
+        target=float(vs_settings.FAISS_TARGET_RECALL),
+        bound=int(vs_settings.FAISS_NPROBE_MAX),
+        queries=int(vs_settings.FAISS_TUNE_QUERIES),
+        rerank=max(int(vs_settings.RERANK_CANDIDATES), 1) if rerank else 0,
+    )
 
 
 def artifacts_prune(*, storage=None) -> None:

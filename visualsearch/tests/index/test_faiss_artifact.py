@@ -280,6 +280,9 @@ def test_find_similar_with_the_active_head_ranks_in_the_artifacts_head_space(
     assert row.head_id == first.pk and default_storage.exists(f"{row.path}/{artifact_mod.SIMILAR}")
     index = get_index()
     assert index.artifact_version == row.pk and index.head_version == f"head-v{first.pk}"
+    # each space's probe count tuned on its own vectors, the head space's served for find similar
+    assert set(row.tuning) == {"raw", "similar"} and all(t["recall"] >= 0.975 for t in row.tuning.values())
+    assert index.status().nprobe == {space: t["nprobe"] for space, t in row.tuning.items()}
     exact = LiveIndex()
     for product in catalogue[:8]:
         got = index.similar_to_product(product.pk, 5)
