@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from visualsearch.index.tuning import NprobeTuning
+from visualsearch.index.tuning import NprobeTuning, ivf_of
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def build_faiss(vectors: np.ndarray, factory: str, *, seed: int = 0) -> Any:
         index.train(train)
     for start in range(0, rows, 100_000):
         index.add(vectors[start : start + 100_000])
-    ivf = _ivf(index)
+    ivf = ivf_of(index)
     if ivf is not None:
         ivf.make_direct_map()
     return index
@@ -82,15 +82,6 @@ def tuning_of(meta: dict[str, Any], space: str) -> NprobeTuning | None:
     """The probe count tuned for ``space`` at the artifact's build (None: not tuned)."""
     data = (meta.get("tuning") or {}).get(space)
     return NprobeTuning.from_dict(data) if data else None
-
-
-def _ivf(index: Any) -> Any:
-    import faiss
-
-    try:
-        return faiss.extract_index_ivf(index)
-    except RuntimeError:
-        return None
 
 
 def write_files(

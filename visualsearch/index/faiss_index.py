@@ -39,7 +39,7 @@ from visualsearch.index import artifact as artifact_mod
 from visualsearch.index.base import Hit, NotIndexed
 from visualsearch.index.memory import FILTER_FIELDS, ActiveHead, EmbeddingIndex
 from visualsearch.index.projection import ProjectionData
-from visualsearch.index.tuning import NprobeTuning
+from visualsearch.index.tuning import NprobeTuning, ivf_of
 from visualsearch.ml.photo_projection import PhotoProjection
 
 
@@ -272,7 +272,7 @@ class FaissIndex:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The FAISS search: ``nprobe()`` lists, × √(rows / allowed rows) under a filter (an ID
         selector of the allowed rows); every list when that found fewer than ``want``."""
-        ivf = artifact_mod._ivf(index)
+        ivf = ivf_of(index)
         nlist = ivf.nlist if ivf is not None else 1
         nprobe = min(nlist, self.nprobe(head_space=head_space))
         selector = None

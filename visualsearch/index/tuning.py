@@ -47,6 +47,16 @@ class NprobeTuning:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
+def ivf_of(index: Any) -> Any:
+    """The inverted-file part of a FAISS index (whose nprobe a search sets), or None for a flat one."""
+    import faiss
+
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+
+
 def exact_top(vectors: np.ndarray, rows: np.ndarray, k: int, chunk: int = 65_536) -> np.ndarray:
     """(queries, k) row numbers of each query row's exact top k by inner product, itself excluded."""
     queries = vectors[rows]
@@ -72,11 +82,9 @@ def recall_at(
     """Recall@k of ``index`` probing ``nprobe`` lists for the query rows, against ``truth``."""
     import faiss as faiss_module
 
-    from visualsearch.index.artifact import _ivf
-
     faiss: Any = faiss_module  # its stubs miss the SWIG keyword arguments
     depth = rerank or k  # how many of FAISS's hits are compared with as many exact ones
-    params = faiss.SearchParametersIVF(nprobe=int(nprobe)) if _ivf(index) is not None else None
+    params = faiss.SearchParametersIVF(nprobe=int(nprobe)) if ivf_of(index) is not None else None
     _scores, labels = index.search(np.ascontiguousarray(vectors[rows]), depth + 1, params=params)  # +1: itself
     found = total = 0
     for j, row in enumerate(rows.tolist()):
@@ -99,10 +107,9 @@ def nprobe_tune(
     k: int = K,
 ) -> NprobeTuning:
     """The smallest nprobe (≤ ``bound``) whose recall@k on ``queries`` sampled rows reaches ``target``."""
-    from visualsearch.index.artifact import _ivf
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    ivf = _ivf(index)
+    ivf = ivf_of(index)
     nlist = int(ivf.nlist) if ivf is not None else 1
     bound = max(1, min(int(bound), nlist))
     rng = np.random.default_rng(seed)
