@@ -62,6 +62,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, a broker, or real images)
 def test_check_deploy_is_clean_with_the_production_variables() -> None:
     done = _run(_production_env(), "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     output = done.stdout + done.stderr
@@ -70,6 +71,7 @@ def test_check_deploy_is_clean_with_the_production_variables() -> None:
     assert "WARNING" not in done.stdout
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, a broker, or real images)
 def test_check_deploy_warns_without_hsts_and_the_ssl_redirect() -> None:
     env = _production_env(DJANGO_SECURE_SSL_REDIRECT=None, DJANGO_SECURE_HSTS_SECONDS=None, DJANGO_SECURE_COOKIES="0")
     done = _run(env, "manage.py", "check", "--deploy")

@@ -41,6 +41,7 @@ def test_staff_see_every_check(staff_client: Client) -> None:
     assert all(check["ok"] for check in body["checks"].values())
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, a broker, or real images)
 def test_a_broker_adds_the_broker_and_worker_checks(staff_client: Client, settings) -> None:
     """With a broker nobody listens on, staff see both fail; strangers still get "ok" (the web
     process serves pages without a worker)."""

@@ -24,6 +24,7 @@ def _run(path: Path, *args: str) -> str:
     return out.getvalue() + err.getvalue()
 
 
+@pytest.mark.slow  # over 2 s (a subprocess, a broker, or real images)
 def test_import_creates_products_with_their_attributes_and_images(small_catalogue: Path) -> None:
     output = _run(small_catalogue)
     assert "40 created, 0 updated, 0 unchanged, 0 skipped" in output
