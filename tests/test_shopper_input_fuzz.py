@@ -87,6 +87,7 @@ def _no_5xx(response, what: str) -> None:
 CATALOGUE = ["q", "sort", "page", "min_price", "max_price", *FACETS]
 
 
+@pytest.mark.slow  # over a second of generated requests: CI runs it with the rest
 @EXAMPLES
 @given(params=_fields(CATALOGUE))
 def test_catalogue_and_search_parameters(shopper, params) -> None:
@@ -119,6 +120,7 @@ DETAILS = ["email", "full_name", "address_line1", "address_line2", "city", "post
     shipping=_fields(["method"]),
     review=_fields(["idempotency_key", "expected_total"]),
 )
+@pytest.mark.slow  # over a second of generated requests: CI runs it with the rest
 def test_checkout_steps(shopper, details, shipping, review) -> None:
     client, _product = shopper
     before = _counts()
@@ -153,6 +155,7 @@ def test_accounts_forms(shopper, login, signup, reset) -> None:
 PHOTO = ["q", "box", "k", "in_stock", "gender", "master", "sub", "type", "colour", "season", "usage", "year"]
 
 
+@pytest.mark.slow  # over a second of generated requests: CI runs it with the rest
 @EXAMPLES
 @given(fields=_fields(PHOTO))
 def test_photo_search_fields_and_find_similar_toggles(shopper, fields) -> None:
