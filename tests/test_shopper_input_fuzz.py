@@ -114,13 +114,13 @@ def test_bag_forms(shopper, data, line) -> None:
 DETAILS = ["email", "full_name", "address_line1", "address_line2", "city", "postcode", "country", "phone"]
 
 
+@pytest.mark.slow  # over a second of generated requests: CI runs it with the rest
 @EXAMPLES
 @given(
     details=_fields(DETAILS),
     shipping=_fields(["method"]),
     review=_fields(["idempotency_key", "expected_total"]),
 )
-@pytest.mark.slow  # over a second of generated requests: CI runs it with the rest
 def test_checkout_steps(shopper, details, shipping, review) -> None:
     client, _product = shopper
     before = _counts()
