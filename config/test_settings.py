@@ -7,9 +7,16 @@ PostgreSQL and Redis); without them the tests use SQLite and eager tasks.
 import os
 import tempfile
 
+from tests.support.workers import redis_url_for_worker
+
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+# `pytest -n 2` (pytest-xdist, the fast tier): each worker has a Redis database of its own, as it
+# has a test database of its own, so one worker's caches, buffers and queues never meet the other's.
+os.environ["REDIS_URL"] = redis_url_for_worker(
+    os.environ.get("REDIS_URL", ""), os.environ.get("PYTEST_XDIST_WORKER", "")
+)
 
 from config.settings import *  # noqa: F403
 

@@ -68,3 +68,13 @@ def test_without_a_broker_photo_search_embeds_in_process_and_defaults_hold() -> 
     assert shown["in_process"] is True
     assert shown["batch"] == 32 and shown["currency"] == "INR" and Decimal(shown["rate"]) == Decimal("99.00")
     assert Path(shown["model_dir"]) == ROOT / "var" / "models"
+
+
+def test_each_test_worker_gets_its_own_redis_database() -> None:
+    from tests.support.workers import redis_url_for_worker
+
+    assert redis_url_for_worker("redis://127.0.0.1:6379/0", "") == "redis://127.0.0.1:6379/0"
+    assert redis_url_for_worker("redis://127.0.0.1:6379/0", "gw0") == "redis://127.0.0.1:6379/1"
+    assert redis_url_for_worker("redis://127.0.0.1:6379/0", "gw1") == "redis://127.0.0.1:6379/2"
+    assert redis_url_for_worker("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/0"
+    assert redis_url_for_worker("", "gw0") == ""
