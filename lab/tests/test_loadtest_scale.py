@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
+from shop.importing.catalogue import CSV_COLUMNS
 from shop.models import Product
 from tests.support.servers import leased_redis_db
 from visualsearch.models import IndexArtifact, ProductEmbedding
@@ -29,20 +30,7 @@ def tiny_dataset(folder: Path, count: int = 80) -> Path:
     rng = np.random.default_rng(0)
     with open(folder / "styles.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "id",
-                "gender",
-                "masterCategory",
-                "subCategory",
-                "articleType",
-                "baseColour",
-                "season",
-                "year",
-                "usage",
-                "productDisplayName",
-            ]
-        )
+        writer.writerow(CSV_COLUMNS)
         for i in range(count):
             article, sub, colour = TYPES[i % 3]
             pid = 1000 + i

@@ -6,7 +6,6 @@ the crop box. Real model, in this process (the live server's thread embeds the q
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from django.views.static import serve
 
 import config.urls
 from shop.models import Product
+from tests.support.browser import chromium
 from tests.support.catalogue import catalogue_photo, product_fields, rows_with_images
 from visualsearch.ml.shopper_photos import PlacedPhoto, placed_photo
 
@@ -25,7 +25,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transacti
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 urlpatterns = [
     *config.urls.urlpatterns,
@@ -35,22 +34,8 @@ urlpatterns = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}.", pytrace=False)
-    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"], headless=True
-            )
-            yield browser
-            browser.close()
-    finally:
-        if saved is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
