@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "bag",
     "checkout",
     "accounts",
+    # Recently viewed and "Inspired by what you viewed": on shop and visualsearch; none imports it.
+    "discovery",
     # What visual search sells (dashboard, duplicates): listens to the apps above, none imports it.
     "insights",
     "payments",
