@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from shop.attributes import STOCK_FIELD
 from shop.models import Product
-from visualsearch.index import NotIndexed, get_index
+from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
 from visualsearch.metrics import timed_search
 from visualsearch.query.embedding import QueryEmbedder, query_embedding
 from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
@@ -24,7 +25,7 @@ from visualsearch.query.photo import (
     query_colour,
     validate_upload_size,
 )
-from visualsearch.query.ranking import is_close_match, rank_photo, raw_photo_score, similar_hits
+from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score, similar_hits
 from visualsearch.query.tokens import StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
@@ -47,6 +48,17 @@ class SimilarResult:
     # Photo search: the query's embedding (kept by apps that record searches answered
     # "nothing close"; never shown).
     query_vector: np.ndarray | None = None
+    # Photo search: the photographed product itself, when the best match scores at least
+    # VISUALSEARCH_PHOTO_EXACT_THRESHOLD, found with every filter but "in stock only" (so a
+    # sold-out match is still shown first); None when no product is that close.
+    exact_match: SimilarProduct | None = None
+
+    @property
+    def alternatives(self) -> list[SimilarProduct]:
+        """The results without the exact match (the lookalikes shown under it)."""
+        if self.exact_match is None:
+            return self.results
+        return [item for item in self.results if item.product.pk != self.exact_match.product.pk]
 
 
 @timed_search("similar")
@@ -117,6 +129,8 @@ def similar_to_photo(
     closeness = None
     if hits and index.photo_projection is not None:
         closeness = raw_photo_score(stored.vector, stored.colour, hits[0].product_id)
+    exact = _exact_hit(index, stored, filters, hits, closeness)
+    exact_products = products_for_hits([exact]) if exact is not None else []
     return SimilarResult(
         products_for_hits(hits),
         filters,
@@ -125,6 +139,29 @@ def similar_to_photo(
         index.model_version,
         token=token,
         box=stored.box,
-        close_match=is_close_match(hits, closeness),
+        close_match=is_close_match(hits, closeness) or bool(exact_products),
         query_vector=stored.vector,
+        exact_match=exact_products[0] if exact_products else None,
     )
+
+
+def _exact_hit(
+    index: SearchIndex, stored: StoredQuery, filters: Mapping[str, object], hits: list[Hit], closeness: float | None
+) -> Hit | None:
+    """The photographed product itself, if photo search is sure of it: the best match with
+    every filter but "in stock only" (the filter hides alternatives, never the match), when its
+    raw score reaches the exact threshold. One more ranking only when stock was filtered."""
+    if STOCK_FIELD in filters:
+        unfiltered = {name: value for name, value in filters.items() if name != STOCK_FIELD}
+        best = rank_photo(index, stored.vector, stored.colour, 1, unfiltered)
+        if best and hits and best[0].product_id == hits[0].product_id:
+            best, score = hits[:1], closeness
+        else:
+            score = None
+    else:
+        best, score = hits[:1], closeness
+    if not best:
+        return None
+    if score is None:
+        score = raw_photo_score(stored.vector, stored.colour, best[0].product_id)
+    return best[0] if is_exact_match(score) else None
