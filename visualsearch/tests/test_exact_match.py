@@ -49,7 +49,8 @@ def phone_photo(product: Product) -> bytes:
 
 def test_a_sold_out_photographed_product_is_shown_first_with_notify_me(client: Client, embedded) -> None:
     sold_out = embedded[3]
-    response = client.post("/search/photo/", {"image": SimpleUploadedFile("p.jpg", phone_photo(sold_out)), "in_stock": "on"})
+    upload = SimpleUploadedFile("p.jpg", phone_photo(sold_out))
+    response = client.post("/search/photo/", {"image": upload, "in_stock": "on"})
     assert response.status_code == 200
     html = response.content.decode()
     section = html.split('<section class="similar-results">', 1)[1]
