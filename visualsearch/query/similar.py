@@ -54,11 +54,12 @@ class SimilarResult:
     exact_match: SimilarProduct | None = None
 
     @property
-    def alternatives(self) -> list[SimilarProduct]:
-        """The results without the exact match (the lookalikes shown under it)."""
-        if self.exact_match is None:
-            return self.results
-        return [item for item in self.results if item.product.pk != self.exact_match.product.pk]
+    def exact_apart(self) -> SimilarProduct | None:
+        """The exact match when the results leave it out (sold out, "in stock only"): the page
+        shows it first, apart; when it is in the results it is already their first."""
+        if self.exact_match is None or any(item.product.pk == self.exact_match.product.pk for item in self.results):
+            return None
+        return self.exact_match
 
 
 @timed_search("similar")
