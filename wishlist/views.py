@@ -26,12 +26,12 @@ def wishlist_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def wishlist_toggle(request: HttpRequest, product_id: int) -> HttpResponse:
-    action = request.POST.get("action", "")
-    if action not in ("add", "remove"):
+    change = request.POST.get("change", "")
+    if change not in ("add", "remove"):
         message = "Say whether to add or remove the product."
         return json_error(message, 400) if _wants_json(request) else HttpResponse(message, status=400)
     try:
-        saved = services.wishlist_set(request, product_id, action == "add")
+        saved = services.wishlist_set(request, product_id, change == "add")
     except ApplicationError as exc:
         if _wants_json(request):
             return json_error(exc.message, exc.status)

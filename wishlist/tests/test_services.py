@@ -77,7 +77,7 @@ def test_the_session_list_is_merged_into_the_customer_list(make_product, django_
 def test_logging_in_keeps_the_guest_wishlist(client, make_product, django_user_model) -> None:
     django_user_model.objects.create_user("meera", "meera@example.com", "secret-pw-123")
     product = make_product(name="Saved Before Login")
-    client.post(reverse("wishlist:toggle", args=[product.pk]), {"action": "add"})
+    client.post(reverse("wishlist:toggle", args=[product.pk]), {"change": "add"})
     response = client.post(reverse("accounts:login"), {"username": "meera", "password": "secret-pw-123"})
     assert response.status_code == 302
     assert list(WishlistItem.objects.values_list("user__username", "product_id")) == [("meera", product.pk)]

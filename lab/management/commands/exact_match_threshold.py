@@ -1,4 +1,4 @@
-"""``python manage.py exact_match_threshold [--photos 400] [--max-false 0.01]``
+"""``python manage.py exact_match_threshold [--photos 400] [--max-false-listed 0.01] [--max-false-unlisted 0.05]``
 
 Calibrates VISUALSEARCH_PHOTO_EXACT_THRESHOLD, the score at which photo search calls its best
 match the photographed product (``lab.exact_match``): shopper photos of stored products outside
@@ -22,9 +22,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--photos", type=int, default=400, help="Shopper photos (half standard, half hard).")
-        parser.add_argument("--max-false", type=float, default=0.01, help="Most wrong 'exact' matches allowed.")
+        parser.add_argument(
+            "--max-false-listed", type=float, default=0.01, help="Most wrong 'exact' matches of products sold."
+        )
+        parser.add_argument(
+            "--max-false-unlisted", type=float, default=0.05, help="Most 'exact' matches for products not sold."
+        )
 
-    def handle(self, *args: object, photos: int, max_false: float, **options: object) -> None:
+    def handle(
+        self, *args: object, photos: int, max_false_listed: float, max_false_unlisted: float, **options: object
+    ) -> None:
         from shop.models import Product
 
         catalogue = load_catalogue()
@@ -43,7 +50,12 @@ class Command(BaseCommand):
                 return handle.read()
 
         report = exact_match.measure(
-            gallery, read_image, min(photos, len(gallery.ids)), max_false=max_false, progress=self.stderr.write
+            gallery,
+            read_image,
+            min(photos, len(gallery.ids)),
+            max_false_listed=max_false_listed,
+            max_false_unlisted=max_false_unlisted,
+            progress=self.stderr.write,
         )
         for line in exact_match.report_lines(report, float(vs_settings.PHOTO_EXACT_THRESHOLD)):
             self.stdout.write(line)
