@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest
 
 from shop.models import ProductVariant
 from stockalerts.models import StockAlert
@@ -37,3 +38,13 @@ def stock_alert_is_due(alert: StockAlert) -> bool:
     if alert.variant_id is not None:
         return ProductVariant.objects.filter(pk=alert.variant_id, stock__gt=0).exists()
     return ProductVariant.objects.filter(product_id=alert.product_id, stock__gt=0).exists()
+
+
+SESSION_KEY = "stockalerts_products"
+
+
+def subscribed_in_session(request: HttpRequest) -> list[int]:
+    """Products this browser session asked to be told about (to say so instead of the form)."""
+    session = getattr(request, "session", None)
+    raw = session.get(SESSION_KEY, []) if session is not None else []
+    return [x for x in raw if isinstance(x, int)] if isinstance(raw, list) else []

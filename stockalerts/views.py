@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from core.errors import ApplicationError
 from shop.selectors import product_get
 from stockalerts.forms import NotifyForm
+from stockalerts.selectors import SESSION_KEY, subscribed_in_session
 from stockalerts.services import BAD_LINK, stock_alert_subscribe, stock_alert_unsubscribe
 from stockalerts.tokens import alert_id_from_token
 
@@ -46,6 +47,8 @@ def notify(request: HttpRequest, product_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
+                remembered = subscribed_in_session(request)
+                request.session[SESSION_KEY] = [product.pk, *(pk for pk in remembered if pk != product.pk)][:50]
                 what = f"{product.name} in size {variant.size}" if variant else product.name
                 verb = "We will" if subscribed.created else "You are already on the list: we will"
                 messages.success(request, f"{verb} e-mail {subscribed.alert.email} once when {what} is back.")

@@ -42,6 +42,8 @@ def test_subscribing_from_the_product_page_comes_back_with_a_message(client, sol
     assert response.redirect_chain[-1][0] == sold_out.get_absolute_url()
     page = response.content.decode()
     assert "We will e-mail asha@example.com once when Blue Sold Out Jeans in size M is back." in page
+    assert "You are on the list: we will e-mail you once when it is back." in page  # instead of the form
+    assert 'name="email"' not in page.split('class="product-info"', 1)[1]
     again = client.post(url, data, follow=True).content.decode()
     assert "You are already on the list" in again
     alert = StockAlert.objects.get()
