@@ -126,7 +126,7 @@ class VisualSearchSettings:
     # its best match *the* photographed product: it is shown first even when sold out and
     # "in stock only" hides it from the lookalikes (calibrated with `python manage.py
     # exact_match_threshold` on products outside the evaluation split: docs/relevance.md).
-    PHOTO_EXACT_THRESHOLD: float = 0.90
+    PHOTO_EXACT_THRESHOLD: float = 0.946
     # Load the model when a query worker (celery worker_ready) or, in the embedded default,
     # the development server starts, so shoppers rarely wait for it.
     WARM_UP: bool = True
