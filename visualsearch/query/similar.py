@@ -140,7 +140,7 @@ def similar_to_photo(
         index.model_version,
         token=token,
         box=stored.box,
-        close_match=is_close_match(hits, closeness) or bool(exact_products),
+        close_match=is_close_match(hits, closeness),
         query_vector=stored.vector,
         exact_match=exact_products[0] if exact_products else None,
     )
