@@ -49,7 +49,7 @@ def mail_worker(
     worker = start_worker(
         database_url(connection.settings_dict),
         broker,
-        queues="celery",
+        queues="shop",  # where CELERY_TASK_ROUTES sends stockalerts.tasks
         concurrency=2,
         log_dir=tmp_path_factory.mktemp("worker"),
         EMAIL_URL=f"filemail:///{outbox}",

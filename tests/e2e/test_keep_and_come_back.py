@@ -57,6 +57,7 @@ def e2e_worker(
     worker = start_worker(
         database_url(connection.settings_dict),
         e2e_broker,
+        queues="celery,query,shop",  # shop: the back-in-stock e-mails (CELERY_TASK_ROUTES)
         log_dir=tmp_path_factory.mktemp("e2e-worker"),
         EMAIL_URL=f"filemail:///{outbox}",
     )
