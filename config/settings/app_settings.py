@@ -24,6 +24,7 @@ from discovery.conf import DiscoverySettings
 from insights.conf import InsightsSettings
 from orders.conf import OrdersSettings
 from shop.conf import ShopSettings
+from stockalerts.conf import StockAlertsSettings
 from visualsearch.conf import VisualSearchSettings
 
 
@@ -72,4 +73,5 @@ ORDERS = _from_environment("ORDERS", OrdersSettings)
 CHECKOUT = _from_environment("CHECKOUT", CheckoutSettings)
 INSIGHTS = _from_environment("INSIGHTS", InsightsSettings)
 API = _from_environment("API", ApiSettings)
+STOCKALERTS = _from_environment("STOCKALERTS", StockAlertsSettings)
 DISCOVERY = _from_environment("DISCOVERY", DiscoverySettings)

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from shop.attributes import STOCK_FIELD
 from shop.models import Product
-from visualsearch.index import NotIndexed, get_index
+from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
 from visualsearch.metrics import timed_search
 from visualsearch.query.embedding import QueryEmbedder, query_embedding
 from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
@@ -25,7 +26,7 @@ from visualsearch.query.photo import (
     validate_upload_size,
 )
 from visualsearch.query.pricing import PriceRule, hits_within_price, price_pool, price_sorted
-from visualsearch.query.ranking import is_close_match, rank_photo, raw_photo_score, similar_hits
+from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score, similar_hits
 from visualsearch.query.tokens import StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
@@ -50,6 +51,18 @@ class SimilarResult:
     query_vector: np.ndarray | None = None
     # The price rule as applied ("cheaper" resolved to a price), None when none was asked.
     price_rule: PriceRule | None = None
+    # Photo search: the photographed product itself, when the best match scores at least
+    # VISUALSEARCH_PHOTO_EXACT_THRESHOLD, found with every filter but "in stock only" (so a
+    # sold-out match is still shown first); None when no product is that close.
+    exact_match: SimilarProduct | None = None
+
+    @property
+    def exact_apart(self) -> SimilarProduct | None:
+        """The exact match when the results leave it out (sold out, "in stock only"): the page
+        shows it first, apart; when it is in the results it is already their first."""
+        if self.exact_match is None or any(item.product.pk == self.exact_match.product.pk for item in self.results):
+            return None
+        return self.exact_match
 
 
 @timed_search("similar")
@@ -137,6 +150,10 @@ def similar_to_photo(
     if hits and index.photo_projection is not None:
         closeness = raw_photo_score(stored.vector, stored.colour, hits[0].product_id)
     close_match = is_close_match(hits, closeness)
+    # The exact match is judged before any price rule (which may leave it out of the results:
+    # "cheaper" than it; the page then shows it apart, first).
+    exact = _exact_hit(index, stored, filters, hits, closeness)
+    exact_products = products_for_hits([exact]) if exact is not None else []
     rule = price
     if rule is not None:
         best = hits[0].product_id if hits and rule.cheaper else None
@@ -153,4 +170,27 @@ def similar_to_photo(
         close_match=close_match,
         query_vector=stored.vector,
         price_rule=rule,
+        exact_match=exact_products[0] if exact_products else None,
     )
+
+
+def _exact_hit(
+    index: SearchIndex, stored: StoredQuery, filters: Mapping[str, object], hits: list[Hit], closeness: float | None
+) -> Hit | None:
+    """The photographed product itself, if photo search is sure of it: the best match with
+    every filter but "in stock only" (the filter hides alternatives, never the match), when its
+    raw score reaches the exact threshold. One more ranking only when stock was filtered."""
+    if STOCK_FIELD in filters:
+        unfiltered = {name: value for name, value in filters.items() if name != STOCK_FIELD}
+        best = rank_photo(index, stored.vector, stored.colour, 1, unfiltered)
+        if best and hits and best[0].product_id == hits[0].product_id:
+            best, score = hits[:1], closeness
+        else:
+            score = None
+    else:
+        best, score = hits[:1], closeness
+    if not best:
+        return None
+    if score is None:
+        score = raw_photo_score(stored.vector, stored.colour, best[0].product_id)
+    return best[0] if is_exact_match(score) else None
