@@ -23,6 +23,15 @@ def _absolute(request: HttpRequest, url: str) -> str:
     return request.build_absolute_uri(url) if url else ""
 
 
+def sale(product: Product) -> dict[str, Any]:
+    """The compare-at price and the discount (both null when the product is not on sale)."""
+    on_sale = product.on_sale
+    return {
+        "compare_at_price": price(product.compare_at_price) if on_sale else None,
+        "discount_percent": product.discount_percent,
+    }
+
+
 def size(variant: ProductVariant) -> dict[str, Any]:
     return {"id": variant.pk, "size": variant.size, "stock": variant.stock, "in_stock": variant.stock > 0}
 
@@ -41,6 +50,7 @@ def product_summary(request: HttpRequest, product: Product) -> dict[str, Any]:
         "year": product.year,
         "usage": product.usage,
         "price": price(product.price),
+        **sale(product),
         "currency": shop_settings.CURRENCY,
         "in_stock": product.in_stock,
         "image_url": _absolute(request, product.card_image_url),
@@ -82,6 +92,7 @@ def _similar_item(request: HttpRequest, item: SimilarProduct, *, exact: bool = F
         "article_type": item.product.article_type,
         "colour": item.product.base_colour,
         "price": price(item.product.price),
+        **sale(item.product),
         "currency": shop_settings.CURRENCY,
         "in_stock": item.product.in_stock,
         "score": round(item.score, 6),

@@ -19,7 +19,7 @@ BagToken = Annotated[
     ),
 ]
 # The keys of shop.selectors.SORTS (a test holds them equal).
-Sort = Literal["relevance", "newest", "name", "-name", "price", "-price"]
+Sort = Literal["relevance", "newest", "name", "-name", "price", "-price", "discount"]
 Price = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["799.00"])]
 
 
@@ -66,6 +66,7 @@ class ProductFilters(Schema):
     usage: list[Annotated[str, Field(max_length=50)]] = Field([], max_length=20)
     min_price: Annotated[float, Field(ge=0, lt=1e8)] | None = None
     max_price: Annotated[float, Field(ge=0, lt=1e8)] | None = None
+    sale: bool = Field(False, description="Only products on sale (a compare-at price above the price).")
 
     @field_validator("q")
     @classmethod
@@ -98,6 +99,8 @@ class ProductSummary(Schema):
     year: int | None
     usage: str
     price: Price | None
+    compare_at_price: Price | None = Field(description="On sale: the former price, above ``price``; else null.")
+    discount_percent: int | None = Field(description="On sale: the discount in whole percent; else null.")
     currency: str
     in_stock: bool
     image_url: str
@@ -146,6 +149,8 @@ class SimilarItem(Schema):
     article_type: str
     colour: str
     price: Price | None
+    compare_at_price: Price | None = Field(description="On sale: the former price, above ``price``; else null.")
+    discount_percent: int | None
     currency: str
     in_stock: bool
     score: float
@@ -187,6 +192,9 @@ class PhotoRefineIn(Schema):
     type: str = Field("", max_length=50)
     colour: str = Field("", max_length=50)
     in_stock: bool = False
+    cheaper: bool = Field(False, description="Only products priced below the best match (which is left out).")
+    max_price: float | None = Field(None, ge=0, lt=1e8, description="Only products priced at most this.")
+    sort: Literal["look", "price", "-price"] = Field("look", description="look: best match first; price / -price.")
 
 
 # --- Bag

@@ -81,6 +81,9 @@ class VisualSearchSettings:
     PCA_MIN_ROWS: int = 2000
     # The most results one search may ask for.
     MAX_K: int = 50
+    # "Similar, but cheaper" and price bounds (query/pricing.py): the nearest this many
+    # products by look are the candidates; those within the price are kept, best look first.
+    PRICE_CANDIDATES: int = 100
     # Similarity head (visualsearch.ml.head, services/heads.py): "find similar" ranks by the
     # active head + colour when there is one (False: always the raw vectors).
     HEAD_ENABLED: bool = True

@@ -20,6 +20,7 @@ from checkout.conf import CheckoutSettings
 from config.settings.base import env
 from config.settings.celery import CELERY_TASK_ALWAYS_EAGER
 from core.conf import field_types
+from discovery.conf import DiscoverySettings
 from insights.conf import InsightsSettings
 from orders.conf import OrdersSettings
 from shop.conf import ShopSettings
@@ -73,3 +74,4 @@ CHECKOUT = _from_environment("CHECKOUT", CheckoutSettings)
 INSIGHTS = _from_environment("INSIGHTS", InsightsSettings)
 API = _from_environment("API", ApiSettings)
 STOCKALERTS = _from_environment("STOCKALERTS", StockAlertsSettings)
+DISCOVERY = _from_environment("DISCOVERY", DiscoverySettings)
