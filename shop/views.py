@@ -96,6 +96,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "chips": chips,
             "clear_all_url": clear_all,
             "close_matches": search.close_matches if search else [],
+            "did_you_mean": search.did_you_mean if search else "",
             "heading": _heading(query),
             "legacy_root": request.path == "/",
         },

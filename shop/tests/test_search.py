@@ -1,13 +1,17 @@
-"""Text search on a fixed subset of the real catalogue (PostgreSQL full-text search, ranked,
-with the typo widening): the table below is the contract. The subset: 300 rows spread over
-the 20 commonest article types (tests.support.catalogue.catalogue_rows), plus the first 12
-dresses and 12 other kids' products not among them — 324 products, saved in bulk (the search vector
-is a generated column: PostgreSQL fills it whatever writes the row)."""
+"""Text search on a fixed subset of the real catalogue, ranked, with the typo widening: the
+table below is the contract, on both backends: PostgreSQL (the suite's database: full-text
+search) and SQLite (the embedded default: FTS5 with the porter stemmer, in a real SQLite file,
+``DATABASES["sqlite"]``, every model routed to it by tests.support.databases.on_sqlite). The
+subset: 300 rows spread over the 20 commonest article types (tests.support.catalogue.catalogue_rows),
+plus the first 12 dresses and 12 other kids' products not among them — 324 products, saved in
+bulk (PostgreSQL's search vector is a generated column, SQLite's FTS5 table is kept by triggers:
+both are filled whatever writes the row)."""
 
 from __future__ import annotations
 
 import csv
 import functools
+import re
 
 import pytest
 from django.db import connection
@@ -17,8 +21,10 @@ from django.test.utils import CaptureQueriesContext
 from shop import search as catalogue_search
 from shop import selectors
 from tests.support.catalogue import catalogue_dir, catalogue_rows, product_fields
+from tests.support.databases import on_sqlite
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases=["default", "sqlite"])
+BACKENDS = ["postgresql", "sqlite"]
 
 
 @pytest.fixture(autouse=True)
@@ -41,8 +47,20 @@ def subset_rows() -> tuple[dict[str, str], ...]:
     return tuple(rows + dresses + kids)
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """The search backend the test runs on: PostgreSQL, or every model routed to SQLite."""
+    if request.param == "sqlite":
+        with on_sqlite():
+            assert catalogue_search.backend() == "sqlite"
+            yield request.param
+    else:
+        assert catalogue_search.backend() == "postgresql"
+        yield request.param
+
+
 @pytest.fixture
-def subset(db):
+def subset(backend):
     from shop.models import Product
 
     Product.objects.bulk_create(
@@ -76,6 +94,7 @@ TABLE: list[tuple[str, int, str]] = [
     ("pink dress", 2, "name:pink"),
     ("men black shoes", 21, "name:shoes"),
     ("women watch", 3, "name:women"),
+    ("watch for women", 3, "name:women"),
     ("blue jeans", 7, "type:Jeans"),
     ("men's wallet", 7, "type:Wallets"),
     ("kids", 26, "gender:"),
@@ -86,6 +105,7 @@ TABLE: list[tuple[str, int, str]] = [
     ("kurtha", 15, "type:Kurtas"),
     ("sunglases", 15, "type:Sunglasses"),
     ("puma tshrt", 3, "name:puma"),
+    ("nike shoos", 4, "name:nike"),
     # prefixes while typing, brands, nothing
     ("nik", 12, "name:nike"),
     ("adidas", 18, "name:adidas"),
@@ -128,19 +148,52 @@ def test_relevance_is_the_default_sort_with_text_and_newest_without(subset) -> N
     assert names == sorted(names)
 
 
-def test_typo_plan_is_one_query_and_cached(subset) -> None:
-    with CaptureQueriesContext(connection) as first:
+def _connection(backend: str):
+    from django.db import connections
+
+    return connections["sqlite" if backend == "sqlite" else "default"]
+
+
+# Queries of a typo's plan: PostgreSQL counts the whole query and each word in one aggregate;
+# SQLite counts them one by one in its FTS5 table. Then the catalogue's words close to the
+# typo, then how the catalogue spells the best one (for "Did you mean").
+TYPO_PLAN_QUERIES = {"postgresql": 3, "sqlite": 4}
+
+
+def test_typo_plan_is_a_few_queries_and_cached(subset, backend) -> None:
+    with CaptureQueriesContext(_connection(backend)) as first:
         plan = catalogue_search.text_search("kurtha", "v1")
-    assert plan.close_matches and "kurta" in plan.close_matches
-    assert len(first) == 2  # the counts, then the catalogue's words close to "kurtha"
-    with CaptureQueriesContext(connection) as again:
+    assert plan.close_matches and plan.close_matches[0] == "kurta"
+    assert plan.did_you_mean == "kurta"
+    assert len(first) == TYPO_PLAN_QUERIES[backend], [q["sql"] for q in first]
+    with CaptureQueriesContext(_connection(backend)) as again:
         assert catalogue_search.text_search("kurtha", "v1") == plan
     assert len(again) == 0
-    with CaptureQueriesContext(connection) as known:
-        assert catalogue_search.text_search("kurtas", "v1").close_matches == []
+    with CaptureQueriesContext(_connection(backend)) as known:
+        known_plan = catalogue_search.text_search("kurtas", "v1")
+    assert known_plan.close_matches == [] and known_plan.did_you_mean == ""
     assert len(known) == 1
 
 
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("kurtha", "kurta"),
+        ("sunglasess", "sunglasses"),
+        ("puma tshrt", "puma tshirts"),
+        ("nike shoos", "nike shoes"),
+        ("men black shoes", ""),
+        ("zzqqxx", ""),
+    ],
+)
+def test_did_you_mean_spells_the_corrected_query_as_the_catalogue_does(subset, text, suggestion) -> None:
+    plan = catalogue_search.text_search(text, "test")
+    assert plan.did_you_mean == suggestion
+    if suggestion:
+        assert len(search(suggestion)) >= catalogue_search.FUZZY_BELOW
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_the_search_condition_can_use_the_gin_index(subset) -> None:
     """The text condition is an indexable ``search_vector @@ tsquery``: with sequential scans
     off, PostgreSQL answers it from the GIN index (on 43k products it does so by itself)."""
@@ -153,12 +206,26 @@ def test_the_search_condition_can_use_the_gin_index(subset) -> None:
     assert "shop_product_search_vector" in plan
 
 
-def test_catalogue_page_search_shows_close_matches_and_relevance(client, subset) -> None:
-    response = client.get("/catalogue/", {"q": "kurtha"})
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_sqlite_search_condition_uses_the_fts5_table(subset) -> None:
+    from shop.models import Product
+
+    condition = catalogue_search.text_search("red dress", "test").condition()
+    plan = Product.objects.filter(condition).explain()
+    assert "VIRTUAL TABLE INDEX" in plan and "shop_product_fts" in plan, plan
+
+
+def test_catalogue_page_search_shows_close_matches_did_you_mean_and_relevance(client, subset) -> None:
+    response = client.get("/catalogue/", {"q": "kurtha", "sort": "relevance", "colour": "Blue"})
     body = response.content.decode()
-    assert response.context["page"].paginator.count == 15
     assert "Including close matches: kurta" in body
     assert '<option value="relevance" selected>Relevance</option>' in body
+    # The suggestion runs the corrected query, keeping the filters (not the sort).
+    suggestion = re.search(r'Did you mean <a href="([^"]*)">([^<]*)</a>\?', body)
+    assert suggestion and suggestion.groups() == ("?q=kurta&amp;colour=Blue", "kurta")
+    response = client.get("/catalogue/", {"q": "kurtha"})
+    assert response.context["page"].paginator.count == 15
+    assert "Did you mean" not in client.get("/catalogue/", {"q": "kurta"}).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -173,20 +240,3 @@ def test_catalogue_page_search_shows_close_matches_and_relevance(client, subset)
 )
 def test_search_words_normalise_shoppers_spellings(text: str, words: list[str]) -> None:
     assert catalogue_search.search_words(text) == words
-
-
-@pytest.mark.parametrize(
-    ("word", "stripped"),
-    [
-        ("dresses", "dress"),
-        ("watches", "watch"),
-        ("kurtas", "kurta"),
-        ("shoes", "shoe"),
-        ("accessories", "accessory"),
-        ("jeans", "jean"),
-        ("glass", "glass"),
-        ("men", "men"),
-    ],
-)
-def test_sqlite_fallback_strips_simple_plurals(word: str, stripped: str) -> None:
-    assert catalogue_search._plural_stripped(word) == stripped
