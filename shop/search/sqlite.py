@@ -30,7 +30,7 @@ from shop.search.words import ALTERNATIVES, FUZZY_BELOW, FUZZY_MAX_WORDS
 
 TABLE = "shop_product_fts"
 VOCABULARY = "shop_product_fts_words"
-FUZZY_SIMILARITY = 0.6  # difflib ratio of a typo to a catalogue word ("shoos" → shoe: 0.67)
+FUZZY_SIMILARITY = 0.65  # difflib ratio of a typo to a catalogue word ("shoos" → shoe: 0.67; "skin" → bikini: 0.6)
 FUZZY_SPREAD = 0.05  # keep the catalogue words this close to the best one
 # FTS5 column → weight in the relevance order (PostgreSQL's ts_rank weights A, B, C, D).
 COLUMN_WEIGHTS: dict[str, float] = {"name": 1.0, "article_type": 0.4, "colour": 0.2, "gender": 0.1}

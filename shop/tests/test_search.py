@@ -1,16 +1,11 @@
 """Text search on a fixed subset of the real catalogue, ranked, with the typo widening: the
 table below is the contract, on both backends: PostgreSQL (the suite's database: full-text
 search) and SQLite (the embedded default: FTS5 with the porter stemmer, in a real SQLite file,
-``DATABASES["sqlite"]``, every model routed to it by tests.support.databases.on_sqlite). The
-subset: 300 rows spread over the 20 commonest article types (tests.support.catalogue.catalogue_rows),
-plus the first 12 dresses and 12 other kids' products not among them — 324 products, saved in
-bulk (PostgreSQL's search vector is a generated column, SQLite's FTS5 table is kept by triggers:
-both are filled whatever writes the row)."""
+``DATABASES["sqlite"]``, every model routed to it). The subset of 324 real products and the two
+backends: tests.support.search_catalogue."""
 
 from __future__ import annotations
 
-import csv
-import functools
 import re
 
 import pytest
@@ -20,53 +15,8 @@ from django.test.utils import CaptureQueriesContext
 
 from shop import search as catalogue_search
 from shop import selectors
-from tests.support.catalogue import catalogue_dir, catalogue_rows, product_fields
-from tests.support.databases import on_sqlite
 
 pytestmark = pytest.mark.django_db(databases=["default", "sqlite"])
-BACKENDS = ["postgresql", "sqlite"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Cached counts, plans and home rows are keyed by the catalogue version, which starts
-    again in every test's rolled-back database: start each test with an empty cache."""
-    from django.core.cache import cache
-
-    cache.clear()
-
-
-@functools.cache
-def subset_rows() -> tuple[dict[str, str], ...]:
-    rows = catalogue_rows(300)
-    ids = {r["id"] for r in rows}
-    with (catalogue_dir() / "styles.csv").open(newline="", encoding="utf-8") as handle:
-        everything = [r for r in csv.DictReader(handle) if r["id"] not in ids]
-    dresses = [r for r in everything if r["articleType"] == "Dresses"][:12]
-    kids = [r for r in everything if r["gender"] in {"Boys", "Girls"} and r not in dresses][:12]
-    return tuple(rows + dresses + kids)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    """The search backend the test runs on: PostgreSQL, or every model routed to SQLite."""
-    if request.param == "sqlite":
-        with on_sqlite():
-            assert catalogue_search.backend() == "sqlite"
-            yield request.param
-    else:
-        assert catalogue_search.backend() == "postgresql"
-        yield request.param
-
-
-@pytest.fixture
-def subset(backend):
-    from shop.models import Product
-
-    Product.objects.bulk_create(
-        Product(**product_fields(row), usage=row["usage"], image=f"products/{row['id']}.jpg") for row in subset_rows()
-    )
-    return len(subset_rows())
 
 
 def search(text: str) -> list:
@@ -114,7 +64,7 @@ TABLE: list[tuple[str, int, str]] = [
 
 
 @pytest.mark.parametrize(("text", "count", "top"), TABLE, ids=[row[0] for row in TABLE])
-def test_search_table(subset, text: str, count: int, top: str) -> None:
+def test_search_table(search_subset, text: str, count: int, top: str) -> None:
     results = search(text)
     assert len(results) == count, [p.name for p in results[:10]]
     if not top:
@@ -129,7 +79,7 @@ def test_search_table(subset, text: str, count: int, top: str) -> None:
         assert expected in first.name.lower(), first.name
 
 
-def test_relevance_ranks_name_and_type_matches_above_colour_or_gender_only(subset) -> None:
+def test_relevance_ranks_name_and_type_matches_above_colour_or_gender_only(search_subset) -> None:
     """ "black" is a colour of many products; those whose name says "black" come first."""
     results = search("black")
     named = ["black" in p.name.lower() for p in results]
@@ -137,7 +87,7 @@ def test_relevance_ranks_name_and_type_matches_above_colour_or_gender_only(subse
     assert named == sorted(named, reverse=True)
 
 
-def test_relevance_is_the_default_sort_with_text_and_newest_without(subset) -> None:
+def test_relevance_is_the_default_sort_with_text_and_newest_without(search_subset) -> None:
     with_text = selectors.CatalogueQuery.from_querydict(QueryDict("q=shirt"))
     assert with_text.sort == selectors.RELEVANCE
     assert selectors.CatalogueQuery.from_querydict(QueryDict("")).sort == "newest"
@@ -160,16 +110,16 @@ def _connection(backend: str):
 TYPO_PLAN_QUERIES = {"postgresql": 3, "sqlite": 4}
 
 
-def test_typo_plan_is_a_few_queries_and_cached(subset, backend) -> None:
-    with CaptureQueriesContext(_connection(backend)) as first:
+def test_typo_plan_is_a_few_queries_and_cached(search_subset, search_backend) -> None:
+    with CaptureQueriesContext(_connection(search_backend)) as first:
         plan = catalogue_search.text_search("kurtha", "v1")
     assert plan.close_matches and plan.close_matches[0] == "kurta"
     assert plan.did_you_mean == "kurta"
-    assert len(first) == TYPO_PLAN_QUERIES[backend], [q["sql"] for q in first]
-    with CaptureQueriesContext(_connection(backend)) as again:
+    assert len(first) == TYPO_PLAN_QUERIES[search_backend], [q["sql"] for q in first]
+    with CaptureQueriesContext(_connection(search_backend)) as again:
         assert catalogue_search.text_search("kurtha", "v1") == plan
     assert len(again) == 0
-    with CaptureQueriesContext(_connection(backend)) as known:
+    with CaptureQueriesContext(_connection(search_backend)) as known:
         known_plan = catalogue_search.text_search("kurtas", "v1")
     assert known_plan.close_matches == [] and known_plan.did_you_mean == ""
     assert len(known) == 1
@@ -186,15 +136,15 @@ def test_typo_plan_is_a_few_queries_and_cached(subset, backend) -> None:
         ("zzqqxx", ""),
     ],
 )
-def test_did_you_mean_spells_the_corrected_query_as_the_catalogue_does(subset, text, suggestion) -> None:
+def test_did_you_mean_spells_the_corrected_query_as_the_catalogue_does(search_subset, text, suggestion) -> None:
     plan = catalogue_search.text_search(text, "test")
     assert plan.did_you_mean == suggestion
     if suggestion:
         assert len(search(suggestion)) >= catalogue_search.FUZZY_BELOW
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_the_search_condition_can_use_the_gin_index(subset) -> None:
+@pytest.mark.parametrize("search_backend", ["postgresql"], indirect=True)
+def test_the_search_condition_can_use_the_gin_index(search_subset) -> None:
     """The text condition is an indexable ``search_vector @@ tsquery``: with sequential scans
     off, PostgreSQL answers it from the GIN index (on 43k products it does so by itself)."""
     from shop.models import Product
@@ -206,8 +156,8 @@ def test_the_search_condition_can_use_the_gin_index(subset) -> None:
     assert "shop_product_search_vector" in plan
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_the_sqlite_search_condition_uses_the_fts5_table(subset) -> None:
+@pytest.mark.parametrize("search_backend", ["sqlite"], indirect=True)
+def test_the_sqlite_search_condition_uses_the_fts5_table(search_subset) -> None:
     from shop.models import Product
 
     condition = catalogue_search.text_search("red dress", "test").condition()
@@ -215,7 +165,7 @@ def test_the_sqlite_search_condition_uses_the_fts5_table(subset) -> None:
     assert "VIRTUAL TABLE INDEX" in plan and "shop_product_fts" in plan, plan
 
 
-def test_catalogue_page_search_shows_close_matches_did_you_mean_and_relevance(client, subset) -> None:
+def test_catalogue_page_search_shows_close_matches_did_you_mean_and_relevance(client, search_subset) -> None:
     response = client.get("/catalogue/", {"q": "kurtha", "sort": "relevance", "colour": "Blue"})
     body = response.content.decode()
     assert "Including close matches: kurta" in body

@@ -107,6 +107,7 @@ def test_search_rebuild_on_postgresql_has_nothing_to_do() -> None:
         ("tshrt", ["tshirt", "shirt", "short"], ("tshirt",)),
         ("shoos", ["shoe", "shirt", "sock"], ("shoe",)),
         ("zzqqxx", ["kurta", "shoe"], ()),
+        ("skin", ["bikini"], ()),
     ],
 )
 def test_closest_words_keep_the_best_matches_only(word, vocabulary, closest) -> None:
