@@ -116,8 +116,8 @@ def _suggestions(text: str, catalogue_version: str, limit: int) -> list[Suggesti
     terms = _vocabulary(catalogue_version)
     matching = [t for t in terms if _starts_a_word(text, t.label) or _starts_a_word(text, t.value)]
     if not matching and len(text) >= 4:
-        names = {t.label.lower(): t for t in terms}
-        matching = [names[n] for n in difflib.get_close_matches(text, list(names), n=4, cutoff=TYPO_CUTOFF)]
+        by_name = {t.label.lower(): t for t in terms}
+        matching = [by_name[n] for n in difflib.get_close_matches(text, list(by_name), n=4, cutoff=TYPO_CUTOFF)]
     chosen: list[Suggestion] = []
     for kind in ("type", "brand", "colour"):
         of_kind = sorted(
@@ -127,10 +127,10 @@ def _suggestions(text: str, catalogue_version: str, limit: int) -> list[Suggesti
     chosen = chosen[: max(limit - 1, 1)] if len(text) >= 2 else chosen[:limit]
     room = min(limit - len(chosen), KIND_LIMITS["product"])
     if room > 0 and len(text) >= 2:
-        names = {s.label.lower() for s in chosen}
+        shown = {s.label.lower() for s in chosen}
         for product in _products(text, catalogue_version, room * 3):
-            if product.name.lower() not in names and room > 0:
-                names.add(product.name.lower())
+            if product.name.lower() not in shown and room > 0:
+                shown.add(product.name.lower())
                 chosen.append(Suggestion("product", product.name, product.get_absolute_url()))
                 room -= 1
     return chosen[:limit]
