@@ -102,6 +102,20 @@ def test_suggestions_with_the_keyboard(context_page: Page, storefront: str, requ
     expect(page.locator(".results-bar h1")).to_contain_text(label.lower())
     page.screenshot(path=str(SCREENSHOTS / f"test_search_suggestions-{width}-results.png"))
 
+    # A typo: the close matches are shown, and "Did you mean" runs the corrected query.
+    typo = label.lower()[:-3] + label.lower()[-2:]  # "backpacks" → "backpaks"
+    page.goto(storefront + "/catalogue/?q=" + typo)
+    did_you_mean = page.locator(".did-you-mean a")
+    expect(did_you_mean).to_be_visible()
+    assert did_you_mean.bounding_box()["height"] >= 44
+    assert_accessible(page)
+    page.screenshot(path=str(SCREENSHOTS / f"test_search_suggestions-{width}-did-you-mean.png"))
+    corrected = did_you_mean.inner_text()
+    did_you_mean.click()
+    expect(page).to_have_url(re.compile(r"/catalogue/\?q=" + re.escape(corrected) + "$"))
+    expect(page.locator(".did-you-mean")).to_have_count(0)
+    expect(page.locator(".grid .card").first).to_be_visible()
+
 
 def test_without_javascript_the_box_is_a_plain_search_form(browser: Browser, storefront: str) -> None:
     context = browser.new_context(**PHONE, java_script_enabled=False)
