@@ -85,11 +85,22 @@ def attribute_label(param: str, default: str = "") -> str:
     return ATTRIBUTE_LABELS.get(param, default or param.replace("_", " ").capitalize())
 
 
-def value_label(value: object, attribute: str) -> str:
+# Without an attribute, a value is looked up in these maps in turn (pass the attribute: "Skin"
+# is a colour first, so a category named so without its attribute shows as "Skin").
+_UNQUALIFIED_ORDER = ("type", "colour", "usage", "sub")
+
+
+def value_label(value: object, attribute: str = "") -> str:
     """The shopper's name of a dataset value of this attribute (its query-string parameter:
-    "type", "sub", "colour"...): ("Tshirts", "type") → "T-shirts"; ("Skin", "colour") → "Skin"."""
+    "type", "sub", "colour"...): ("Tshirts", "type") → "T-shirts"; ("Skin", "colour") → "Skin";
+    ("Skin", "sub") → "Skin care"."""
     text = "" if value is None else str(value)
-    return VALUE_LABELS.get(attribute, {}).get(text, text)
+    if attribute:
+        return VALUE_LABELS.get(attribute, {}).get(text, text)
+    for name in _UNQUALIFIED_ORDER:
+        if text in VALUE_LABELS[name]:
+            return VALUE_LABELS[name][text]
+    return text
 
 
 def more_like_heading(article_type: str, gender: str) -> str:

@@ -10,7 +10,7 @@ register = template.Library()
 
 
 @register.filter
-def shopper_label(value: object, attribute: str) -> str:
+def shopper_label(value: object, attribute: str = "") -> str:
     """ "Tshirts"|shopper_label:"type" → "T-shirts": the value's name for shoppers as a value of
     that attribute (its query-string parameter); values without a display name show as they are."""
     return labels.value_label(value, attribute)

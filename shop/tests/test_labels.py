@@ -24,6 +24,10 @@ from shop import labels
         ("Dress", "sub", "Dresses"),
         ("Men", "gender", "Men"),
         (None, "colour", ""),
+        # Without the attribute (pass it): a colour before a category.
+        ("Skin", "", "Skin"),
+        ("Tshirts", "", "T-shirts"),
+        ("Dress", "", "Dresses"),
     ],
 )
 def test_values_are_named_per_attribute(value, attribute, shown) -> None:
