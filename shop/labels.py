@@ -85,9 +85,9 @@ def attribute_label(param: str, default: str = "") -> str:
     return ATTRIBUTE_LABELS.get(param, default or param.replace("_", " ").capitalize())
 
 
-# Without an attribute, a value is looked up in these maps in turn (pass the attribute: "Skin"
-# is a colour first, so a category named so without its attribute shows as "Skin").
-_UNQUALIFIED_ORDER = ("type", "colour", "usage", "sub")
+# Without an attribute (pass it), a value is looked up in these maps in turn: cards and pages
+# name a product's type and colour; sub categories ("Skin" → "Skin care") need "sub".
+_UNQUALIFIED_ORDER = ("type", "colour", "usage")
 
 
 def value_label(value: object, attribute: str = "") -> str:

@@ -24,10 +24,11 @@ from shop import labels
         ("Dress", "sub", "Dresses"),
         ("Men", "gender", "Men"),
         (None, "colour", ""),
-        # Without the attribute (pass it): a colour before a category.
+        # Without the attribute (pass it): types, colours, occasions; not categories.
         ("Skin", "", "Skin"),
         ("Tshirts", "", "T-shirts"),
-        ("Dress", "", "Dresses"),
+        ("Grey Melange", "", "Grey marl"),
+        ("Dress", "", "Dress"),
     ],
 )
 def test_values_are_named_per_attribute(value, attribute, shown) -> None:
