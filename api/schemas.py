@@ -236,3 +236,19 @@ class BagCreateIn(Schema):
 class BagLineUpdateIn(Schema):
     quantity: int = Field(ge=0, le=1000, description="0 removes the line.")
     variant_id: Id | None = Field(None, description="Another size of the same product.")
+
+
+# --- Suggestions
+
+
+class SuggestionOut(Schema):
+    kind: Literal["type", "brand", "colour", "product"] = Field(description="What is suggested.")
+    kind_label: str = Field(description="The kind, for shoppers: “Product type”, “Brand”, “Colour”, “Product”.")
+    label: str = Field(description="The suggestion, as shoppers read it.")
+    url: str = Field(description="The storefront page it opens (a filtered catalogue, a search or a product).")
+    count: int | None = Field(description="How many products it holds (none for a product).")
+
+
+class SuggestionsOut(Schema):
+    query: str
+    suggestions: list[SuggestionOut]

@@ -85,12 +85,12 @@ class ProductAdminForm(forms.ModelForm):
             current = getattr(self.instance, name, "") if self.instance.pk else ""
             if not value or value == current or allow_new or not self.spellings.has_values(name):
                 continue  # empty (the field's own rule), unchanged, on purpose, or the first value
-            label = self.fields[name].label or name
+            label = str(self.fields[name].label or name).lower()
             hint = self.spellings.suggestions(name, value)
             did_you_mean = f" Did you mean {' or '.join(f'“{h}”' for h in hint)}?" if hint else ""
             self.add_error(
                 name,
-                f"“{value}” is not a {str(label).lower()} of the catalogue yet.{did_you_mean} "
+                f"“{value}” is not {indefinite_article(label)} {label} of the catalogue yet.{did_you_mean} "
                 "Pick one from the list, or tick “Add new attribute values” to add it.",
             )
         return cleaned
@@ -156,3 +156,8 @@ class ImportUploadForm(forms.Form):
         if upload.size > limit:
             raise forms.ValidationError(f"The zip is {upload.size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB.")
         return upload
+
+
+def indefinite_article(noun: str) -> str:
+    """ "an" before a vowel sound ("an article type", "an occasion"), "a" otherwise."""
+    return "an" if noun[:1].lower() in {"a", "e", "i", "o", "u"} else "a"

@@ -38,7 +38,8 @@ class PhotoSearchForm(forms.Form):
             self.fields[attribute.param] = forms.ChoiceField(
                 required=False,
                 label=labels.attribute_label(attribute.param, attribute.label),
-                choices=[("", "Any")] + [(v, labels.value_label(v)) for v in choices.get(attribute.param, [])],
+                choices=[("", "Any")]
+                + [(v, labels.value_label(v, attribute.param)) for v in choices.get(attribute.param, [])],
             )
 
         self.fields[IN_STOCK_PARAM] = forms.BooleanField(required=False, initial=True, label=IN_STOCK_LABEL)

@@ -68,7 +68,7 @@ def _page_toggles(request: HttpRequest) -> dict[str, str]:
 def refinement_label(param: str, value: str) -> str:
     """A refinement named with the product's own value: "Only Women", "Same colour (Navy Blue)",
     "Same product type (T-shirts)" (display names from shop.labels)."""
-    shown = labels.value_label(value)
+    shown = labels.value_label(value, param)
     if param == "gender":
         return f"Only {shown}"
     return f"Same {labels.attribute_label(param).lower()} ({shown})"

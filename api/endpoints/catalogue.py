@@ -105,7 +105,12 @@ def facets_list(request: HttpRequest, filters: Query[ProductFilters]) -> dict[st
                 "param": key,
                 "label": labels.attribute_label(key, label),
                 "values": [
-                    {"value": v.value, "label": labels.value_label(v.value), "count": v.count, "selected": v.selected}
+                    {
+                        "value": v.value,
+                        "label": labels.value_label(v.value, key),
+                        "count": v.count,
+                        "selected": v.selected,
+                    }
                     for v in counts[key]
                 ],
             }

@@ -184,7 +184,7 @@ def test_phone_storefront(context_page: Page, storefront: str, screenshot) -> No
     expect(page.locator(".chips .chip-remove")).to_have_count(1)
 
     # Text search from the header: plurals and typos find products, most relevant first.
-    search = page.get_by_role("searchbox", name="Search products")
+    search = page.get_by_role("combobox", name="Search products")
     search.fill("tshrt")
     search.press("Enter")
     expect(page).to_have_url(re.compile(r"/catalogue/\?q=tshrt"))

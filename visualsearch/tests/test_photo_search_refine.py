@@ -323,8 +323,8 @@ def test_find_similar_refinements_name_the_products_values_and_show_no_scores(cl
     product = next(p for p in catalogue if p.gender in ("Men", "Women") and p.base_colour)
     html = client.get(f"/products/{product.pk}/similar/").content.decode()
     assert f"Only {product.gender}" in html
-    assert f"Same colour ({value_label(product.base_colour)})" in html
-    assert f"Same product type ({value_label(product.article_type)})" in html
+    assert f"Same colour ({value_label(product.base_colour, 'colour')})" in html
+    assert f"Same product type ({value_label(product.article_type, 'type')})" in html
     assert "Same sub category" not in html and "Same article type" not in html
     section = html.split('<section class="similar-results">', 1)[1]
     assert not re.search(r"\b[01]\.\d\d\b", section)  # no raw scores on a shopper page
