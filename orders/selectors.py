@@ -33,8 +33,10 @@ def order_lookup(number: str, email: str) -> Order | None:
     wrong. The e-mail is compared in constant time (digests of equal length), and an unknown
     number is compared against a random address, so that "no such order" and "wrong e-mail"
     take the same path and give the same answer (nobody learns which numbers exist)."""
-    number = number.strip().upper()
-    order = Order.objects.filter(number=number).prefetch_related("lines").first() if number else None
+    number = number.strip()
+    # As typed or in capitals (numbers are made in capitals): both use the unique index.
+    candidates = Order.objects.filter(number__in={number, number.upper()}).prefetch_related("lines")
+    order = candidates.first() if number else None
     expected = order.email if order is not None else secrets.token_hex(16)
     matches = hmac.compare_digest(_email_digest(email), _email_digest(expected))
     return order if order is not None and matches else None

@@ -11,6 +11,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -259,6 +261,12 @@ def order_mark_shipped(order: Order, *, tracking_number: str = "", tracking_url:
     """Paid → shipped, with the carrier's tracking when staff have it; the shipping e-mail is
     queued once the change is committed (``order_shipped``; it goes once, see
     order_shipping_email_send)."""
+    tracking_url = tracking_url.strip()
+    if tracking_url:
+        try:
+            URLValidator(schemes=["http", "https"])(tracking_url)
+        except ValidationError:
+            raise InvalidInput("The tracking link must be a web address (http or https).") from None
     with transaction.atomic():
         order = _locked(order.pk)
         if order.status != OrderStatus.PAID:
@@ -267,7 +275,7 @@ def order_mark_shipped(order: Order, *, tracking_number: str = "", tracking_url:
         order.status = OrderStatus.SHIPPED
         order.shipped_at = timezone.now()
         order.tracking_number = tracking_number.strip()[:100] or order.tracking_number
-        order.tracking_url = tracking_url.strip()[:500] or order.tracking_url
+        order.tracking_url = tracking_url[:500] or order.tracking_url
         order.save(update_fields=["status", "shipped_at", "tracking_number", "tracking_url", "updated"])
         order_id = order.pk
         transaction.on_commit(lambda: order_shipped.send(sender=Order, order_id=order_id))

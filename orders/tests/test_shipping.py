@@ -10,6 +10,7 @@ from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.urls import reverse
 
+from core.errors import InvalidInput
 from orders.models import Order, OrderStatus
 from orders.services import (
     OrderItem,
@@ -60,6 +61,13 @@ def test_marking_shipped_records_tracking_and_emails_the_customer_once(
     # Marking it shipped again is refused: it is not paid any more.
     with pytest.raises(OrderStateError, match="shipped, not paid"):
         order_mark_shipped(order)
+
+
+@pytest.mark.django_db
+def test_a_tracking_link_must_be_a_web_address(paid_order: Order) -> None:
+    with pytest.raises(InvalidInput, match="must be a web address"):
+        order_mark_shipped(paid_order, tracking_url="javascript:alert(1)")
+    assert Order.objects.get(pk=paid_order.pk).status == OrderStatus.PAID
 
 
 @pytest.mark.django_db

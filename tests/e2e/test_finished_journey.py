@@ -100,6 +100,7 @@ def test_checkout_summary_lookup_and_returns(context_page: Page, shop_url: str, 
     expect(page.locator(".buy-returns")).to_contain_text("Free returns within 30 days")
     if phone:
         assert_tap_targets(page)
+    screenshot(page, f"{suffix}-product")
     page.locator(".size-option:not(.is-sold-out)").first.click()
     page.locator(".buy-form").get_by_role("button", name="Add to bag").click()
     expect(page.locator(".bag-badge")).to_have_text("1")
