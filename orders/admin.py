@@ -129,8 +129,9 @@ class OrderAdmin(admin.ModelAdmin):
         if not change:
             super().save_model(request, obj, form, change)
             return
-        # Only what the form edits: the status and totals belong to the services.
-        edited = [name for name in form.changed_data if name in ("tracking_number", "tracking_url")]
+        # Only the fields staff changed (the address, the tracking): the status and the totals
+        # belong to the services, and a payment arriving meanwhile must not be overwritten.
+        edited = [name for name in form.changed_data if name != "mark_shipped"]
         if edited:
             obj.save(update_fields=[*edited, "updated"])
         if form.cleaned_data.get("mark_shipped"):
