@@ -151,6 +151,9 @@ class SimilarItem(Schema):
     score: float
     image_url: str
     url: str
+    exact: bool = Field(
+        False, description="Photo search: this is the photographed product itself (the answer's exact_match)."
+    )
 
 
 class SimilarOut(Schema):
@@ -164,6 +167,15 @@ class PhotoSearchOut(SimilarOut):
     token_expires_in: int | None
     box: list[float] | None = Field(description="The region searched: x0, y0, x1, y1 in 0–1.")
     close_match: bool = Field(description="False when nothing looks very close.")
+    exact_match: SimilarItem | None = Field(
+        None,
+        description=(
+            "The photographed product itself, when photo search is sure of it (its score reaches"
+            " VISUALSEARCH_PHOTO_EXACT_THRESHOLD), found with every filter but in_stock: a sold-out"
+            " exact match is given here (in_stock false) even when in_stock hides it from results."
+            " Null when no product is that close."
+        ),
+    )
 
 
 class PhotoRefineIn(Schema):

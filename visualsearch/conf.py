@@ -122,6 +122,11 @@ class VisualSearchSettings:
     # (calibrated with `python manage.py photo_quality`: 600 catalogue shopper photos vs 132
     # non-fashion images; the error rates on each side are in docs/visual-search.md).
     PHOTO_CLOSE_THRESHOLD: float = 0.676
+    # At or above this best score (the same raw score as "nothing close") photo search calls
+    # its best match *the* photographed product: it is shown first even when sold out and
+    # "in stock only" hides it from the lookalikes (calibrated with `python manage.py
+    # exact_match_threshold` on products outside the evaluation split: docs/relevance.md).
+    PHOTO_EXACT_THRESHOLD: float = 0.946
     # Load the model when a query worker (celery worker_ready) or, in the embedded default,
     # the development server starts, so shoppers rarely wait for it.
     WARM_UP: bool = True

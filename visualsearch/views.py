@@ -9,6 +9,8 @@ from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -170,6 +172,7 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
                     result = similar_to_photo(token=form.cleaned_data["q"], filters=filters)
                 context["result"] = result
                 context["box_style"] = _box_style(result.box)
+                context["refine_url"] = _refine_url(result.token, form)
             except QueryExpired as exc:
                 context["expired"] = exc.message
                 status = exc.status
@@ -180,6 +183,18 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
             status = 400
     context["form"] = form
     return render(request, "visualsearch/photo_search.html", context, status=status)
+
+
+def _refine_url(token: str, form: PhotoSearchForm) -> str:
+    """This search again without the photo (its token and filters): where "Notify me" on the
+    exact match comes back to."""
+    if not token:
+        return ""
+    params = {"q": token}
+    params |= {key: str(form.cleaned_data[key]) for key in PHOTO_FILTERS if form.cleaned_data.get(key)}
+    if refinement_on(form.cleaned_data.get(IN_STOCK_PARAM)):
+        params[IN_STOCK_PARAM] = "on"
+    return f"{reverse('visualsearch:photo_search')}?{urlencode(params)}"
 
 
 def _api_methods(*methods: str) -> Callable[[Callable[..., JsonResponse]], Callable[..., JsonResponse]]:

@@ -23,6 +23,7 @@ from core.conf import field_types
 from insights.conf import InsightsSettings
 from orders.conf import OrdersSettings
 from shop.conf import ShopSettings
+from stockalerts.conf import StockAlertsSettings
 from visualsearch.conf import VisualSearchSettings
 
 
@@ -71,3 +72,4 @@ ORDERS = _from_environment("ORDERS", OrdersSettings)
 CHECKOUT = _from_environment("CHECKOUT", CheckoutSettings)
 INSIGHTS = _from_environment("INSIGHTS", InsightsSettings)
 API = _from_environment("API", ApiSettings)
+STOCKALERTS = _from_environment("STOCKALERTS", StockAlertsSettings)

@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "bag",
     "checkout",
     "accounts",
+    # Keep and come back: a wishlist and back-in-stock e-mails (each on shop and core alone).
+    "wishlist",
+    "stockalerts",
     # What visual search sells (dashboard, duplicates): listens to the apps above, none imports it.
     "insights",
     "payments",

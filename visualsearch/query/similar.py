@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from shop.attributes import STOCK_FIELD
 from shop.models import Product
-from visualsearch.index import NotIndexed, get_index
+from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
 from visualsearch.metrics import timed_search
 from visualsearch.query.embedding import QueryEmbedder, query_embedding
 from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
@@ -24,7 +25,7 @@ from visualsearch.query.photo import (
     query_colour,
     validate_upload_size,
 )
-from visualsearch.query.ranking import is_close_match, rank_photo, raw_photo_score, similar_hits
+from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score, similar_hits
 from visualsearch.query.tokens import StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
@@ -47,6 +48,18 @@ class SimilarResult:
     # Photo search: the query's embedding (kept by apps that record searches answered
     # "nothing close"; never shown).
     query_vector: np.ndarray | None = None
+    # Photo search: the photographed product itself, when the best match scores at least
+    # VISUALSEARCH_PHOTO_EXACT_THRESHOLD, found with every filter but "in stock only" (so a
+    # sold-out match is still shown first); None when no product is that close.
+    exact_match: SimilarProduct | None = None
+
+    @property
+    def exact_apart(self) -> SimilarProduct | None:
+        """The exact match when the results leave it out (sold out, "in stock only"): the page
+        shows it first, apart; when it is in the results it is already their first."""
+        if self.exact_match is None or any(item.product.pk == self.exact_match.product.pk for item in self.results):
+            return None
+        return self.exact_match
 
 
 @timed_search("similar")
@@ -117,6 +130,8 @@ def similar_to_photo(
     closeness = None
     if hits and index.photo_projection is not None:
         closeness = raw_photo_score(stored.vector, stored.colour, hits[0].product_id)
+    exact = _exact_hit(index, stored, filters, hits, closeness)
+    exact_products = products_for_hits([exact]) if exact is not None else []
     return SimilarResult(
         products_for_hits(hits),
         filters,
@@ -127,4 +142,27 @@ def similar_to_photo(
         box=stored.box,
         close_match=is_close_match(hits, closeness),
         query_vector=stored.vector,
+        exact_match=exact_products[0] if exact_products else None,
     )
+
+
+def _exact_hit(
+    index: SearchIndex, stored: StoredQuery, filters: Mapping[str, object], hits: list[Hit], closeness: float | None
+) -> Hit | None:
+    """The photographed product itself, if photo search is sure of it: the best match with
+    every filter but "in stock only" (the filter hides alternatives, never the match), when its
+    raw score reaches the exact threshold. One more ranking only when stock was filtered."""
+    if STOCK_FIELD in filters:
+        unfiltered = {name: value for name, value in filters.items() if name != STOCK_FIELD}
+        best = rank_photo(index, stored.vector, stored.colour, 1, unfiltered)
+        if best and hits and best[0].product_id == hits[0].product_id:
+            best, score = hits[:1], closeness
+        else:
+            score = None
+    else:
+        best, score = hits[:1], closeness
+    if not best:
+        return None
+    if score is None:
+        score = raw_photo_score(stored.vector, stored.colour, best[0].product_id)
+    return best[0] if is_exact_match(score) else None
