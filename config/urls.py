@@ -43,6 +43,7 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     path("wishlist/", include("wishlist.urls")),
     path("notify/", include("stockalerts.urls")),
+    path("", include("orders.urls")),
     # /api/v1/ and the deprecated unversioned API paths (before visualsearch's own patterns).
     path("", include("api.urls")),
     path("", include("visualsearch.urls")),

@@ -212,16 +212,48 @@ class HomeSection:
     title: str
     params: tuple[tuple[str, str], ...]  # catalogue query-string parameters
     condition: Q
+    # The article types that show what the section is about, best first: the row opens with
+    # (and the home tile shows) its newest product of one of these, so that "Women" does not
+    # open with lingerie. Without any, the row's newest product leads.
+    leading_types: tuple[str, ...] = ()
 
 
 HOME_SECTIONS: tuple[HomeSection, ...] = (
     HomeSection(
-        "women", "Women", (("gender", "Women"), ("master", "Apparel")), Q(gender="Women", master_category="Apparel")
+        "women",
+        "Women",
+        (("gender", "Women"), ("master", "Apparel")),
+        Q(gender="Women", master_category="Apparel"),
+        ("Dresses", "Kurtas", "Tops", "Tunics", "Kurtis", "Tshirts", "Shirts", "Skirts", "Jeans", "Sarees"),
     ),
-    HomeSection("men", "Men", (("gender", "Men"), ("master", "Apparel")), Q(gender="Men", master_category="Apparel")),
-    HomeSection("kids", "Kids", (("gender", "Boys"), ("gender", "Girls")), Q(gender__in=["Boys", "Girls"])),
-    HomeSection("footwear", "Footwear", (("master", "Footwear"),), Q(master_category="Footwear")),
-    HomeSection("accessories", "Accessories", (("master", "Accessories"),), Q(master_category="Accessories")),
+    HomeSection(
+        "men",
+        "Men",
+        (("gender", "Men"), ("master", "Apparel")),
+        Q(gender="Men", master_category="Apparel"),
+        ("Shirts", "Tshirts", "Jackets", "Blazers", "Sweatshirts", "Jeans", "Trousers", "Kurtas"),
+    ),
+    HomeSection(
+        "kids",
+        "Kids",
+        (("gender", "Boys"), ("gender", "Girls")),
+        Q(gender__in=["Boys", "Girls"]),
+        ("Tshirts", "Dresses", "Tops", "Shirts", "Shorts", "Frocks"),
+    ),
+    HomeSection(
+        "footwear",
+        "Footwear",
+        (("master", "Footwear"),),
+        Q(master_category="Footwear"),
+        ("Casual Shoes", "Sports Shoes", "Heels", "Formal Shoes", "Sandals", "Flats"),
+    ),
+    HomeSection(
+        "accessories",
+        "Accessories",
+        (("master", "Accessories"),),
+        Q(master_category="Accessories"),
+        ("Handbags", "Watches", "Sunglasses", "Wallets", "Belts", "Backpacks"),
+    ),
 )
 HOME_ROW_LENGTH = 6
 HOME_CACHE_SECONDS = 300
@@ -249,7 +281,7 @@ def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tu
                     picked.append(pk)
                 if len(picked) == per_row:
                     break
-            ids_by_section[section.key] = picked
+            ids_by_section[section.key] = _representative_first(section, picked, dict(candidates))
         cache.set(key, ids_by_section, HOME_CACHE_SECONDS)
     all_ids = [pk for ids in ids_by_section.values() for pk in ids]
     products = Product.objects.filter(is_active=True).prefetch_related("variants").in_bulk(all_ids) if all_ids else {}
@@ -257,6 +289,26 @@ def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tu
         (section, [products[pk] for pk in ids_by_section.get(section.key, []) if pk in products])
         for section in HOME_SECTIONS
     ]
+
+
+def _representative_first(section: HomeSection, picked: list[int], types: dict[int, str]) -> list[int]:
+    """The row ``picked`` (newest first) led by its newest product of the section's most
+    preferred leading type that it has; when the row has none, by the section's newest product
+    of a leading type (the row keeps its length); else unchanged."""
+    if not section.leading_types or not picked:
+        return picked
+    rank = {article_type: i for i, article_type in enumerate(section.leading_types)}
+    in_row = [pk for pk in picked if types.get(pk) in rank]
+    if in_row:
+        lead = min(in_row, key=lambda pk: rank[types[pk]])  # min keeps the newest of equal rank
+        return [lead, *(pk for pk in picked if pk != lead)]
+    newest = (
+        Product.objects.filter(section.condition, is_active=True, article_type__in=section.leading_types)
+        .order_by(*SORTS[DEFAULT_SORT][1])
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return picked if newest is None else [newest, *picked[: len(picked) - 1]]
 
 
 def product_in_stock_expression(product_ref: str = "pk") -> Exists:

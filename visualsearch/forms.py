@@ -18,12 +18,13 @@ from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM
 
 
 class PhotoSearchForm(forms.Form):
-    # Phones offer the back camera (capture); desktops a file chooser.
+    # The page offers two inputs of this name: "Take a photo" (capture: the back camera) and
+    # "Choose from gallery" (no capture, which on many phones would hide the gallery).
     image = forms.FileField(
         label="Your photo",
         help_text="JPEG, PNG or WebP.",
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
     )
     # The token of an earlier search: refining re-ranks its kept embedding, no photo needed.
     q = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)

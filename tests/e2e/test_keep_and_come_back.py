@@ -127,7 +127,7 @@ def test_a_sold_out_photo_match_notifies_once_when_restocked(
     before = len(sent(outbox))
 
     page.goto(site.url + "/search/photo/")
-    page.get_by_label("Your photo").set_input_files(phone_photo(wanted))
+    page.locator("form.upload-form input[type=file]:not([capture])").set_input_files(phone_photo(wanted))
     page.get_by_role("button", name="Find similar products").click()
     exact = page.locator(".exact-match")
     expect(exact.get_by_role("heading", name="We found it: Sold out")).to_be_visible(timeout=90_000)

@@ -305,7 +305,11 @@ def test_a_plain_gradient_is_nothing_close_with_the_real_model(
 
 def test_the_form_offers_the_camera_the_crop_tool_and_progress(client: Client, catalogue) -> None:
     html = client.get(PAGE).content.decode()
-    assert re.search(r'<input type="file" name="image" accept="image/\*" capture="environment"', html)
+    # Two buttons: the camera (capture) and the gallery (no capture: it would hide the gallery).
+    inputs = re.findall(r'<input type="file"[^>]*>', html)
+    assert len(inputs) == 2 and all('name="image"' in i and 'accept="image/*"' in i for i in inputs)
+    assert 'capture="environment"' in inputs[0] and "capture" not in inputs[1]
+    assert "Take a photo" in html and "Choose from gallery" in html
     assert 'src="/static/js/photo_search.js" defer' in html
     for hook in ("data-crop-stage", "data-crop-box", 'name="box"', "data-search-button", "data-search-progress"):
         assert hook in html
