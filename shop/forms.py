@@ -136,12 +136,14 @@ class ImportUploadForm(forms.Form):
     csv_file = forms.FileField(
         label="CSV file",
         help_text="Columns: id, gender, masterCategory, subCategory, articleType, baseColour, season, year, usage, "
-        "productDisplayName (and optionally price), as in the catalogue's styles.csv.",
+        "productDisplayName (and optionally price, and images: more photos of the product, file names in the zip "
+        "separated by “;”), as in the catalogue's styles.csv.",
     )
     images_zip = forms.FileField(
         label="Images (zip)",
         required=False,
-        help_text="A zip of the photos, each named <id>.jpg (folders inside the zip are fine). "
+        help_text="A zip of the photos, each named <id>.jpg, and the more photos the images column names "
+        "(folders inside the zip are fine). "
         "Without it, only rows whose products already exist are updated; new rows need their photo.",
     )
     compute_embeddings = forms.BooleanField(
