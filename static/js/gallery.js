@@ -26,9 +26,18 @@
       if (count) count.textContent = index + 1 + " / " + slides.length;
     }
 
+    // While the track glides to a chosen photo, the photos it passes do not count.
+    var settling = null;
+    var settleTimer = 0;
+
     function show(index) {
       index = Math.max(0, Math.min(slides.length - 1, index));
-      track.scrollTo({ left: slides[index].offsetLeft - track.offsetLeft, behavior: "smooth" });
+      settling = index;
+      clearTimeout(settleTimer);
+      settleTimer = setTimeout(function () {
+        settling = null;
+      }, 1000);
+      track.scrollTo({ left: index * track.clientWidth, behavior: "smooth" });
       mark(index);
     }
 
@@ -52,6 +61,10 @@
       pending = requestAnimationFrame(function () {
         var width = track.clientWidth || 1;
         var index = Math.round(track.scrollLeft / width);
+        if (settling !== null) {
+          if (index === settling) settling = null;
+          return;
+        }
         if (index !== current && index >= 0 && index < slides.length) mark(index);
       });
     });
@@ -94,7 +107,7 @@
     stage.addEventListener("click", function (event) {
       var zoomed = stage.classList.toggle("is-zoomed");
       pan(event);
-      caption.textContent = zoomed ? "Move to look around · click to zoom out" : "Click to zoom in";
+      caption.textContent = zoomed ? "Move to look around · tap or click to zoom out" : "Tap or click to zoom in";
     });
     stage.addEventListener("mousemove", pan);
     dialog.addEventListener("close", function () {
@@ -121,7 +134,7 @@
     opener = link;
     full.src = url;
     full.alt = alt;
-    caption.textContent = "Click to zoom in";
+    caption.textContent = "Tap or click to zoom in";
     dialog.showModal();
   }
 
