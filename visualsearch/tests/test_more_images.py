@@ -157,3 +157,17 @@ def test_a_catalogue_photo_is_a_valid_more_image() -> None:
         product.name,
         f"{product.name}, photo 2",
     ]
+
+
+def test_the_product_admin_says_how_many_more_images_are_embedded(admin_client) -> None:
+    from django.urls import reverse
+
+    product = stored_catalogue(1)[0]
+    add_image(product, vector=unit(1))
+    failed = add_image(product, position=2)
+    ImageEmbedding.objects.create(
+        image=failed, product=product, status=EmbeddingStatus.FAILED, error="Unreadable image more-2.jpg: broken"
+    )
+    page = admin_client.get(reverse("admin:shop_product_change", args=[product.pk])).content.decode()
+    assert "more images: 1 of 2 embedded, 1 failed" in page
+    assert "Unreadable image more-2.jpg: broken" in page
