@@ -127,11 +127,11 @@ class ProductImage(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        verbose_name = "more image"
-        verbose_name_plural = "more images"
+        verbose_name = "photo"
+        verbose_name_plural = "more photos"
 
     def __str__(self) -> str:
-        return f"{self.product.name}: image {self.position}"
+        return f"{self.product.name}: photo {self.position}"
 
     @property
     def card_image_url(self) -> str:

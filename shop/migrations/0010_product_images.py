@@ -24,8 +24,8 @@ class Migration(migrations.Migration):
                 ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='images', to='shop.product')),
             ],
             options={
-                'verbose_name': 'more image',
-                'verbose_name_plural': 'more images',
+                'verbose_name': 'photo',
+                'verbose_name_plural': 'more photos',
                 'ordering': ['position', 'id'],
             },
         ),

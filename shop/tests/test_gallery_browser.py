@@ -161,3 +161,24 @@ def test_the_gallery_picks_swipes_and_zooms(browser, axe: str, product, width: i
         assert errors == [], errors
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_admin_inline_shows_the_more_images(browser, product, admin_user, client, width: int) -> None:
+    """Staff's side, for the screenshot: the product's page in the admin with its more images
+    inline (thumbnail, description, order, make main, delete)."""
+    base, item = product
+    client.force_login(admin_user)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}])
+    page = context.new_page()
+    try:
+        page.goto(base + f"/admin/shop/product/{item.pk}/change/")
+        inline = page.locator("#images-group")
+        inline.scroll_into_view_if_needed()
+        assert inline.locator("tr.has_original").count() == 2
+        assert inline.locator("td.field-preview img").count() == 2
+        assert "make main" in inline.inner_text().lower()
+        inline.screenshot(path=str(SCREENSHOTS / f"gallery-admin-inline-{width}.png"))
+    finally:
+        context.close()

@@ -86,7 +86,7 @@ def inline_form(product: Product, images: list[ProductImage], **extra: object) -
 def test_staff_add_more_images_inline_with_thumbnails(admin_client: Client, make_product, announced) -> None:
     product = make_product()
     page = admin_client.get(reverse("admin:shop_product_change", args=[product.pk])).content.decode()
-    assert "images-TOTAL_FORMS" in page and "More images" in page and "Make main" in page
+    assert "images-TOTAL_FORMS" in page and "More photos" in page and "Make main" in page
 
     upload = SimpleUploadedFile("back.jpg", image_bytes(colour=BLUE, size=(600, 800)), content_type="image/jpeg")
     data = inline_form(product, [], **{"images-TOTAL_FORMS": "1", "images-0-image": upload})
