@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from core.images import ImageRejected
 from shop.importing.uploads import import_limits
-from shop.models import Product
+from shop.models import Product, ProductImage
 from shop.services import ATTRIBUTE_TEXT_FIELDS, AttributeSpellings, attribute_value_clean, attribute_values
 from shop.thumbnails import image_validate
 
@@ -110,17 +110,40 @@ class ProductAdminForm(forms.ModelForm):
             )
 
     def clean_image(self):
-        image = self.cleaned_data.get("image")
-        upload = self.files.get("image")
-        if upload is not None:
+        return staff_image_clean(self, "image")
+
+
+def staff_image_clean(form: forms.BaseForm, field: str) -> Any:
+    """An uploaded staff image must decode as the thumbnail and the worker will decode it
+    (``shop.thumbnails.image_validate``: formats, pixel limits); the reason otherwise."""
+    image = form.cleaned_data.get(field)
+    upload = form.files.get(form.add_prefix(field))
+    if upload is not None:
+        upload.seek(0)
+        try:
+            image_validate(upload.read())
+        except ImageRejected as exc:
+            raise forms.ValidationError(str(exc)) from None
+        finally:
             upload.seek(0)
-            try:
-                image_validate(upload.read())
-            except ImageRejected as exc:
-                raise forms.ValidationError(str(exc)) from None
-            finally:
-                upload.seek(0)
-        return image
+    return image
+
+
+class ProductImageForm(forms.ModelForm):
+    """One of a product's more images in the admin's inline, with "Make main image"."""
+
+    make_main = forms.BooleanField(
+        label="Make main",
+        required=False,
+        help_text="Swap with the main image: shown first, on cards, and what find similar uses.",
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ("image", "alt_text", "position")
+
+    def clean_image(self):
+        return staff_image_clean(self, "image")
 
 
 class ImportUploadForm(forms.Form):
@@ -129,13 +152,14 @@ class ImportUploadForm(forms.Form):
     csv_file = forms.FileField(
         label="CSV file",
         help_text="Columns: id, gender, masterCategory, subCategory, articleType, baseColour, season, year, usage, "
-        "productDisplayName (and optionally price and compare_at_price, the former price of a sale), as in the "
-        "catalogue's styles.csv.",
+        "productDisplayName (and optionally price; compare_at_price, the former price of a sale; and images: more "
+        "photos of the product, file names in the zip separated by “;”), as in the catalogue's styles.csv.",
     )
     images_zip = forms.FileField(
         label="Images (zip)",
         required=False,
-        help_text="A zip of the photos, each named <id>.jpg (folders inside the zip are fine). "
+        help_text="A zip of the photos, each named <id>.jpg, and the more photos the images column names "
+        "(folders inside the zip are fine). "
         "Without it, only rows whose products already exist are updated; new rows need their photo.",
     )
     compute_embeddings = forms.BooleanField(

@@ -1,7 +1,8 @@
-"""The catalogue: products with their category levels, colour and image."""
+"""The catalogue: products with their category levels, colour and images."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -110,6 +111,64 @@ class Product(models.Model):
     @property
     def card_image_url(self) -> str:
         """The thumbnail for grids, falling back to the image itself."""
+        field = self.thumbnail or self.image
+        return field.url if field else ""
+
+    @cached_property
+    def gallery(self) -> list[GalleryPhoto]:
+        """Every photo of the product for its page: the main image first, then the extra
+        images in their order (the prefetched ones, ``prefetch_related("images")``, or one query)."""
+        photos = []
+        if self.image:
+            photos.append(GalleryPhoto(self.image.url, self.card_image_url, self.name))
+        extras = list(self.images.all())
+        for number, extra in enumerate(extras, start=2):
+            if extra.image:
+                alt = extra.alt_text or f"{self.name}, photo {number}"
+                photos.append(GalleryPhoto(extra.image.url, extra.card_image_url, alt))
+        return photos
+
+
+@dataclass(frozen=True)
+class GalleryPhoto:
+    """One photo of a product's gallery, as the page shows it."""
+
+    url: str
+    thumbnail_url: str
+    alt: str
+
+
+class ProductImage(models.Model):
+    """One more photo of a product (a back, a detail, a model shot): shown in its gallery
+    after the main image (``Product.image``, what grids, find similar and the API show) in
+    ``position`` order, and embedded like it, so that photo search finds the product through
+    any of its photos. Staff make one the main image in the admin (the files swap places)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/", max_length=255)
+    image_checksum = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="sha256 of the image file's bytes."
+    )
+    thumbnail = models.ImageField(upload_to="thumbs/", max_length=255, blank=True, editable=False)
+    alt_text = models.CharField(
+        "description",
+        max_length=200,
+        blank=True,
+        help_text="What the photo shows, read out to shoppers who cannot see it (e.g. “Back view”).",
+    )
+    position = models.PositiveSmallIntegerField("order", default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "photo"
+        verbose_name_plural = "more photos"
+
+    def __str__(self) -> str:
+        return f"{self.product.name}: photo {self.position}"
+
+    @property
+    def card_image_url(self) -> str:
         field = self.thumbnail or self.image
         return field.url if field else ""
 

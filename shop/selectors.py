@@ -189,7 +189,7 @@ def catalogue_version() -> str:
 
 
 def product_get(product_id: int) -> Product | None:
-    return Product.objects.filter(pk=product_id, is_active=True).prefetch_related("variants").first()
+    return Product.objects.filter(pk=product_id, is_active=True).prefetch_related("variants", "images").first()
 
 
 def product_more_in_category(product: Product, limit: int = 6) -> list[Product]:

@@ -18,6 +18,7 @@ from visualsearch.index.base import FULL_DIMS, Hit
 from visualsearch.models import (
     EmbeddingStatus,
     HeadTrainingJob,
+    ImageEmbedding,
     IndexArtifact,
     ProductEmbedding,
     ReindexJob,
@@ -75,6 +76,32 @@ def stored_vectors_load(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarra
         for pid, vector, colour in rows
         if vector is not None
     }
+
+
+def stored_image_vectors_load(image_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+    """``stored_vectors_load`` for products' more images, by image id."""
+    from visualsearch.ml.colour import from_bytes as colour_from_bytes
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    rows = (
+        ImageEmbedding.objects.filter(image_id__in=list(image_ids), model_version=MODEL_VERSION, vector__isnull=False)
+        .values_list("image_id", "vector", "colour")
+        .order_by()
+    )
+    return {
+        image_id: (np.frombuffer(bytes(vector), dtype="<f4"), colour_from_bytes(colour))
+        for image_id, vector, colour in rows
+        if vector is not None
+    }
+
+
+def product_photo_vectors_load(product_id: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The stored vectors and colour descriptors of every photo of a product (current model):
+    its main image's first, then its more images'."""
+    main = stored_vectors_load([product_id]).get(product_id)
+    image_ids = ImageEmbedding.objects.filter(product_id=product_id).values_list("image_id", flat=True)
+    more = stored_image_vectors_load(list(image_ids))
+    return ([main] if main is not None else []) + [more[i] for i in sorted(more)]
 
 
 @dataclass
