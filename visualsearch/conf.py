@@ -29,6 +29,10 @@ class VisualSearchSettings:
     # always the reference. ENGINE_THREADS: ONNX Runtime's threads per process (0: one per core).
     ENGINE: Literal["auto", "onnx", "tensorflow"] = "auto"
     ENGINE_THREADS: int = 0
+    # ONNX Runtime's threads spin (busy-wait) for more work between operators and after a run.
+    # Off: on cores shared with the web processes a spinning query worker took ~1.8× the CPU
+    # per forward pass (docs/benchmarks.md, issue 24); on a machine of its own, on saves ~1 ms.
+    ENGINE_SPINNING: bool = False
     TASK_BATCH: int = 64
     # How often each process looks for changed embeddings in the index change log.
     INDEX_REFRESH_SECONDS: float = 2.0
