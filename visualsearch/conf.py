@@ -71,6 +71,10 @@ class VisualSearchSettings:
     INDEX_SYNTHETIC: bool = False
     # Index hits re-scored with the full stored vectors (at least 4k; 0 = no re-rank).
     RERANK_CANDIDATES: int = 32
+    # Find similar's rankings kept in the "search" cache (Redis) under the index's content and
+    # the question (visualsearch.query.cache; any change the index applies gives new keys), for
+    # this many seconds (0: never cached).
+    SIMILAR_CACHE_SECONDS: int = 3600
     # Photo search: upload limit, and how long a page waits for the query worker.
     MAX_UPLOAD_BYTES: int = 10 * 1024 * 1024
     # Shopper photos in formats decoded at full size (PNG, WebP, TIFF, …) are refused above

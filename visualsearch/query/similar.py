@@ -13,6 +13,7 @@ import numpy as np
 from shop.models import Product
 from visualsearch.index import NotIndexed, get_index
 from visualsearch.metrics import timed_search
+from visualsearch.query.cache import similar_hits_cached
 from visualsearch.query.embedding import QueryEmbedder, query_embedding
 from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
 from visualsearch.query.params import refinement_filters
@@ -24,7 +25,7 @@ from visualsearch.query.photo import (
     query_colour,
     validate_upload_size,
 )
-from visualsearch.query.ranking import is_close_match, rank_photo, raw_photo_score, similar_hits
+from visualsearch.query.ranking import is_close_match, rank_photo, raw_photo_score
 from visualsearch.query.tokens import StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
@@ -58,7 +59,7 @@ def similar_to_product(product: Product, *, k: int = 5, toggles: Mapping[str, ob
     if size == 0:
         raise SearchUnavailable(_EMPTY_INDEX)
     try:
-        hits, version = similar_hits(index, product.pk, k, filters)
+        hits, version = similar_hits_cached(index, product.pk, k, filters)
     except NotIndexed:
         raise NotAnalysedYet(
             "This product is still being analysed; similar items will appear in a few moments."
