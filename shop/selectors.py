@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import QueryDict
 
 from shop.attributes import ATTRIBUTES
+from shop.caching import catalogue_cached
 from shop.models import CatalogueVersion, Product, ProductVariant
 from shop.search import text_search
 
@@ -29,7 +30,6 @@ SORTS: dict[str, tuple[str, list]] = {
     "-price": ("Price: high to low", [F("price").desc(nulls_last=True), "-id"]),
 }
 DEFAULT_SORT = "newest"
-FACET_CACHE_SECONDS = 60
 
 
 @dataclass
@@ -131,16 +131,15 @@ class FacetValue:
 
 def facet_counts(query: CatalogueQuery, catalogue_version: str) -> dict[str, list[FacetValue]]:
     """For each facet, its values with counts. A facet's counts apply every other filter but
-    its own, so the shopper sees the alternatives to what they picked. Cached per process,
-    keyed by the catalogue's version so edits show at once."""
+    its own, so the shopper sees the alternatives to what they picked. Cached for every
+    process (shop.caching), keyed by the catalogue's version so edits show at once."""
     facets: dict[str, list[FacetValue]] = {}
     base = Product.objects.filter(is_active=True).filter(_price_filter(query))
     if query.text:
         base = base.filter(text_search(query.text, catalogue_version).condition())
     for key, (field_name, _label) in FACETS.items():
-        cache_key = f"facets:{catalogue_version}:{key}:{query.cache_key(without=key)}"
-        counts = cache.get(cache_key)
-        if counts is None:
+
+        def count(key: str = key, field_name: str = field_name) -> list[tuple[str, int]]:
             rows = (
                 base.filter(_facet_filter(query, without=key))
                 .exclude(**{field_name: ""})
@@ -148,21 +147,19 @@ def facet_counts(query: CatalogueQuery, catalogue_version: str) -> dict[str, lis
                 .annotate(n=Count("id"))
                 .order_by("-n", field_name)
             )
-            counts = list(rows)
-            cache.set(cache_key, counts, FACET_CACHE_SECONDS)
+            return list(rows)
+
+        counts = catalogue_cached(f"facets:{catalogue_version}:{key}:{query.cache_key(without=key)}", count)
         chosen = set(query.selected.get(key, []))
         facets[key] = [FacetValue(value, n, value in chosen) for value, n in counts]
     return facets
 
 
 def product_count(query: CatalogueQuery, catalogue_version: str) -> int:
-    """How many products match (cached per process like the facet counts)."""
-    key = f"count:{catalogue_version}:{query.cache_key()}"
-    count = cache.get(key)
-    if count is None:
-        count = product_list(query, catalogue_version).count()
-        cache.set(key, count, FACET_CACHE_SECONDS)
-    return count
+    """How many products match (cached per catalogue version like the facet counts)."""
+    return catalogue_cached(
+        f"count:{catalogue_version}:{query.cache_key()}", lambda: product_list(query, catalogue_version).count()
+    )
 
 
 def catalogue_version() -> str:

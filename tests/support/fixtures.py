@@ -54,8 +54,8 @@ def make_image() -> Callable[..., bytes]:
     return image_bytes
 
 
-def _search_cache_clear(cache: Any) -> None:
-    """Empty the "search" cache: only its own keys where it is Redis (the worker's Redis
+def _shared_cache_clear(cache: Any) -> None:
+    """Empty a shared cache ("search", "catalogue"): only its own keys where it is Redis (the worker's Redis
     database also holds the broker's queues of a live worker)."""
     backend = getattr(cache, "_cache", None)
     if not hasattr(backend, "get_client"):
@@ -77,7 +77,8 @@ def _fresh_search_index() -> Iterator[None]:
 
     reset_index()
     caches["default"].clear()
-    _search_cache_clear(caches["search"])
+    for alias in ("search", "catalogue"):
+        _shared_cache_clear(caches[alias])
     yield
     reset_index()
 
