@@ -13,11 +13,14 @@ computed as if nothing were cached.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
+from functools import cache
 from typing import TypeVar
 
 from django.core.cache import caches
+from django.template.loader import get_template
 
 from shop.conf import shop_settings
 
@@ -46,3 +49,17 @@ def catalogue_cached(key: str, compute: Callable[[], T]) -> T:
         except Exception as exc:
             logger.warning("catalogue cache unavailable: %s", exc)
     return value
+
+
+@cache
+def template_digest(name: str) -> str:
+    """A digest of a template's source, once per process: cached HTML of a template that a
+    deploy changed is never served (its keys change with it)."""
+    source = get_template(name).template.source  # type: ignore[attr-defined]
+    return hashlib.sha1(source.encode()).hexdigest()[:12]
+
+
+def fragment_cached(template_name: str, key: str, render: Callable[[], str]) -> str:
+    """HTML rendered from ``template_name``, cached under ``key`` (which must name the catalogue
+    version and everything else the fragment shows) and the template's source."""
+    return catalogue_cached(f"html:{template_name}:{template_digest(template_name)}:{key}", render)
