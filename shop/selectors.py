@@ -168,8 +168,11 @@ def catalogue_version() -> str:
     return str(version or 0)
 
 
-def product_get(product_id: int) -> Product | None:
-    return Product.objects.filter(pk=product_id, is_active=True).prefetch_related("variants").first()
+def product_get(product_id: int, *, with_sizes: bool = True) -> Product | None:
+    """An active product; with its sizes unless the caller shows none (find similar's query
+    product: one query instead of two)."""
+    products = Product.objects.filter(pk=product_id, is_active=True)
+    return (products.prefetch_related("variants") if with_sizes else products).first()
 
 
 def product_more_in_category(product: Product, limit: int = 6) -> list[Product]:

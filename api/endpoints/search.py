@@ -86,7 +86,7 @@ def product_similar(
     """Refinements keep the product's own value of an attribute (``same_type``: only its article
     type). With price bounds, the nearest VISUALSEARCH_MAX_K are searched and those priced within
     the bounds kept. 409: the product is still being analysed; 503: no analysed products yet."""
-    product = product_get(product_id)
+    product = product_get(product_id, with_sizes=False)  # the query product: no sizes shown
     if product is None:
         raise NotFound(f"No active product with id {product_id}.")
     k = _k(params.k)
