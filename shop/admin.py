@@ -40,6 +40,21 @@ class ProductVariantInline(admin.TabularInline):
     extra = 0
 
 
+class SaleListFilter(admin.SimpleListFilter):
+    title = "sale"
+    parameter_name = "on_sale"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "On sale"), ("no", "Full price")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        if self.value() == "yes":
+            return queryset.filter(compare_at_price__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(compare_at_price__isnull=True)
+        return queryset
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     # The options that subclasses extend (``(*ProductAdmin.list_filter, …)``) are typed as
@@ -54,12 +69,14 @@ class ProductAdmin(admin.ModelAdmin):
         "base_colour",
         "gender",
         "price",
+        "discount_tag",
         "stock_total",
         "is_active",
     )
     list_display_links = ("thumbnail_tag", "name")
     list_filter: ClassVar[tuple[str | type[admin.ListFilter], ...]] = (
         "is_active",
+        SaleListFilter,
         "gender",
         "master_category",
         "sub_category",
@@ -72,7 +89,7 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields: ClassVar[tuple[str, ...]] = ("image_preview", "created", "updated")
     actions: list[str] = ["make_active", "make_inactive"]
     fieldsets: ClassVar[_FieldsetSpec] = (
-        (None, {"fields": ("name", "external_id", "price", "is_active")}),
+        (None, {"fields": ("name", "external_id", ("price", "compare_at_price"), "is_active")}),
         ("Image", {"fields": ("image", "image_preview")}),
         ("Category", {"fields": ("gender", "master_category", "sub_category", "article_type")}),
         ("Details", {"fields": ("base_colour", "season", "year", "usage", "allow_new_values")}),
@@ -88,6 +105,10 @@ class ProductAdmin(admin.ModelAdmin):
             .values("total")
         )
         return super().get_queryset(request).annotate(stock_total=Subquery(stock))
+
+    @admin.display(description="Sale", ordering="compare_at_price")
+    def discount_tag(self, product: Product) -> str:
+        return f"−{product.discount_percent}% (was {product.compare_at_price})" if product.on_sale else "—"
 
     @admin.display(description="Stock", ordering="stock_total")
     def stock_total(self, product: Product) -> str:

@@ -47,6 +47,7 @@ class ProductAdminForm(forms.ModelForm):
             "name",
             "external_id",
             "price",
+            "compare_at_price",
             "is_active",
             "image",
             "gender",
@@ -69,6 +70,7 @@ class ProductAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
+        self._clean_sale(cleaned)
         allow_new = cleaned.get("allow_new_values")
         for name in ATTRIBUTE_TEXT_FIELDS:
             if name not in self.fields or name not in cleaned:
@@ -93,6 +95,20 @@ class ProductAdminForm(forms.ModelForm):
             )
         return cleaned
 
+    def _clean_sale(self, cleaned: dict[str, Any]) -> None:
+        """A compare-at price only above the price (the model's constraint, said on the field)."""
+        compare_at, price = cleaned.get("compare_at_price"), cleaned.get("price")
+        if compare_at is None or "price" in self.errors:
+            return
+        if price is None:
+            self.add_error("compare_at_price", "Set the price too: a compare-at price is the former price of a sale.")
+        elif compare_at <= price:
+            self.add_error(
+                "compare_at_price",
+                f"The compare-at price must be above the price ({price}): it is the former price, shown struck "
+                "through. Leave it empty when the product is not on sale.",
+            )
+
     def clean_image(self):
         image = self.cleaned_data.get("image")
         upload = self.files.get("image")
@@ -113,7 +129,8 @@ class ImportUploadForm(forms.Form):
     csv_file = forms.FileField(
         label="CSV file",
         help_text="Columns: id, gender, masterCategory, subCategory, articleType, baseColour, season, year, usage, "
-        "productDisplayName (and optionally price), as in the catalogue's styles.csv.",
+        "productDisplayName (and optionally price and compare_at_price, the former price of a sale), as in the "
+        "catalogue's styles.csv.",
     )
     images_zip = forms.FileField(
         label="Images (zip)",

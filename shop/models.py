@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 
@@ -36,6 +39,16 @@ class Product(models.Model):
     year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     usage = models.CharField(max_length=30, blank=True, db_index=True)
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True, db_index=True)
+    # A sale: the former price, shown struck through beside the price. Only above the price.
+    compare_at_price = models.DecimalField(
+        "compare-at price",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="On sale: the former price, shown struck through with the discount. Must be above the "
+        "price; empty when the product is not on sale.",
+    )
     image = models.ImageField(upload_to="products/", max_length=255)
     image_checksum = models.CharField(
         max_length=64, blank=True, editable=False, help_text="sha256 of the image file's bytes."
@@ -49,6 +62,14 @@ class Product(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["master_category", "sub_category", "article_type"], name="product_category_path"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(compare_at_price__isnull=True) | Q(price__isnull=False, compare_at_price__gt=F("price")),
+                name="product_compare_at_above_price",
+                violation_error_message="The compare-at price must be above the price (leave it empty when the "
+                "product is not on sale).",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -71,6 +92,20 @@ class Product(models.Model):
     @property
     def has_sizes(self) -> bool:
         return bool(self.variant_list)
+
+    @property
+    def on_sale(self) -> bool:
+        """Whether the product is on sale: a compare-at price above its price."""
+        return self.price is not None and self.compare_at_price is not None and self.compare_at_price > self.price
+
+    @property
+    def discount_percent(self) -> int | None:
+        """The sale's discount in whole percent (at least 1), None when not on sale."""
+        if not self.on_sale:
+            return None
+        assert self.price is not None and self.compare_at_price is not None
+        percent = (self.compare_at_price - self.price) * 100 / self.compare_at_price
+        return max(1, int(percent.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
     @property
     def card_image_url(self) -> str:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import OrderBy
 from django.http import QueryDict
 
 from shop.attributes import ATTRIBUTES
@@ -20,15 +21,26 @@ from shop.search import text_search
 FACETS: dict[str, tuple[str, str]] = {a.param: (a.field, a.label) for a in ATTRIBUTES}
 
 # The "relevance" order is the text search's (see product_list); without text it is "newest".
+# "Newest" is when the product was added to the shop (``created``; the import adds in file
+# order), not the catalogue's ``year``: a product staff add today is new in.
 RELEVANCE = "relevance"
+NEWEST_ORDER: list[str | OrderBy] = [F("created").desc(), "-id"]
+# A sale's discount as a fraction of the compare-at price (NULL when not on sale).
+DISCOUNT = ExpressionWrapper(
+    (F("compare_at_price") - F("price")) / F("compare_at_price"),
+    output_field=DecimalField(max_digits=12, decimal_places=6),
+)
 SORTS: dict[str, tuple[str, list]] = {
-    RELEVANCE: ("Relevance", [F("year").desc(nulls_last=True), "-id"]),
-    "newest": ("Newest", [F("year").desc(nulls_last=True), "-id"]),
+    RELEVANCE: ("Relevance", NEWEST_ORDER),
+    "newest": ("Newest", NEWEST_ORDER),
     "name": ("Name A–Z", ["name", "id"]),
     "-name": ("Name Z–A", ["-name", "-id"]),
     "price": ("Price: low to high", [F("price").asc(nulls_last=True), "id"]),
     "-price": ("Price: high to low", [F("price").desc(nulls_last=True), "-id"]),
+    "discount": ("Biggest discount", [DISCOUNT.desc(nulls_last=True), "-id"]),
 }
+# The "Sale" filter's query-string parameter: only products with a compare-at price.
+SALE_PARAM = "sale"
 DEFAULT_SORT = "newest"
 
 
@@ -42,6 +54,7 @@ class CatalogueQuery:
     sort: str = DEFAULT_SORT
     min_price: Decimal | None = None
     max_price: Decimal | None = None
+    on_sale: bool = False
 
     @classmethod
     def from_querydict(cls, params: QueryDict) -> CatalogueQuery:
@@ -60,6 +73,7 @@ class CatalogueQuery:
             sort=sort,
             min_price=_price_param(params.get("min_price")),
             max_price=_price_param(params.get("max_price")),
+            on_sale=params.get(SALE_PARAM, "").strip().lower() in {"1", "on", "true", "yes"},
         )
 
     @property
@@ -67,7 +81,7 @@ class CatalogueQuery:
         return self.min_price is not None or self.max_price is not None
 
     def cache_key(self, *, without: str | None = None) -> str:
-        parts = [self.text.lower(), f"price={self.min_price}-{self.max_price}"] + [
+        parts = [self.text.lower(), f"price={self.min_price}-{self.max_price}", f"sale={self.on_sale}"] + [
             f"{key}={'|'.join(sorted(values))}" for key, values in sorted(self.selected.items()) if key != without
         ]
         return hashlib.sha1("&".join(parts).encode()).hexdigest()
@@ -93,11 +107,14 @@ def _price_param(value: str | None) -> Decimal | None:
 
 
 def _price_filter(query: CatalogueQuery) -> Q:
+    """The price range and the "Sale" filter."""
     conditions = Q()
     if query.min_price is not None:
         conditions &= Q(price__gte=query.min_price)
     if query.max_price is not None:
         conditions &= Q(price__lte=query.max_price)
+    if query.on_sale:
+        conditions &= Q(compare_at_price__gt=F("price"))
     return conditions
 
 
@@ -211,7 +228,7 @@ HOME_CACHE_SECONDS = 300
 
 
 def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tuple[HomeSection, list[Product]]]:
-    """For each home section, a row of its newest products, varied (at most two of one article
+    """For each home section, a row of its newest products (by when they were added), varied (at most two of one article
     type). The rows' ids are cached per catalogue version; the products themselves are one
     query (and one for their sizes)."""
     key = f"home:{catalogue_version}:{per_row}"
@@ -221,7 +238,7 @@ def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tu
         for section in HOME_SECTIONS:
             candidates = (
                 Product.objects.filter(section.condition, is_active=True)
-                .order_by(*SORTS[DEFAULT_SORT][1])
+                .order_by(*NEWEST_ORDER)
                 .values_list("pk", "article_type")[: per_row * 10]
             )
             picked: list[int] = []

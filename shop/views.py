@@ -22,7 +22,7 @@ from shop.signals import catalogue_searched, product_viewed
 
 PAGE_SIZE = 24
 # Query-string parameters that make "/" the catalogue (old links to the catalogue at "/").
-CATALOGUE_PARAMS = frozenset({"q", "sort", "page", "min_price", "max_price", *selectors.FACETS})
+CATALOGUE_PARAMS = frozenset({"q", "sort", "page", "min_price", "max_price", selectors.SALE_PARAM, *selectors.FACETS})
 
 
 def _without_nul(params: QueryDict) -> QueryDict:
@@ -64,6 +64,9 @@ def _chips(params: QueryDict, query: selectors.CatalogueQuery) -> tuple[list[Chi
             parts.append(f"up to {money_format(query.max_price)}")
         remaining = [(k, v) for k, v in kept if k not in {"min_price", "max_price"}]
         chips.append(Chip("Price", " ".join(parts), _query_string(remaining)))
+    if query.on_sale:
+        remaining = [(k, v) for k, v in kept if k != selectors.SALE_PARAM]
+        chips.append(Chip("Offers", "On sale", _query_string(remaining)))
     clear_all = _query_string([(k, v) for k, v in kept if k in {"q", "sort"}])
     return chips, clear_all
 
@@ -126,6 +129,8 @@ def _heading(query: selectors.CatalogueQuery) -> str:
     if query.text:
         return f"Results for “{query.text}”"
     values = [labels.value_label(value) for values in query.selected.values() for value in values]
+    if query.on_sale:
+        return " · ".join(["Sale", *values])
     return " · ".join(values) if values else "All products"
 
 

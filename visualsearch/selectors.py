@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
@@ -49,6 +50,11 @@ def products_for_hits(hits: list[Hit]) -> list[SimilarProduct]:
     """The products behind search hits, in rank order (one query)."""
     products = Product.objects.prefetch_related("variants").in_bulk([h.product_id for h in hits])
     return [SimilarProduct(products[h.product_id], h.score) for h in hits if h.product_id in products]
+
+
+def product_prices(product_ids: Sequence[int]) -> dict[int, Decimal | None]:
+    """The prices of these products, by id (one query, prices only)."""
+    return dict(Product.objects.filter(pk__in=list(product_ids)).values_list("pk", "price").order_by())
 
 
 def stored_vectors_load(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -25,6 +27,7 @@ from visualsearch.index import get_index
 from visualsearch.query.errors import QueryExpired, UploadRejected, UploadTooLarge
 from visualsearch.query.params import clamp_k, explicit_filters
 from visualsearch.query.photo import FULL_BOX, Box, parse_box, validate_upload_size
+from visualsearch.query.pricing import CHEAPER_LABEL, CHEAPER_PARAM, LOOK, SORTS, PriceRule, price_rule
 from visualsearch.query.similar import SimilarResult, similar_to_photo, similar_to_product
 from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM, PHOTO_FILTERS, REFINEMENTS, refinement_on
 from visualsearch.signals import visual_search_answered
@@ -88,16 +91,28 @@ def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
     if product is None:
         raise Http404("No such product.")
     toggles = _page_toggles(request)
+    cheaper = refinement_on(toggles.get(CHEAPER_PARAM))
     context: dict[str, object] = {
         "product": product,
         "refinements": [(key, label, refinement_on(toggles.get(key))) for key, label in _refinement_labels(product)],
+        "cheaper": (CHEAPER_PARAM, CHEAPER_LABEL, cheaper) if product.price is not None else None,
+        "sorts": SORTS.items(),
+        "sort": toggles.get("sort") if toggles.get("sort") in SORTS else LOOK,
     }
     try:
-        context["result"] = result = similar_to_product(product, toggles=toggles)
+        rule = _page_price_rule(toggles)
+        context["result"] = result = similar_to_product(product, toggles=toggles, price=rule)
         visual_search_answered.send(sender=None, request=request, kind="similar", product_id=product.pk, result=result)
     except ApplicationError as exc:
         context["message"] = exc.message
     return render(request, "visualsearch/similar.html", context)
+
+
+def _page_price_rule(params: dict[str, str]) -> PriceRule | None:
+    """The page's price rule: "Similar, but cheaper" and the sort (only those: the page has no
+    price bounds). None when neither is asked."""
+    rule = price_rule({key: params[key] for key in (CHEAPER_PARAM, "sort") if key in params})
+    return rule if rule.restricts or rule.sort != LOOK else None
 
 
 def _filter_choices() -> dict[str, list[str]]:
@@ -159,17 +174,19 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             upload = form.cleaned_data["image"]
             filters = explicit_filters(form.cleaned_data)
+            rule = form.price_rule()
             try:
                 if upload:
                     validate_upload_size(upload.size)
-                    result = similar_to_photo(upload.read(), box=form.cleaned_data["box"], filters=filters)
+                    result = similar_to_photo(upload.read(), box=form.cleaned_data["box"], filters=filters, price=rule)
                     visual_search_answered.send(
                         sender=None, request=request, kind="photo", product_id=None, result=result
                     )
                 else:
-                    result = similar_to_photo(token=form.cleaned_data["q"], filters=filters)
+                    result = similar_to_photo(token=form.cleaned_data["q"], filters=filters, price=rule)
                 context["result"] = result
                 context["box_style"] = _box_style(result.box)
+                context["refine_url"] = _refine_url(result.token, form)
             except QueryExpired as exc:
                 context["expired"] = exc.message
                 status = exc.status
@@ -180,6 +197,18 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
             status = 400
     context["form"] = form
     return render(request, "visualsearch/photo_search.html", context, status=status)
+
+
+def _refine_url(token: str, form: PhotoSearchForm) -> str:
+    """This search again without the photo (its token and filters): where "Notify me" on the
+    exact match comes back to."""
+    if not token:
+        return ""
+    params = {"q": token}
+    params |= {key: str(form.cleaned_data[key]) for key in PHOTO_FILTERS if form.cleaned_data.get(key)}
+    if refinement_on(form.cleaned_data.get(IN_STOCK_PARAM)):
+        params[IN_STOCK_PARAM] = "on"
+    return f"{reverse('visualsearch:photo_search')}?{urlencode(params)}"
 
 
 def _api_methods(*methods: str) -> Callable[[Callable[..., JsonResponse]], Callable[..., JsonResponse]]:
@@ -235,6 +264,12 @@ def _result_json(request: HttpRequest, result: SimilarResult, *, photo: bool = F
     )
 
 
+def _api_price_rule(params: Mapping[str, object]) -> PriceRule | None:
+    """``cheaper``, ``max_price``, ``min_price`` and ``sort`` (InvalidInput when malformed)."""
+    rule = price_rule(params)
+    return rule if rule.restricts or rule.sort != LOOK else None
+
+
 # API views raise core.errors.ApplicationError subclasses (bad k, unknown product, refused
 # upload, search unavailable); core.middleware.ApplicationErrorMiddleware answers them as JSON.
 
@@ -246,7 +281,7 @@ def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
     product = product_get(product_id, with_sizes=False)  # the query product: no sizes shown
     if product is None:
         raise NotFound(f"No active product with id {product_id}.")
-    result = similar_to_product(product, k=k, toggles=request.GET)
+    result = similar_to_product(product, k=k, toggles=request.GET, price=_api_price_rule(request.GET))
     visual_search_answered.send(sender=None, request=request, kind="similar", product_id=product.pk, result=result)
     return _result_json(request, result)
 
@@ -273,10 +308,11 @@ def api_photo_search(request: HttpRequest) -> JsonResponse:
         )
     box = parse_box(params.get("box"))
     filters = explicit_filters(params)
+    rule = _api_price_rule(params)
     if upload is not None:
         validate_upload_size(upload.size)
-        result = similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False)
+        result = similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False, price=rule)
         visual_search_answered.send(sender=None, request=request, kind="photo", product_id=None, result=result)
     else:
-        result = similar_to_photo(token=token, k=k, filters=filters, preview=False)
+        result = similar_to_photo(token=token, k=k, filters=filters, preview=False, price=rule)
     return _result_json(request, result, photo=True)

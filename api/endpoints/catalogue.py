@@ -32,6 +32,7 @@ def catalogue_query(filters: ProductFilters, sort: str | None = None) -> selecto
     query = selectors.CatalogueQuery.from_querydict(params)
     query.min_price = None if filters.min_price is None else Decimal(str(filters.min_price))
     query.max_price = None if filters.max_price is None else Decimal(str(filters.max_price))
+    query.on_sale = filters.sale
     return query
 
 

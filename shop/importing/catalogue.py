@@ -118,14 +118,38 @@ def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> Catalo
     # An optional price column: when the file has one, it is the product's price.
     price_text = values.get("price", "")
     if price_text:
-        try:
-            price = Decimal(price_text.replace(",", "")).quantize(Decimal("0.01"))
-        except (InvalidOperation, ValueError):
-            raise RowError(f"price {price_text!r} is not a number") from None
-        if not price.is_finite() or price < 0 or price >= Decimal("1e8"):
-            raise RowError(f"price {price_text!r} is out of range")
-        attributes["price"] = price
+        attributes["price"] = _money("price", price_text)
+    # An optional compare_at_price column (a sale's former price): when the file has one, a
+    # row sets it, and an empty cell ends the sale.
+    if "compare_at_price" in values:
+        compare_text = values["compare_at_price"]
+        attributes["compare_at_price"] = _money("compare_at_price", compare_text) if compare_text else None
+        problem = sale_problem(attributes.get("price"), attributes["compare_at_price"]) if price_text else None
+        if problem:
+            raise RowError(problem)
     return CatalogueRow(line, external_id, attributes, images_dir / f"{external_id}.jpg")
+
+
+def _money(column: str, text: str) -> Decimal:
+    try:
+        amount = Decimal(text.replace(",", "")).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise RowError(f"{column} {text!r} is not a number") from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e8"):
+        raise RowError(f"{column} {text!r} is out of range")
+    return amount
+
+
+def sale_problem(price: object, compare_at: object) -> str | None:
+    """Why a price and a compare-at price cannot go together (the model's constraint), or None."""
+    if compare_at is None:
+        return None
+    if price is None:
+        return f"compare_at_price {compare_at} needs a price"
+    assert isinstance(price, Decimal) and isinstance(compare_at, Decimal)
+    if compare_at <= price:
+        return f"compare_at_price {compare_at} is not above the price {price}"
+    return None
 
 
 def read_rows(
@@ -247,8 +271,16 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
     saved_files: list[str] = []
     replaced_files: list[str] = []
     try:
-        for external_id, item in by_id.items():
+        for external_id, item in list(by_id.items()):
             product = existing.get(external_id)
+            attributes = item.row.attributes
+            problem = sale_problem(
+                attributes.get("price", product.price if product else None),
+                attributes.get("compare_at_price", product.compare_at_price if product else None),
+            )
+            if problem:
+                _skip(result, report_skip, item.row.line, external_id, problem)
+                continue
             if product is None:
                 name, thumb = _store_image(item, saved_files)
                 to_create.append(

@@ -165,6 +165,14 @@ def is_close_match(hits: Sequence[Hit], raw_score: float | None = None) -> bool:
     return score >= float(vs_settings.PHOTO_CLOSE_THRESHOLD)
 
 
+def is_exact_match(raw_score: float | None) -> bool:
+    """Whether a best match's raw score (``raw_photo_score``) makes it the photographed product
+    itself: at least VISUALSEARCH_PHOTO_EXACT_THRESHOLD (``exact_match_threshold``), and never
+    below the "nothing close" threshold."""
+    threshold = max(float(vs_settings.PHOTO_EXACT_THRESHOLD), float(vs_settings.PHOTO_CLOSE_THRESHOLD))
+    return raw_score is not None and raw_score >= threshold
+
+
 def _variant_colours(colour: np.ndarray, variants: int) -> np.ndarray:
     """The query's colour descriptor per variant, (V, COLOUR_DIM): one per variant, or one for all."""
     rows = np.asarray(colour, dtype=np.float32).reshape(-1, COLOUR_DIM)

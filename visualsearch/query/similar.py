@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from shop.attributes import STOCK_FIELD
 from shop.models import Product
-from visualsearch.index import NotIndexed, get_index
+from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
 from visualsearch.metrics import timed_search
 from visualsearch.query.cache import similar_hits_cached
 from visualsearch.query.embedding import QueryEmbedder, query_embedding
@@ -25,7 +26,8 @@ from visualsearch.query.photo import (
     query_colour,
     validate_upload_size,
 )
-from visualsearch.query.ranking import is_close_match, rank_photo, raw_photo_score
+from visualsearch.query.pricing import PriceRule, hits_within_price, price_pool, price_sorted
+from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score
 from visualsearch.query.tokens import StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
@@ -48,23 +50,50 @@ class SimilarResult:
     # Photo search: the query's embedding (kept by apps that record searches answered
     # "nothing close"; never shown).
     query_vector: np.ndarray | None = None
+    # The price rule as applied ("cheaper" resolved to a price), None when none was asked.
+    price_rule: PriceRule | None = None
+    # Photo search: the photographed product itself, when the best match scores at least
+    # VISUALSEARCH_PHOTO_EXACT_THRESHOLD, found with every filter but "in stock only" (so a
+    # sold-out match is still shown first); None when no product is that close.
+    exact_match: SimilarProduct | None = None
+
+    @property
+    def exact_apart(self) -> SimilarProduct | None:
+        """The exact match when the results leave it out (sold out, "in stock only"): the page
+        shows it first, apart; when it is in the results it is already their first."""
+        if self.exact_match is None or any(item.product.pk == self.exact_match.product.pk for item in self.results):
+            return None
+        return self.exact_match
 
 
 @timed_search("similar")
-def similar_to_product(product: Product, *, k: int = 5, toggles: Mapping[str, object] | None = None) -> SimilarResult:
-    """The k products that look most like ``product`` (never itself)."""
+def similar_to_product(
+    product: Product,
+    *,
+    k: int = 5,
+    toggles: Mapping[str, object] | None = None,
+    price: PriceRule | None = None,
+) -> SimilarResult:
+    """The k products that look most like ``product`` (never itself); with a ``price`` rule,
+    the k that look most like it among those within the price ("cheaper": below its price),
+    in the rule's order (query/pricing.py)."""
     index = get_index()
     filters = refinement_filters(product, toggles or {})
     size = len(index)
     if size == 0:
         raise SearchUnavailable(_EMPTY_INDEX)
+    rule = price.with_reference(product.price) if price is not None else None
     try:
-        hits, version = similar_hits_cached(index, product.pk, k, filters)
+        hits, version = similar_hits_cached(index, product.pk, price_pool(k, rule), filters)
     except NotIndexed:
         raise NotAnalysedYet(
             "This product is still being analysed; similar items will appear in a few moments."
         ) from None
-    return SimilarResult(products_for_hits(hits), filters, size, model_version=version)
+    if rule is not None:
+        hits, rule = hits_within_price(hits, rule, k)
+        filters = filters | rule.applied()
+    results = price_sorted(products_for_hits(hits), rule)
+    return SimilarResult(results, filters, size, model_version=version, price_rule=rule)
 
 
 def _photo_kind(data: bytes | None = None, *args: object, token: str = "", **kwargs: object) -> str:
@@ -82,13 +111,16 @@ def similar_to_photo(
     filters: Mapping[str, object] | None = None,
     preview: bool = True,
     embedder: QueryEmbedder | None = None,
+    price: PriceRule | None = None,
 ) -> SimilarResult:
     """The k products that look most like an uploaded photo's region (``box``; by default
     the photo with uniform borders trimmed), with an inline preview of the photo for the
     page (the API asks for none). The query's embedding is kept under a token (in the
     result) for VISUALSEARCH_QUERY_TOKEN_SECONDS: ``token`` instead of ``data`` re-ranks
     it (other filters) without the photo and without the model. ``embedder``: the query
-    embedder (default: the one installed at start-up)."""
+    embedder (default: the one installed at start-up). ``price``: a price rule ("cheaper":
+    below the best match's price, which is then left out), applied to the best lookalikes
+    as in find similar."""
     index = get_index()
     size = len(index)
     stored: StoredQuery | None = None
@@ -114,18 +146,52 @@ def similar_to_photo(
         vector = query_embedding(inputs, embedder)
         stored = StoredQuery(vector, query_colour(inputs), photo.box, preview_url, MODEL_VERSION)
         token = store_query(stored)
-    hits = rank_photo(index, stored.vector, stored.colour, k, filters)
+    hits = rank_photo(index, stored.vector, stored.colour, price_pool(k, price), filters)
     closeness = None
     if hits and index.photo_projection is not None:
         closeness = raw_photo_score(stored.vector, stored.colour, hits[0].product_id)
+    close_match = is_close_match(hits, closeness)
+    # The exact match is judged before any price rule (which may leave it out of the results:
+    # "cheaper" than it; the page then shows it apart, first).
+    exact = _exact_hit(index, stored, filters, hits, closeness)
+    exact_products = products_for_hits([exact]) if exact is not None else []
+    rule = price
+    if rule is not None:
+        best = hits[0].product_id if hits and rule.cheaper else None
+        hits, rule = hits_within_price(hits, rule, k, reference=best)
+        filters = filters | rule.applied()
     return SimilarResult(
-        products_for_hits(hits),
+        price_sorted(products_for_hits(hits[:k]), rule),
         filters,
         size,
         stored.preview_data_url if preview else "",
         index.model_version,
         token=token,
         box=stored.box,
-        close_match=is_close_match(hits, closeness),
+        close_match=close_match,
         query_vector=stored.vector,
+        price_rule=rule,
+        exact_match=exact_products[0] if exact_products else None,
     )
+
+
+def _exact_hit(
+    index: SearchIndex, stored: StoredQuery, filters: Mapping[str, object], hits: list[Hit], closeness: float | None
+) -> Hit | None:
+    """The photographed product itself, if photo search is sure of it: the best match with
+    every filter but "in stock only" (the filter hides alternatives, never the match), when its
+    raw score reaches the exact threshold. One more ranking only when stock was filtered."""
+    if STOCK_FIELD in filters:
+        unfiltered = {name: value for name, value in filters.items() if name != STOCK_FIELD}
+        best = rank_photo(index, stored.vector, stored.colour, 1, unfiltered)
+        if best and hits and best[0].product_id == hits[0].product_id:
+            best, score = hits[:1], closeness
+        else:
+            score = None
+    else:
+        best, score = hits[:1], closeness
+    if not best:
+        return None
+    if score is None:
+        score = raw_photo_score(stored.vector, stored.colour, best[0].product_id)
+    return best[0] if is_exact_match(score) else None
