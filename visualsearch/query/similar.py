@@ -14,6 +14,7 @@ from shop.attributes import STOCK_FIELD
 from shop.models import Product
 from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
 from visualsearch.metrics import timed_search
+from visualsearch.query.cache import similar_hits_cached
 from visualsearch.query.embedding import QueryEmbedder, query_embedding
 from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
 from visualsearch.query.params import refinement_filters
@@ -26,7 +27,7 @@ from visualsearch.query.photo import (
     validate_upload_size,
 )
 from visualsearch.query.pricing import PriceRule, hits_within_price, price_pool, price_sorted
-from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score, similar_hits
+from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score
 from visualsearch.query.tokens import StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
@@ -83,7 +84,7 @@ def similar_to_product(
         raise SearchUnavailable(_EMPTY_INDEX)
     rule = price.with_reference(product.price) if price is not None else None
     try:
-        hits, version = similar_hits(index, product.pk, price_pool(k, rule), filters)
+        hits, version = similar_hits_cached(index, product.pk, price_pool(k, rule), filters)
     except NotIndexed:
         raise NotAnalysedYet(
             "This product is still being analysed; similar items will appear in a few moments."
