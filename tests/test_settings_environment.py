@@ -78,3 +78,42 @@ def test_each_test_worker_gets_its_own_redis_database() -> None:
     assert redis_url_for_worker("redis://127.0.0.1:6379/0", "gw1") == "redis://127.0.0.1:6379/2"
     assert redis_url_for_worker("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/0"
     assert redis_url_for_worker("", "gw0") == ""
+
+
+_SQLITE_WRITERS = (
+    "import django, json, threading, time; django.setup()\n"
+    "from django.db import connection, transaction\n"
+    "with connection.cursor() as c:\n"
+    "    c.execute('PRAGMA journal_mode'); mode = c.fetchone()[0]\n"
+    "    c.execute('CREATE TABLE t (x integer)')\n"
+    "errors = []\n"
+    "def writer(n):\n"
+    "    try:\n"
+    "        with transaction.atomic(), connection.cursor() as c:\n"
+    "            c.execute('SELECT count(*) FROM t'); time.sleep(0.5); c.execute('INSERT INTO t VALUES (%s)', [n])\n"
+    "    except Exception as exc:\n"
+    "        errors.append(str(exc))\n"
+    "    finally:\n"
+    "        connection.close()\n"
+    "threads = [threading.Thread(target=writer, args=(n,)) for n in range(2)]\n"
+    "[t.start() for t in threads]; [t.join() for t in threads]\n"
+    "with connection.cursor() as c:\n"
+    "    c.execute('SELECT count(*) FROM t'); rows = c.fetchone()[0]\n"
+    "print(json.dumps({'mode': mode, 'errors': errors, 'rows': rows}))\n"
+)
+
+
+@pytest.mark.slow  # over 2 s (a subprocess)
+def test_the_embedded_sqlite_default_lets_two_writers_wait_for_each_other(tmp_path: Path) -> None:
+    """scripts/dev's import writes products while in-process tasks write vectors: two transactions
+    that read then write must queue (WAL, BEGIN IMMEDIATE, a 30 s wait), not fail with "database
+    is locked" as SQLite's deferred transactions do."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VISUALSEARCH_", "CELERY_"))}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", DJANGO_DEBUG="1", REDIS_URL="")
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    done = subprocess.run(
+        [sys.executable, "-c", _SQLITE_WRITERS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown == {"mode": "wal", "errors": [], "rows": 2}
