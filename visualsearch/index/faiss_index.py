@@ -49,9 +49,12 @@ class FaissIndex:
         mapped: artifact_mod.MappedArtifact,
         projection: ProjectionData | None = None,
         head: ActiveHead | None = None,
+        *,
+        similar_space: bool = True,
     ) -> None:
+        """``similar_space=False``: photo search's rows only (the artifact's more images)."""
         self._art = mapped
-        self._overlay = EmbeddingIndex(projection, head)  # changed and added rows, exact
+        self._overlay = EmbeddingIndex(projection, head, similar_space=similar_space)  # changed and added rows, exact
         self._dead = np.zeros(mapped.rows, dtype=bool)  # artifact rows masked out
         self._dead_count = 0
         values = mapped.meta["values"]
