@@ -17,6 +17,7 @@ past the current artifact's watermark.
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
@@ -208,8 +209,8 @@ def artifact_wanted() -> bool:
 
 def artifact_build_if_due() -> IndexArtifact | None:
     """The periodic check: build when the site serves FAISS and there is no artifact yet, the
-    change log grew past VISUALSEARCH_ARTIFACT_REBUILD_CHANGES since the current one, or the
-    current one is half the change log's retention old."""
+    change log grew past VISUALSEARCH_ARTIFACT_REBUILD_CHANGES since the current one, the
+    current one is half the change log's retention old, or of an older format."""
     if not artifact_wanted():
         return None
     recent = timezone.now() - timedelta(hours=1)
@@ -220,6 +221,18 @@ def artifact_build_if_due() -> IndexArtifact | None:
         pending = IndexChange.objects.filter(id__gt=current.change_watermark).count()
         # Rebuilt well before the change log it relies on is pruned (processes refuse it then).
         aging = current.created < timezone.now() - timedelta(hours=vs_settings.INDEX_CHANGE_RETENTION_HOURS / 2)
-        if pending < int(vs_settings.ARTIFACT_REBUILD_CHANGES) and not aging:
+        # Written by an older version of the code (processes refuse it): rebuilt at once.
+        outdated = artifact_format(current) != artifact_mod.FORMAT
+        if pending < int(vs_settings.ARTIFACT_REBUILD_CHANGES) and not aging and not outdated:
             return None
     return artifact_build()
+
+
+def artifact_format(row: IndexArtifact, *, storage=None) -> int | None:
+    """The format an artifact's meta.json declares (None: unreadable)."""
+    storage = storage or default_storage
+    try:
+        with storage.open(f"{row.path}/{artifact_mod.META}", "rb") as fh:
+            return json.loads(fh.read()).get("format")
+    except (OSError, ValueError):
+        return None
