@@ -157,7 +157,8 @@ class FaissIndex:
         return int(self._overlay.nbytes + self._dead.nbytes)
 
     def memory_bytes(self) -> int:
-        return self.nbytes + self._overlay.memory_bytes()
+        """``nbytes`` plus the overlay's Python objects (its arrays counted once)."""
+        return int(self._dead.nbytes) + self._overlay.memory_bytes()
 
     def mapped_bytes(self) -> int:
         """Size of the memory-mapped artifact files (shared by the processes of a host)."""
