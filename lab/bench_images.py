@@ -20,15 +20,23 @@ Measured, the way the site ranks:
   structures, re-scored with the stored 2048-dim vectors from memory instead of PostgreSQL,
   collapsed to one hit per product), the query a photo of a random product's random photo
   (a more image when N > 1) with a little noise: p50 at 1 image per product and at N, and
-  how often the photographed product is the first hit.
+  how often the photographed product is the first hit;
+- the same catalogue as a FAISS site serves it (``--images-per-product`` measures both): the
+  index artifact built by the production code (``artifact.build_faiss`` with
+  VISUALSEARCH_FAISS_FACTORY, the probe count tuned as at build, ``write_files`` with the more
+  images, ``open_mapped``), products in a ``FaissIndex`` and the more images in
+  ``ImageRows.from_artifact``: each process's own memory (the mapped files, shared by a host's
+  processes, counted apart), photo search's ranking p50 and the photographed product first.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,9 +49,14 @@ from lab.bench_search import (
     synthetic_vectors,
     timed_together,
 )
+from visualsearch.conf import vs_settings
+from visualsearch.index import artifact as artifact_mod
 from visualsearch.index.base import Hit, ImageHit, SearchIndex
+from visualsearch.index.faiss_index import FaissIndex
 from visualsearch.index.images import ImageRowBlock, ImageRows
 from visualsearch.index.memory import BLOCK_ROWS, FILTER_FIELDS, EmbeddingIndex, RowBlock
+from visualsearch.index.tuning import nprobe_tune
+from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.ml.photo_projection import PhotoProjection
 from visualsearch.query.ranking import rank_photo
 
@@ -56,7 +69,7 @@ class _PhotoIndex:
 
     photo_projection: PhotoProjection | None = None
 
-    def __init__(self, products: EmbeddingIndex, images: ImageRows) -> None:
+    def __init__(self, products: EmbeddingIndex | FaissIndex, images: ImageRows) -> None:
         self.products = products
         self.images = images
 
@@ -82,6 +95,14 @@ class ImagesReport:
     photo_many: Timing  # rank_photo with N per product
     first_one: float  # share of queries whose product is the first hit, one image per product
     first_many: float
+    # The FAISS site: own memory per process (products, more images), the mapped files, the
+    # ranking through the artifact at N per product and how often the product came first.
+    artifact_products_memory: int = 0
+    artifact_images_memory: int = 0
+    artifact_mapped_bytes: int = 0
+    artifact_image_files_bytes: int = 0
+    photo_artifact: Timing | None = None
+    first_artifact: float = 0.0
 
     @property
     def photo_ratio(self) -> float:
@@ -96,6 +117,55 @@ class ImagesReport:
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:
     return (matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def artifact_serving(
+    products: EmbeddingIndex, images: ImageRows, folder: Path, seed: int
+) -> tuple[FaissIndex, ImageRows]:
+    """The artifact the worker would build from these two structures, mapped as a web
+    process maps it: products in a ``FaissIndex``, the more images from the artifact."""
+    factory = str(vs_settings.FAISS_FACTORY)
+
+    def built(matrix: np.ndarray) -> tuple[Any, dict[str, Any]]:
+        raw = artifact_mod.build_faiss(matrix, factory, seed=seed)
+        tuned = nprobe_tune(
+            raw,
+            matrix,
+            target=float(vs_settings.FAISS_TARGET_RECALL),
+            bound=int(vs_settings.FAISS_NPROBE_MAX),
+            queries=int(vs_settings.FAISS_TUNE_QUERIES),
+            rerank=max(int(vs_settings.RERANK_CANDIDATES), 1),
+            seed=seed,
+        )
+        return raw, {artifact_mod.SPACE_RAW: tuned.as_dict()}
+
+    arrays = products.arrays()
+    raw, tuning = built(arrays.matrix)
+    image_arrays, owners = images.arrays()
+    images_raw, images_tuning = built(image_arrays.matrix)
+    meta = {
+        "model_version": MODEL_VERSION,
+        "projection_id": None,
+        "head_id": None,
+        "change_watermark": 0,
+        "factory": factory,
+        "values": arrays.values,
+        "rows": len(arrays.ids),
+        "tuning": tuning,
+        "images": {"rows": len(image_arrays.ids), "values": image_arrays.values, "tuning": images_tuning},
+    }
+    artifact_mod.write_files(
+        folder,
+        meta=meta,
+        ids=arrays.ids,
+        codes=arrays.codes,
+        raw=raw,
+        similar=None,
+        images=artifact_mod.ImageArrays(image_arrays.ids, owners, image_arrays.codes, image_arrays.values, images_raw),
+    )
+    del raw, images_raw, arrays, image_arrays
+    mapped = artifact_mod.open_mapped(folder, 1)
+    return FaissIndex(mapped, products.projection), ImageRows.from_artifact(mapped, products.projection, None)
 
 
 def images_benchmark(rows: int, images_per_product: int, queries: int, seed: int, dims: int) -> ImagesReport:
@@ -145,11 +215,15 @@ def images_benchmark(rows: int, images_per_product: int, queries: int, seed: int
     one = cast(SearchIndex, _PhotoIndex(products, none))
     many = cast(SearchIndex, _PhotoIndex(products, images))
     rank = partial(rank_photo, colour=None, k=K, filters={}, stored=stored, stored_images=stored_images)
+    workdir = tempfile.TemporaryDirectory(prefix="bench-images-")
+    faiss_products, faiss_images = artifact_serving(products, images, Path(workdir.name) / "v1", seed)
+    served = cast(SearchIndex, _PhotoIndex(faiss_products, faiss_images))
     timings = timed_together(
         {
             "find_similar": [partial(products.similar_to_product, ids[int(r)], K) for r in picks],
             "one": [partial(rank, one, q) for q in photos_one],
             "many": [partial(rank, many, q) for q in photos_many],
+            "artifact": [partial(rank, served, q) for q in photos_many],
         }
     )
 
@@ -157,6 +231,16 @@ def images_benchmark(rows: int, images_per_product: int, queries: int, seed: int
         found = [rank(index, q)[0].product_id == ids[int(r)] for q, r in zip(photos, picks, strict=True)]
         return sum(found) / len(found)
 
+    first_artifact = first_share(served, photos_many)
+    # Both structures of a process share one projection: counted once (with the products).
+    shared = projection.mean.nbytes + projection.components.nbytes if projection is not None else 0
+    artifact_bytes = (
+        faiss_products.memory_bytes(),
+        faiss_images.memory_bytes() - shared,
+        faiss_products.mapped_bytes(),
+        faiss_images.mapped_bytes(),
+    )
+    workdir.cleanup()
     return ImagesReport(
         rows=rows,
         dims=dims,
@@ -169,6 +253,12 @@ def images_benchmark(rows: int, images_per_product: int, queries: int, seed: int
         photo_many=timings["many"],
         first_one=first_share(one, photos_one),
         first_many=first_share(many, photos_many),
+        artifact_products_memory=artifact_bytes[0],
+        artifact_images_memory=artifact_bytes[1],
+        artifact_mapped_bytes=artifact_bytes[2],
+        artifact_image_files_bytes=artifact_bytes[3],
+        photo_artifact=timings["artifact"],
+        first_artifact=first_artifact,
     )
 
 
@@ -190,4 +280,11 @@ def images_lines(report: ImagesReport) -> list[str]:
         f"photo search ranking {n} / 1 image(s) per product: {report.photo_ratio:.2f}× (p50)",
         f"photographed product first: {100 * report.first_one:.1f}% at 1 image, {100 * report.first_many:.1f}% "
         f"at {n} (the photo of any of its images)",
+        f"FAISS site ({vs_settings.FAISS_FACTORY}), own memory per process: products "
+        f"{report.artifact_products_memory / 1e6:.1f} MB + more images {report.artifact_images_memory / 1e6:.1f} MB "
+        f"(their projection, shared with the products, counted once; exact: {products_mb + images_mb:.1f} MB)",
+        f"FAISS site, artifact files mapped (shared per host): {report.artifact_mapped_bytes / 1e6:.1f} MB, "
+        f"of which the more images {report.artifact_image_files_bytes / 1e6:.1f} MB",
+        f"photo search ranking ms, {n} images per product, FAISS site: {report.photo_artifact}",
+        f"photographed product first, FAISS site: {100 * report.first_artifact:.1f}% at {n}",
     ]

@@ -9,6 +9,12 @@ Django's storage under ``IndexArtifact.path``:
   (``[head embedding, sqrt(w) × colour probabilities]``), only when a head was active;
 - ``ids.npy``: the product id of each FAISS row (row i ↔ FAISS id i);
 - ``codes.npy``: (fields, rows) int32 attribute codes, in ``FILTER_FIELDS`` order;
+- the products' more images (``shop.ProductImage``, photo search only), when the catalogue
+  has any: ``images.faiss`` (their vectors in photo search's space, projected and compressed
+  as ``raw.faiss``), ``image_ids.npy`` (the image id of each row, ascending),
+  ``image_products.npy`` (each row's product id) and ``image_codes.npy`` (their products'
+  attribute codes); meta.json's ``images`` holds their row count, code → value lists and
+  probe tuning (format 2; a format-1 artifact is refused: rebuild it);
 - ``meta.json`` (written last): model version, projection id, head id, the change-log
   watermark the build read up to, the factory string, each field's code → value list and
   ``tuning``: per space (``raw``, ``similar``) the probe count tuned at build
@@ -42,8 +48,15 @@ RAW = "raw.faiss"
 SIMILAR = "similar.faiss"
 IDS = "ids.npy"
 CODES = "codes.npy"
-FILES = (RAW, SIMILAR, IDS, CODES, META)  # META last: its presence marks a complete folder
-FORMAT = 1
+IMAGES_RAW = "images.faiss"
+IMAGE_IDS = "image_ids.npy"
+IMAGE_PRODUCTS = "image_products.npy"
+IMAGE_CODES = "image_codes.npy"
+IMAGE_FILES = (IMAGES_RAW, IMAGE_IDS, IMAGE_PRODUCTS, IMAGE_CODES)
+OPTIONAL = (SIMILAR, *IMAGE_FILES)  # absent without a head / without more images
+# META last: its presence marks a complete folder
+FILES = (RAW, SIMILAR, IDS, CODES, *IMAGE_FILES, META)
+FORMAT = 2  # 2: the more images' files (an older artifact is refused: ArtifactFormatError)
 SPACE_RAW = "raw"  # the ranking spaces, as meta.json's "tuning" names them
 SPACE_SIMILAR = "similar"
 
@@ -78,6 +91,22 @@ def build_faiss(vectors: np.ndarray, factory: str, *, seed: int = 0) -> Any:
     return index
 
 
+class ArtifactFormatError(ValueError):
+    """An artifact written by another version of this code (rebuild it)."""
+
+
+@dataclass(frozen=True)
+class ImageArrays:
+    """The more images' rows for an artifact: image ids ascending, each row's product, vectors
+    in photo search's space, attribute codes and each field's code → value list."""
+
+    ids: np.ndarray
+    product_ids: np.ndarray
+    codes: np.ndarray
+    values: dict[str, list[str]]
+    raw: Any  # faiss index
+
+
 def tuning_of(meta: dict[str, Any], space: str) -> NprobeTuning | None:
     """The probe count tuned for ``space`` at the artifact's build (None: not tuned)."""
     data = (meta.get("tuning") or {}).get(space)
@@ -92,6 +121,7 @@ def write_files(
     codes: np.ndarray,
     raw: Any,
     similar: Any | None,
+    images: ImageArrays | None = None,
 ) -> None:
     """Write an artifact's files into ``directory`` (meta.json last)."""
     import faiss
@@ -102,6 +132,11 @@ def write_files(
         faiss.write_index(similar, str(directory / SIMILAR))
     np.save(directory / IDS, np.asarray(ids, dtype=np.int64))
     np.save(directory / CODES, np.ascontiguousarray(codes, dtype=np.int32))
+    if images is not None:
+        faiss.write_index(images.raw, str(directory / IMAGES_RAW))
+        np.save(directory / IMAGE_IDS, np.asarray(images.ids, dtype=np.int64))
+        np.save(directory / IMAGE_PRODUCTS, np.asarray(images.product_ids, dtype=np.int64))
+        np.save(directory / IMAGE_CODES, np.ascontiguousarray(images.codes, dtype=np.int32))
     (directory / META).write_text(json.dumps({**meta, "format": FORMAT}))
 
 
@@ -116,6 +151,10 @@ class MappedArtifact:
     raw: Any  # faiss index
     similar: Any | None
     directory: Path
+    # The more images (photo search): a MappedArtifact of their own (ids = image ids, no
+    # similar space, meta's values and tuning theirs) and each row's product; None without.
+    images: MappedArtifact | None = None
+    image_products: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -131,14 +170,27 @@ def open_mapped(directory: Path, version: int) -> MappedArtifact:
 
     meta = json.loads((directory / META).read_text())
     if meta.get("format") != FORMAT:
-        raise ValueError(f"artifact format {meta.get('format')!r}, expected {FORMAT}")
+        raise ArtifactFormatError(
+            f"artifact format {meta.get('format')!r}, this code reads {FORMAT}: rebuild it (task build_index_artifact)"
+        )
     raw = faiss.read_index(str(directory / RAW), faiss.IO_FLAG_MMAP)
     similar = faiss.read_index(str(directory / SIMILAR), faiss.IO_FLAG_MMAP) if (directory / SIMILAR).exists() else None
     ids = np.load(directory / IDS, mmap_mode="r")
     codes = np.load(directory / CODES, mmap_mode="r")
     if raw.ntotal != len(ids) or (similar is not None and similar.ntotal != len(ids)) or codes.shape[1] != len(ids):
         raise ValueError("artifact files disagree on the row count")
-    return MappedArtifact(version, meta, ids, codes, raw, similar, directory)
+    mapped = MappedArtifact(version, meta, ids, codes, raw, similar, directory)
+    if meta.get("images") and (directory / IMAGES_RAW).exists():
+        images_meta = {**meta, **meta["images"]}  # their values and tuning
+        images_raw = faiss.read_index(str(directory / IMAGES_RAW), faiss.IO_FLAG_MMAP)
+        image_ids = np.load(directory / IMAGE_IDS, mmap_mode="r")
+        products = np.load(directory / IMAGE_PRODUCTS, mmap_mode="r")
+        image_codes = np.load(directory / IMAGE_CODES, mmap_mode="r")
+        if not images_raw.ntotal == len(image_ids) == len(products) == image_codes.shape[1]:
+            raise ValueError("artifact image files disagree on the row count")
+        mapped.images = MappedArtifact(version, images_meta, image_ids, image_codes, images_raw, None, directory)
+        mapped.image_products = products
+    return mapped
 
 
 def fetch_to_cache(version: int, storage_path: str, cache_dir: Path, storage: Any = None) -> Path:
@@ -157,7 +209,7 @@ def fetch_to_cache(version: int, storage_path: str, cache_dir: Path, storage: An
     try:
         for name in FILES:
             key = f"{storage_path}/{name}"
-            if name == SIMILAR and not storage.exists(key):
+            if name in OPTIONAL and not storage.exists(key):
                 continue
             with storage.open(key, "rb") as src, open(tmp / name, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)

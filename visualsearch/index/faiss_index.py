@@ -49,9 +49,12 @@ class FaissIndex:
         mapped: artifact_mod.MappedArtifact,
         projection: ProjectionData | None = None,
         head: ActiveHead | None = None,
+        *,
+        similar_space: bool = True,
     ) -> None:
+        """``similar_space=False``: photo search's rows only (the artifact's more images)."""
         self._art = mapped
-        self._overlay = EmbeddingIndex(projection, head)  # changed and added rows, exact
+        self._overlay = EmbeddingIndex(projection, head, similar_space=similar_space)  # changed and added rows, exact
         self._dead = np.zeros(mapped.rows, dtype=bool)  # artifact rows masked out
         self._dead_count = 0
         values = mapped.meta["values"]
@@ -154,7 +157,8 @@ class FaissIndex:
         return int(self._overlay.nbytes + self._dead.nbytes)
 
     def memory_bytes(self) -> int:
-        return self.nbytes + self._overlay.memory_bytes()
+        """``nbytes`` plus the overlay's Python objects (its arrays counted once)."""
+        return int(self._dead.nbytes) + self._overlay.memory_bytes()
 
     def mapped_bytes(self) -> int:
         """Size of the memory-mapped artifact files (shared by the processes of a host)."""

@@ -9,6 +9,13 @@ product index and keeps it fresh from the same change log, product by product: a
 change replaces all its image rows. Filters apply as in the product index (each image row
 carries its product's attributes and stock).
 
+On a FAISS site the rows come from the index artifact instead (``from_artifact``: its
+``images.faiss`` and image files, memory-mapped and shared by the processes of a host): the
+structure is then a ``FaissIndex`` over them, whose exact overlay holds the images added or
+changed since the build and masks the removed ones, and which product each artifact row shows
+is read from the mapped ``image_products.npy``; only the overlay's rows sit in this process's
+own memory.
+
 A search answers image hits (``ImageHit``: the image, its product, the score);
 ``visualsearch.query.ranking`` re-scores them with the stored vectors and collapses them with
 the main images' hits to one per product, scored by its best photo.
@@ -23,9 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from visualsearch.index import artifact as artifact_mod
 from visualsearch.index.base import ImageHit
-from visualsearch.index.memory import ActiveHead, EmbeddingIndex, RowBlock
+from visualsearch.index.faiss_index import FaissIndex
+from visualsearch.index.memory import ActiveHead, EmbeddingIndex, IndexArrays, RowBlock
 from visualsearch.index.projection import ProjectionData
+
+EMPTY = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -41,12 +52,54 @@ class ImageRows:
     """The more images of the indexed products, searchable by a raw query vector."""
 
     def __init__(self, projection: ProjectionData | None = None, head: ActiveHead | None = None) -> None:
-        self._index = EmbeddingIndex(projection, head, similar_space=False)
+        self._index: EmbeddingIndex | FaissIndex = EmbeddingIndex(projection, head, similar_space=False)
+        # Rows held in memory (every row of the exact structure; the overlay's over an artifact).
         self._product_of: dict[int, int] = {}
         self._images_of: dict[int, list[int]] = {}
+        # The artifact's rows (mapped): image ids ascending and each one's product.
+        self._base_ids: np.ndarray = EMPTY
+        self._base_products: np.ndarray = EMPTY
+
+    @classmethod
+    def from_artifact(
+        cls, mapped: artifact_mod.MappedArtifact, projection: ProjectionData | None, head: ActiveHead | None
+    ) -> ImageRows:
+        """The more images of a mapped artifact (``mapped.images``, which must be there)."""
+        assert mapped.images is not None and mapped.image_products is not None
+        rows = cls(projection, head)
+        rows._index = FaissIndex(mapped.images, projection, head, similar_space=False)
+        rows._base_ids = mapped.images.ids
+        rows._base_products = mapped.image_products
+        return rows
+
+    @property
+    def structure(self) -> EmbeddingIndex | FaissIndex:
+        return self._index
+
+    def arrays(self) -> tuple[IndexArrays, np.ndarray]:
+        """For the artifact build (exact rows only): the rows sorted by image id (photo search's
+        space in ``matrix``) and each row's product id."""
+        assert isinstance(self._index, EmbeddingIndex)
+        arrays = self._index.arrays()
+        products = np.asarray([self._product_of[int(i)] for i in arrays.ids], dtype=np.int64)
+        return arrays, products
+
+    def _base_images_of(self, product_id: int) -> list[int]:
+        """The artifact's rows of a product still served (not masked out)."""
+        if not len(self._base_products):
+            return []
+        ids = self._base_ids[np.flatnonzero(np.asarray(self._base_products) == product_id)]
+        return [int(i) for i in ids if int(i) in self._index]
+
+    def _base_product(self, image_id: int) -> int:
+        row = int(np.searchsorted(self._base_ids, image_id))
+        return int(self._base_products[row])
 
     def fit(self, blocks: Iterable[ImageRowBlock]) -> ImageRows:
-        """(Re)build from blocks of rows; returns itself."""
+        """(Re)build from blocks of rows (the exact structure); returns itself."""
+        if not isinstance(self._index, EmbeddingIndex):
+            raise TypeError("rows from an artifact are not refitted: load them again")
+        index = self._index
         self._product_of = {}
         self._images_of = {}
 
@@ -57,7 +110,7 @@ class ImageRows:
                     self._images_of.setdefault(int(product_id), []).append(int(image_id))
                 yield block.rows
 
-        self._index.fit(tracked())
+        index.fit(tracked())
         return self
 
     # --- changing ---------------------------------------------------------------------------
@@ -66,7 +119,7 @@ class ImageRows:
         """The product's more images are now these rows (image id, raw vector, attributes);
         its other image rows leave the index."""
         keep = {image_id for image_id, _vector, _attrs in rows}
-        for image_id in self._images_of.pop(product_id, []):
+        for image_id in [*self._images_of.pop(product_id, []), *self._base_images_of(product_id)]:
             if image_id not in keep:
                 self._index.remove(image_id)
                 self._product_of.pop(image_id, None)
@@ -86,11 +139,20 @@ class ImageRows:
 
     def images_of(self, product_id: int) -> list[int]:
         """The indexed more images of a product (image ids, ascending)."""
-        return list(self._images_of.get(product_id, []))
+        return sorted({*self._images_of.get(product_id, []), *self._base_images_of(product_id)})
 
     @property
     def nbytes(self) -> int:
         return self._index.nbytes
+
+    def mapped_bytes(self) -> int:
+        """The artifact's image files mapped (shared by the processes of a host; 0: exact)."""
+        index = self._index
+        if not isinstance(index, FaissIndex):
+            return 0
+        art = index.artifact
+        names = artifact_mod.IMAGE_FILES
+        return sum((art.directory / n).stat().st_size for n in names if (art.directory / n).exists())
 
     def memory_bytes(self) -> int:
         """The rows' arrays and the image ↔ product maps (an estimate of the Python objects)."""
@@ -109,4 +171,8 @@ class ImageRows:
         if not len(self._index):
             return []
         hits = self._index.similar_to_vector(vector, k, filters)
-        return [ImageHit(h.product_id, self._product_of[h.product_id], h.score) for h in hits]
+        return [ImageHit(h.product_id, self._product_of_image(h.product_id), h.score) for h in hits]
+
+    def _product_of_image(self, image_id: int) -> int:
+        product = self._product_of.get(image_id)
+        return product if product is not None else self._base_product(image_id)

@@ -309,6 +309,12 @@ class LiveIndex:
         try:
             directory = artifact_mod.fetch_to_cache(row.pk, row.path, vs_settings.ARTIFACT_CACHE_DIR)
             return artifact_mod.open_mapped(directory, row.pk)
+        except artifact_mod.ArtifactFormatError as exc:
+            if self._refused != row.pk:
+                logger.warning("refusing index artifact v%s (%s): serving the exact index", row.pk, exc)
+                self.stats["artifact_refusals"] += 1
+            self._refused = row.pk
+            return None
         except Exception:
             logger.exception("could not fetch or map index artifact v%s: serving the exact index", row.pk)
             return None
@@ -339,9 +345,13 @@ class LiveIndex:
             )
             return False
         self._index = FaissIndex(mapped, projection, head)
-        # The artifact holds the main images; the more images are read as they are now (the
-        # change log since the build is applied to both below, harmlessly twice for these).
-        self._images = image_rows_read(projection, head)
+        # The artifact holds the more images too when the catalogue had any at its build: the
+        # change log since then goes into their overlay. Without, they are read as they are
+        # now (the change log is applied to them again below, harmlessly).
+        if mapped.images is not None:
+            self._images = ImageRows.from_artifact(mapped, projection, head)
+        else:
+            self._images = image_rows_read(projection, head)
         self._apply(changes)
         self._loaded = True
         self._last_check = time.monotonic()
@@ -466,6 +476,11 @@ class LiveIndex:
         return self._index.memory_bytes() + self._images.memory_bytes()
 
     @property
+    def images(self) -> ImageRows:
+        """The more images' rows serving now (as last loaded: never refreshes)."""
+        return self._images
+
+    @property
     def image_rows(self) -> int:
         """How many more images photo search holds (as last loaded: never refreshes)."""
         return len(self._images)
@@ -477,6 +492,7 @@ class LiveIndex:
             return self._images.images_of(product_id)
 
     def mapped_bytes(self) -> int:
+        """The artifact files mapped (products and more images; shared by a host's processes)."""
         index = self._index
         return index.mapped_bytes() if isinstance(index, FaissIndex) else 0
 

@@ -17,6 +17,7 @@ past the current artifact's watermark.
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
@@ -31,7 +32,8 @@ from django.utils import timezone
 
 from visualsearch.conf import vs_settings
 from visualsearch.index import artifact as artifact_mod
-from visualsearch.index.loading import exact_index_load
+from visualsearch.index.images import ImageRows
+from visualsearch.index.loading import exact_index_load, image_rows_read
 from visualsearch.index.memory import EmbeddingIndex
 from visualsearch.index.tuning import NprobeTuning, nprobe_tune
 from visualsearch.ml.embedder import MODEL_VERSION
@@ -40,11 +42,18 @@ from visualsearch.models import IndexArtifact, IndexChange
 logger = logging.getLogger(__name__)
 
 
-def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, watermark: int = 0) -> IndexArtifact:
+def artifact_build(
+    *,
+    storage=None,
+    source: EmbeddingIndex | None = None,
+    images: ImageRows | None = None,
+    watermark: int = 0,
+) -> IndexArtifact:
     """Build, publish and return a new artifact (state READY, or FAILED with the error).
 
     ``source``: an index already built (tests, benchmarks), complete up to change-log entry
-    ``watermark``; else the exact index is loaded from the database."""
+    ``watermark``, with ``images`` its more images (none when not given); else the exact
+    index and the more images are loaded from the database."""
     storage = storage or default_storage
     row = IndexArtifact.objects.create(model_version=MODEL_VERSION, factory=str(vs_settings.FAISS_FACTORY))
     started = time.perf_counter()
@@ -52,6 +61,7 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
         index = source
         if index is None:
             index, watermark = exact_index_load()
+            images = image_rows_read(index.projection, index.head)
         n = len(index)
         if n == 0:
             raise ValueError("no searchable products to build an index artifact from")
@@ -76,6 +86,7 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
                     tuned.recall,
                     tuned.nprobe,
                 )
+        image_arrays, images_meta = _images_build(row.pk, images, row.factory)
         meta: dict[str, Any] = {
             "model_version": MODEL_VERSION,
             "projection_id": index.projection.pk if index.projection is not None else None,
@@ -85,12 +96,15 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
             "values": arrays.values,
             "rows": int(n),
             "tuning": {space: tuned.as_dict() for space, tuned in tuning.items()},
+            "images": images_meta,
         }
         prefix = f"{vs_settings.ARTIFACT_STORAGE_PREFIX}/v{row.pk}"
         size = 0
         with tempfile.TemporaryDirectory(prefix="index-artifact-") as tmp:
             folder = Path(tmp)
-            artifact_mod.write_files(folder, meta=meta, ids=ids, codes=codes, raw=raw, similar=similar)
+            artifact_mod.write_files(
+                folder, meta=meta, ids=ids, codes=codes, raw=raw, similar=similar, images=image_arrays
+            )
             for name in artifact_mod.FILES:  # meta.json last
                 path = folder / name
                 if not path.exists():
@@ -126,6 +140,29 @@ def artifact_build(*, storage=None, source: EmbeddingIndex | None = None, waterm
         )
         row.refresh_from_db()
     return row
+
+
+def _images_build(
+    version: int, images: ImageRows | None, factory: str
+) -> tuple[artifact_mod.ImageArrays | None, dict[str, Any] | None]:
+    """The more images' FAISS index (photo search's space, the products' factory) and their
+    part of meta.json; (None, None) without any."""
+    if images is None or not len(images):
+        return None, None
+    arrays, products = images.arrays()  # rows sorted by image id
+    raw = artifact_mod.build_faiss(arrays.matrix, factory)
+    tuned = artifact_nprobe_tune(raw, arrays.matrix, rerank=True)
+    if not tuned.reached:
+        logger.warning(
+            "index artifact v%s, more images: no nprobe up to %d reaches recall %.3f (%.3f at %d)",
+            version,
+            tuned.bound,
+            tuned.target,
+            tuned.recall,
+            tuned.nprobe,
+        )
+    meta = {"rows": len(arrays.ids), "values": arrays.values, "tuning": {artifact_mod.SPACE_RAW: tuned.as_dict()}}
+    return artifact_mod.ImageArrays(arrays.ids, products, arrays.codes, arrays.values, raw), meta
 
 
 def artifact_nprobe_tune(index: Any, vectors: np.ndarray, *, rerank: bool) -> NprobeTuning:
@@ -172,8 +209,8 @@ def artifact_wanted() -> bool:
 
 def artifact_build_if_due() -> IndexArtifact | None:
     """The periodic check: build when the site serves FAISS and there is no artifact yet, the
-    change log grew past VISUALSEARCH_ARTIFACT_REBUILD_CHANGES since the current one, or the
-    current one is half the change log's retention old."""
+    change log grew past VISUALSEARCH_ARTIFACT_REBUILD_CHANGES since the current one, the
+    current one is half the change log's retention old, or of an older format."""
     if not artifact_wanted():
         return None
     recent = timezone.now() - timedelta(hours=1)
@@ -184,6 +221,18 @@ def artifact_build_if_due() -> IndexArtifact | None:
         pending = IndexChange.objects.filter(id__gt=current.change_watermark).count()
         # Rebuilt well before the change log it relies on is pruned (processes refuse it then).
         aging = current.created < timezone.now() - timedelta(hours=vs_settings.INDEX_CHANGE_RETENTION_HOURS / 2)
-        if pending < int(vs_settings.ARTIFACT_REBUILD_CHANGES) and not aging:
+        # Written by an older version of the code (processes refuse it): rebuilt at once.
+        outdated = artifact_format(current) != artifact_mod.FORMAT
+        if pending < int(vs_settings.ARTIFACT_REBUILD_CHANGES) and not aging and not outdated:
             return None
     return artifact_build()
+
+
+def artifact_format(row: IndexArtifact, *, storage=None) -> int | None:
+    """The format an artifact's meta.json declares (None: unreadable)."""
+    storage = storage or default_storage
+    try:
+        with storage.open(f"{row.path}/{artifact_mod.META}", "rb") as fh:
+            return json.loads(fh.read()).get("format")
+    except (OSError, ValueError):
+        return None
