@@ -259,6 +259,26 @@ HOME_ROW_LENGTH = 6
 HOME_CACHE_SECONDS = 300
 
 
+def home_search_example(catalogue_version: str) -> str:
+    """The home search box's example ("Try “black tshirts”"): the catalogue's most common colour and
+    product type, so the example always finds something, whatever the catalogue holds (the
+    development sample has no red dress). Cached per catalogue version."""
+    key = f"home:search-example:{catalogue_version}"
+    example: str | None = cache.get(key)
+    if example is None:
+        top = (
+            Product.objects.filter(is_active=True)
+            .exclude(base_colour="")
+            .values("base_colour", "article_type")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "base_colour", "article_type")
+            .first()
+        )
+        example = f"{top['base_colour']} {top['article_type']}".lower() if top else ""
+        cache.set(key, example, HOME_CACHE_SECONDS)
+    return example
+
+
 def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tuple[HomeSection, list[Product]]]:
     """For each home section, a row of its newest products (by when they were added), varied (at most two of one article
     type). The rows' ids are cached per catalogue version; the products themselves are one

@@ -150,7 +150,8 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         for section, products in rows
     ]
-    return render(request, "shop/home.html", {"sections": sections, "sections_rows": rows})
+    example = selectors.home_search_example(version)
+    return render(request, "shop/home.html", {"sections": sections, "sections_rows": rows, "search_example": example})
 
 
 def _catalogue_url(params: tuple[tuple[str, str], ...]) -> str:

@@ -62,3 +62,22 @@ def test_without_any_leading_type_the_newest_leads(make_product) -> None:
 
 def test_every_section_names_its_leading_types() -> None:
     assert all(section.leading_types for section in HOME_SECTIONS)
+
+
+@pytest.mark.django_db
+def test_the_home_search_example_is_what_the_catalogue_holds_and_finds_it(client, make_product) -> None:
+    """The example in the home search box comes from the catalogue (the development sample has no
+    red dress): its most common colour and product type, and searching it finds products."""
+    for n in range(3):
+        make_product(name=f"Navy Blue Shirt {n}", base_colour="Navy Blue", article_type="Shirts")
+    make_product(name="Red Dress", base_colour="Red", article_type="Dresses")
+    html = client.get("/").content.decode()
+    assert "Try “navy blue shirts”" in html
+    found = client.get("/catalogue/", {"q": "navy blue shirts"}).content.decode()
+    assert "Navy Blue Shirt 0" in found and "Red Dress" not in found
+
+
+@pytest.mark.django_db
+def test_an_empty_catalogue_offers_no_example(client) -> None:
+    html = client.get("/").content.decode()
+    assert "Try “" not in html and 'placeholder="Search the catalogue"' in html
