@@ -5,27 +5,22 @@ the work is in the sibling modules."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from core.errors import InvalidInput
 from shop.models import Product
-from visualsearch.index import NotIndexed, get_index
+from visualsearch.index import NotIndexed, SearchIndex, get_index
 from visualsearch.metrics import timed_search
-from visualsearch.query.embedding import QueryEmbedder, query_embedding
+from visualsearch.query.embedding import QueryEmbedder
 from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
+from visualsearch.query.locating import photo_items
 from visualsearch.query.params import refinement_filters
-from visualsearch.query.photo import (
-    Box,
-    DecodedPhoto,
-    decode_photo,
-    preview_data_url,
-    query_colour,
-    validate_upload_size,
-)
+from visualsearch.query.photo import FULL_BOX, Box, decoded_upload, preview_data_url, validate_upload_size
 from visualsearch.query.ranking import is_close_match, rank_photo, raw_photo_score, similar_hits
-from visualsearch.query.tokens import StoredQuery, load_query, store_query
+from visualsearch.query.tokens import StoredItem, StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
 _EMPTY_INDEX = "Visual search has no analysed products yet. Please try again later."
@@ -47,6 +42,23 @@ class SimilarResult:
     # Photo search: the query's embedding (kept by apps that record searches answered
     # "nothing close"; never shown).
     query_vector: np.ndarray | None = None
+    # Photo search: one row per item found in the photo, most confident first (``results``
+    # above are the ``selected_item``'s: the first, unless the shopper tapped another).
+    items: list[ItemResult] = field(default_factory=list)
+    selected_item: int = 0
+
+
+@dataclass
+class ItemResult:
+    """One item of a photo and its results: its box (fractions of the photo), how it was
+    found ("detected", with the localiser's ``score``; "drawn"; "default": borders trimmed),
+    and whether its best match is close enough to call a match."""
+
+    box: Box
+    score: float | None
+    source: str
+    results: list[SimilarProduct]
+    close_match: bool
 
 
 @timed_search("similar")
@@ -81,50 +93,68 @@ def similar_to_photo(
     filters: Mapping[str, object] | None = None,
     preview: bool = True,
     embedder: QueryEmbedder | None = None,
+    item: int | None = None,
 ) -> SimilarResult:
-    """The k products that look most like an uploaded photo's region (``box``; by default
-    the photo with uniform borders trimmed), with an inline preview of the photo for the
-    page (the API asks for none). The query's embedding is kept under a token (in the
-    result) for VISUALSEARCH_QUERY_TOKEN_SECONDS: ``token`` instead of ``data`` re-ranks
-    it (other filters) without the photo and without the model. ``embedder``: the query
-    embedder (default: the one installed at start-up)."""
+    """The k products that look most like each item of an uploaded photo: the box the shopper
+    drew (``box``), else the items the item localiser finds (``visualsearch.query.locating``),
+    else the photo with uniform borders trimmed; with an inline preview of the photo for the
+    page (the API asks for none). ``results`` are the first item's (or ``item``'s), ``items``
+    every item's. The query's embeddings are kept under a token (in the result) for
+    VISUALSEARCH_QUERY_TOKEN_SECONDS: ``token`` instead of ``data`` re-ranks them (other
+    filters, another ``item``) without the photo and without the model. ``embedder``: the
+    query embedder (default: the one installed at start-up)."""
     index = get_index()
     size = len(index)
     stored: StoredQuery | None = None
-    photo: DecodedPhoto | None = None
     if data is None:
         stored = load_query(token)
     else:
         validate_upload_size(len(data))
-        photo = decode_photo(data, box)
+        upright = decoded_upload(data)  # refuses unusable bytes before anything else
     if size == 0:
         raise SearchUnavailable(_EMPTY_INDEX)
     filters = dict(filters or {})
     if stored is None:
-        assert photo is not None
-        preview_url = preview_data_url(photo.photo)
+        assert data is not None
         known = index.filter_values()
         if any(value not in known.get(name, ()) for name, value in filters.items()):
             # No product has that value: nothing can match, so the photo is not even embedded.
-            return SimilarResult([], filters, size, preview_url if preview else "", box=photo.box)
+            preview_url = preview_data_url(upright) if preview else ""
+            return SimilarResult([], filters, size, preview_url, box=box or FULL_BOX)
+        located = photo_items(data, box, embedder)
+        preview_url = preview_data_url(located.photo)
+        first = located.items[0]
         from visualsearch.ml.embedder import MODEL_VERSION
 
-        inputs = photo.model_inputs()
-        vector = query_embedding(inputs, embedder)
-        stored = StoredQuery(vector, query_colour(inputs), photo.box, preview_url, MODEL_VERSION)
+        stored = StoredQuery(
+            first.vector, first.colour, first.box, preview_url, MODEL_VERSION, items=tuple(located.items)
+        )
         token = store_query(stored)
-    hits = rank_photo(index, stored.vector, stored.colour, k, filters)
-    closeness = None
-    if hits and index.photo_projection is not None:
-        closeness = raw_photo_score(stored.vector, stored.colour, hits[0].product_id)
+    items = stored.items or (StoredItem(stored.box, None, "default", stored.vector, stored.colour),)
+    selected = 0 if item is None else item
+    if not 0 <= selected < len(items):
+        raise InvalidInput(f"item must be between 0 and {len(items) - 1}: this photo has {len(items)} item(s).")
+    rows = [_item_result(index, entry, k, filters) for entry in items]
+    chosen = rows[selected]
     return SimilarResult(
-        products_for_hits(hits),
+        chosen.results,
         filters,
         size,
         stored.preview_data_url if preview else "",
         index.model_version,
         token=token,
-        box=stored.box,
-        close_match=is_close_match(hits, closeness),
-        query_vector=stored.vector,
+        box=chosen.box,
+        close_match=chosen.close_match,
+        query_vector=np.asarray(items[selected].vector, np.float32).reshape(-1, 2048)[0],
+        items=rows,
+        selected_item=selected,
     )
+
+
+def _item_result(index: SearchIndex, item: StoredItem, k: int, filters: Mapping[str, object]) -> ItemResult:
+    """One item's results and whether its best match is close ("nothing close" per item)."""
+    hits = rank_photo(index, item.vector, item.colour, k, filters)
+    closeness = None
+    if hits and index.photo_projection is not None:
+        closeness = raw_photo_score(item.vector, item.colour, hits[0].product_id)
+    return ItemResult(item.box, item.score, item.source, products_for_hits(hits), is_close_match(hits, closeness))
