@@ -228,7 +228,20 @@ def make_scene(
     mask = np.zeros((size[1], size[0]), np.uint8)
     taken: list[tuple[int, int, int, int]] = []
     placed: list[tuple[Image.Image, Image.Image, tuple[int, int]]] = []
-    for _product_id, image in products:
+    # Several items: each gets its own strip of the frame (along its longer side), so they lie apart.
+    count_items = len(products)
+    wide = size[0] >= size[1]
+    strips = [
+        (
+            (size[0] * i // count_items, 0, size[0] * (i + 1) // count_items, size[1])
+            if wide
+            else (0, size[1] * i // count_items, size[0], size[1] * (i + 1) // count_items)
+        )
+        for i in range(count_items)
+    ]
+    if rng.random() < 0.5:
+        strips.reverse()
+    for (_product_id, image), strip in zip(products, strips, strict=True):
         item, item_mask = cut_out(image)
         if rng.random() < 0.5:
             item, item_mask = (
@@ -243,11 +256,13 @@ def make_scene(
             item, item_mask = item.crop(bbox), item_mask.crop(bbox)
         target = float(rng.uniform(*area_range)) * frame
         scale = np.sqrt(target / (item.width * item.height))
-        scale = min(scale, 0.95 * size[0] / item.width, 0.95 * size[1] / item.height)
+        room = (strip[2] - strip[0], strip[3] - strip[1])
+        scale = min(scale, 0.95 * room[0] / item.width, 0.95 * room[1] / item.height)
         w, h = max(4, round(item.width * scale)), max(4, round(item.height * scale))
         item = item.resize((w, h), Image.Resampling.BICUBIC)
         item_mask = item_mask.resize((w, h), Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(0.8))
-        x, y = _place(rng, size, taken, w, h, max_overlap=0.0, gap=int(0.04 * long_side))
+        x = strip[0] + int(rng.integers(0, max(1, room[0] - w + 1)))
+        y = strip[1] + int(rng.integers(0, max(1, room[1] - h + 1)))
         taken.append((x, y, x + w, y + h))
         placed.append((item, item_mask, (x, y)))
     count = int(rng.integers(distractors[0], distractors[1] + 1))

@@ -39,7 +39,9 @@ class PhotoItems:
     localiser_version: str = ""
 
 
-def _default_items(data: bytes, box: Box | None, embedder: QueryEmbedder | None) -> PhotoItems:
+def default_items(data: bytes, box: Box | None, embedder: QueryEmbedder | None) -> PhotoItems:
+    """The photo searched as one region, without the localiser: ``box`` (drawn by the shopper)
+    alone, else the default box (uniform borders trimmed) and the whole photo."""
     photo = decode_photo(data, box)
     inputs = photo.model_inputs()
     vector = query_embedding(inputs, embedder)
@@ -51,16 +53,16 @@ def photo_items(data: bytes, box: Box | None = None, embedder: QueryEmbedder | N
     """The items to search in an upload (see the module's docstring). UploadRejected when the
     bytes cannot be used; SearchUnavailable when the model does not answer."""
     if box is not None:
-        return _default_items(data, box, embedder)
+        return default_items(data, box, embedder)
     loaded = localiser_active_load()
     if loaded is None:
-        return _default_items(data, None, embedder)
+        return default_items(data, None, embedder)
     version, localiser = loaded
     rgb = decoded_upload(data)
     whole = to_model_input(rgb)[np.newaxis]
     answered = query_embedding_with_features(whole, embedder)
     if answered is None:
-        return _default_items(data, None, embedder)
+        return default_items(data, None, embedder)
     whole_vector, feature_maps = answered
     detections = localiser.detect(feature_maps[0])  # type: ignore[attr-defined]
     if not detections:

@@ -1,0 +1,195 @@
+"""``evaluate``'s "real-photo" profile: held-out products lying small in generated scenes,
+searched through photo search's own code with the item localiser, the default box, the whole
+photo and a perfect box.
+
+The scenes (``visualsearch.ml.scenes``, EVALUATION backgrounds and seed: never the training's)
+put each held-out product at 15–40 % of the frame with one distractor (one-item photos), or
+two held-out products apart at 10–25 % each (two-item photos), turned, under uneven light,
+blurred and JPEG-compressed. Each photo is searched as the site does
+(``visualsearch.query.locating``: ``photo_items`` with the active localiser; its default-box
+path without one; the product's own box as a drawn box), ranked by ``rank_photo`` over the
+catalogue's stored vectors. Figures count a same-picture twin of the product as the product
+(``twin_*``) with the strict figures beside them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from lab.relevance import Catalogue, K, held_out_rows
+from visualsearch.index.memory import EmbeddingIndex
+from visualsearch.ml.scenes import EVALUATION, EVALUATION_SEED, Scene, iou, make_scene, scene_rng
+from visualsearch.ml.shopper_photos import photo_order
+from visualsearch.query.embedding import InProcessQueryEmbedder
+from visualsearch.query.locating import default_items, photo_items
+from visualsearch.query.ranking import rank_photo
+from visualsearch.query.tokens import StoredItem
+from visualsearch.services.head_figures import Twins
+
+# The ways a photo is searched, in the order the report prints them.
+WAYS = ("whole photo", "default box", "localiser, first box", "localiser, any item row", "perfect box")
+
+
+@dataclass
+class WayScores:
+    self_at_1: list[float] = field(default_factory=list)
+    self_at_5: list[float] = field(default_factory=list)
+    twin_at_1: list[float] = field(default_factory=list)
+    twin_at_5: list[float] = field(default_factory=list)
+
+    def add(self, found: Sequence[int], row: int, same: set[int]) -> None:
+        self.self_at_1.append(float(list(found[:1]) == [row]))
+        self.self_at_5.append(float(row in found[:K]))
+        self.twin_at_1.append(float(bool(found) and found[0] in same))
+        self.twin_at_5.append(float(bool(same.intersection(found[:K]))))
+
+
+@dataclass
+class RealPhotoReport:
+    one_item: dict[str, WayScores] = field(default_factory=lambda: {way: WayScores() for way in WAYS})
+    first_box_iou50: list[float] = field(default_factory=list)
+    # Two-item photos: per item, found (twins counted) in some row's top 5; and both found.
+    two_item_found: list[float] = field(default_factory=list)
+    two_item_both: list[float] = field(default_factory=list)
+    two_item_rows: list[float] = field(default_factory=list)  # how many rows the page showed
+    two_item_perfect: list[float] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if values else 0.0
+
+
+def real_photo_scenes(catalogue: Catalogue, one_item: int, two_item: int) -> list[tuple[list[int], Scene]]:
+    """The profile's fixed scenes: (catalogue rows of their products, scene)."""
+    held = held_out_rows(catalogue)
+    ids = catalogue.ids
+    order = photo_order(ids[held].tolist(), salt="real-photo")
+    row_of = {int(pid): int(row) for row, pid in enumerate(ids)}
+    chosen = [row_of[pid] for pid in order]
+    from visualsearch.selectors import products_by_ids
+
+    needed = chosen[: one_item + 2 * two_item]
+    products = products_by_ids([int(ids[r]) for r in needed])
+
+    def image(row: int) -> tuple[int, Image.Image]:
+        product = products[int(ids[row])]
+        with product.image.open("rb") as handle, Image.open(handle) as opened:
+            return int(ids[row]), opened.convert("RGB")
+
+    scenes: list[tuple[list[int], Scene]] = []
+    for number, row in enumerate(needed[:one_item]):
+        rng = scene_rng(EVALUATION_SEED, number)
+        scenes.append(([row], make_scene([image(row)], rng, EVALUATION, distractors=(1, 1))))
+    pairs = needed[one_item:]
+    for number in range(min(two_item, len(pairs) // 2)):
+        rows = pairs[2 * number : 2 * number + 2]
+        rng = scene_rng(EVALUATION_SEED + 1, number)
+        scenes.append((rows, make_scene([image(r) for r in rows], rng, EVALUATION, distractors=(0, 1))))
+    return scenes
+
+
+def evaluate_real_photos(
+    catalogue: Catalogue,
+    index: EmbeddingIndex,
+    twins: Twins,
+    *,
+    one_item: int = 150,
+    two_item: int = 75,
+    progress: Callable[[int, int], None] | None = None,
+) -> RealPhotoReport:
+    """Search the real-photo profile's scenes every way (``WAYS``) and score them."""
+    row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
+    colours = catalogue.colours
+
+    def stored(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+        out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        for pid in product_ids:
+            row = row_of[int(pid)]
+            colour = None if colours is None or not np.isfinite(colours[row]).all() else colours[row]
+            out[int(pid)] = (catalogue.vectors[row], colour)
+        return out
+
+    def search(item: StoredItem) -> list[int]:
+        hits = rank_photo(index, item.vector, item.colour, K, {}, stored=stored)
+        return [row_of[h.product_id] for h in hits]
+
+    group = twins.group
+    embedder = InProcessQueryEmbedder()
+    report = RealPhotoReport()
+    started = time.perf_counter()
+    scenes = real_photo_scenes(catalogue, one_item, two_item)
+    for number, (rows, scene) in enumerate(scenes):
+        data = scene.jpeg(quality=92)
+        located = photo_items(data, None, embedder)
+        rows_found = [search(item) for item in located.items]
+        detected = [item for item in located.items if item.source == "detected"]
+        if len(rows) == 1:
+            row = rows[0]
+            same = set(np.flatnonzero(group == group[row]).tolist()) | {row}
+            whole = default_items(data, (0.0, 0.0, 1.0, 1.0), embedder).items[0]
+            report.one_item["whole photo"].add(search(whole), row, same)
+            report.one_item["default box"].add(search(default_items(data, None, embedder).items[0]), row, same)
+            report.one_item["localiser, first box"].add(rows_found[0], row, same)
+            # The page shows a row per item: the product in any row's top 5 (@1: any row's first).
+            any_row = report.one_item["localiser, any item row"]
+            firsts = [found[0] for found in rows_found if found]
+            merged = [r for found in rows_found for r in found[:K]]
+            any_row.self_at_1.append(float(row in firsts))
+            any_row.twin_at_1.append(float(bool(same.intersection(firsts))))
+            any_row.self_at_5.append(float(row in merged))
+            any_row.twin_at_5.append(float(bool(same.intersection(merged))))
+            perfect = default_items(data, scene.items[0].box, embedder).items[0]
+            report.one_item["perfect box"].add(search(perfect), row, same)
+            best = iou(detected[0].box, scene.items[0].box) if detected else 0.0
+            report.first_box_iou50.append(float(best >= 0.5))
+            if len(report.examples) < 8 and not same.intersection(rows_found[0][:K]):
+                report.examples.append(
+                    f"one-item photo {number} (product {int(catalogue.ids[row])}, "
+                    f"{', '.join(scene.changes)}): {len(detected)} box(es), first IoU {best:.2f}"
+                )
+        else:
+            hits = []
+            for row, item in zip(rows, scene.items, strict=True):
+                same = set(np.flatnonzero(group == group[row]).tolist()) | {row}
+                hits.append(float(any(same.intersection(found[:K]) for found in rows_found)))
+                perfect = default_items(data, item.box, embedder).items[0]
+                report.two_item_perfect.append(float(bool(same.intersection(search(perfect)[:K]))))
+            report.two_item_found += hits
+            report.two_item_both.append(float(all(hits)))
+            report.two_item_rows.append(float(len(located.items)))
+        if progress is not None:
+            progress(number + 1, len(scenes))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def report_lines(report: RealPhotoReport) -> list[str]:
+    """The profile's figures, as ``evaluate`` prints them."""
+    photos = len(report.first_box_iou50)
+    lines = [
+        f"# real-photo profile: {photos} one-item photos (held-out product at 15-40% of the frame, one "
+        f"distractor, turns, uneven light, blur, JPEG) and {len(report.two_item_both)} two-item photos, "
+        f"{report.seconds:.0f} s",
+        f"{'searched':<28}{'self@1 (twins)':>16}{'self@5 (twins)':>16}{'strict @1':>11}{'strict @5':>11}",
+    ]
+    for way in WAYS:
+        scores = report.one_item[way]
+        lines.append(
+            f"{way:<28}{_mean(scores.twin_at_1):>16.3f}{_mean(scores.twin_at_5):>16.3f}"
+            f"{_mean(scores.self_at_1):>11.3f}{_mean(scores.self_at_5):>11.3f}"
+        )
+    lines += [
+        f"localiser first box IoU >= 0.5 with the item: {_mean(report.first_box_iou50):.3f}",
+        f"two-item photos: per-item recall (in some row's top 5, twins counted) {_mean(report.two_item_found):.3f}; "
+        f"both items found {_mean(report.two_item_both):.3f}; rows shown {_mean(report.two_item_rows):.2f} per photo; "
+        f"perfect boxes per-item {_mean(report.two_item_perfect):.3f}",
+    ]
+    lines += [f"# missed: {example}" for example in report.examples]
+    return lines
