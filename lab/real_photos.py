@@ -23,12 +23,15 @@ from PIL import Image
 
 from lab.relevance import Catalogue, K, held_out_rows
 from visualsearch.index.memory import EmbeddingIndex
+from visualsearch.ml.embedder import embed_batch, embed_with_features
+from visualsearch.ml.preprocessing import to_model_input
 from visualsearch.ml.scenes import EVALUATION, EVALUATION_SEED, Scene, iou, make_scene, scene_rng
 from visualsearch.ml.shopper_photos import photo_order
-from visualsearch.query.embedding import InProcessQueryEmbedder
-from visualsearch.query.locating import default_items, photo_items
+from visualsearch.query.locating import located_items
+from visualsearch.query.photo import decode_photo, decoded_upload, query_colour, region_inputs
 from visualsearch.query.ranking import rank_photo
 from visualsearch.query.tokens import StoredItem
+from visualsearch.selectors import localiser_active_load
 from visualsearch.services.head_figures import Twins
 
 # The ways a photo is searched, in the order the report prints them.
@@ -121,21 +124,49 @@ def evaluate_real_photos(
         return [row_of[h.product_id] for h in hits]
 
     group = twins.group
-    embedder = InProcessQueryEmbedder()
+    loaded = localiser_active_load()
+    localiser = None if loaded is None else loaded[1]
     report = RealPhotoReport()
     started = time.perf_counter()
     scenes = real_photo_scenes(catalogue, one_item, two_item)
     for number, (rows, scene) in enumerate(scenes):
         data = scene.jpeg(quality=92)
-        located = photo_items(data, None, embedder)
-        rows_found = [search(item) for item in located.items]
-        detected = [item for item in located.items if item.source == "detected"]
+        # Photo search's own steps (visualsearch.query.locating), each forward pass shared by
+        # every way of searching: the whole photo with its feature map, then one batch of the
+        # default box, the detected boxes and the perfect boxes.
+        rgb = decoded_upload(data)
+        whole = to_model_input(rgb)[np.newaxis]
+        whole_vector, maps = embed_with_features(whole)
+        detections = localiser.detect(maps[0]) if localiser is not None else []  # type: ignore[attr-defined]
+        default = decode_photo(data)
+        truths = [item.box for item in scene.items]
+        crops = region_inputs(data, rgb, [d.box for d in detections] + truths)
+        batch = np.concatenate([default.pixels[np.newaxis], crops]) if default.whole is not None else crops
+        vectors = embed_batch(batch)
+        if default.whole is not None:
+            default_vector, vectors = vectors[:1], vectors[1:]
+            default_item = StoredItem(
+                default.box,
+                None,
+                "default",
+                np.vstack([default_vector, whole_vector]),
+                query_colour(default.model_inputs()),
+            )
+        else:
+            default_item = StoredItem(default.box, None, "default", whole_vector, query_colour(whole))
+        detected_vectors, perfect_vectors = vectors[: len(detections)], vectors[len(detections) :]
+        items = located_items(detections, crops[: len(detections)], detected_vectors, whole[0], whole_vector[0])
+        rows_found = [search(item) for item in items] if items else [search(default_item)]
+        perfect = [
+            StoredItem(box, None, "drawn", vector[np.newaxis], query_colour(crop[np.newaxis]))
+            for box, vector, crop in zip(truths, perfect_vectors, crops[len(detections) :], strict=True)
+        ]
         if len(rows) == 1:
             row = rows[0]
             same = set(np.flatnonzero(group == group[row]).tolist()) | {row}
-            whole = default_items(data, (0.0, 0.0, 1.0, 1.0), embedder).items[0]
-            report.one_item["whole photo"].add(search(whole), row, same)
-            report.one_item["default box"].add(search(default_items(data, None, embedder).items[0]), row, same)
+            whole_item = StoredItem((0.0, 0.0, 1.0, 1.0), None, "drawn", whole_vector, query_colour(whole))
+            report.one_item["whole photo"].add(search(whole_item), row, same)
+            report.one_item["default box"].add(search(default_item), row, same)
             report.one_item["localiser, first box"].add(rows_found[0], row, same)
             # The page shows a row per item: the product in any row's top 5 (@1: any row's first).
             any_row = report.one_item["localiser, any item row"]
@@ -145,25 +176,23 @@ def evaluate_real_photos(
             any_row.twin_at_1.append(float(bool(same.intersection(firsts))))
             any_row.self_at_5.append(float(row in merged))
             any_row.twin_at_5.append(float(bool(same.intersection(merged))))
-            perfect = default_items(data, scene.items[0].box, embedder).items[0]
-            report.one_item["perfect box"].add(search(perfect), row, same)
-            best = iou(detected[0].box, scene.items[0].box) if detected else 0.0
+            report.one_item["perfect box"].add(search(perfect[0]), row, same)
+            best = iou(detections[0].box, truths[0]) if detections else 0.0
             report.first_box_iou50.append(float(best >= 0.5))
             if len(report.examples) < 8 and not same.intersection(rows_found[0][:K]):
                 report.examples.append(
                     f"one-item photo {number} (product {int(catalogue.ids[row])}, "
-                    f"{', '.join(scene.changes)}): {len(detected)} box(es), first IoU {best:.2f}"
+                    f"{', '.join(scene.changes)}): {len(detections)} box(es), first IoU {best:.2f}"
                 )
         else:
             hits = []
-            for row, item in zip(rows, scene.items, strict=True):
+            for row, item in zip(rows, perfect, strict=True):
                 same = set(np.flatnonzero(group == group[row]).tolist()) | {row}
                 hits.append(float(any(same.intersection(found[:K]) for found in rows_found)))
-                perfect = default_items(data, item.box, embedder).items[0]
-                report.two_item_perfect.append(float(bool(same.intersection(search(perfect)[:K]))))
+                report.two_item_perfect.append(float(bool(same.intersection(search(item)[:K]))))
             report.two_item_found += hits
             report.two_item_both.append(float(all(hits)))
-            report.two_item_rows.append(float(len(located.items)))
+            report.two_item_rows.append(float(len(rows_found)))
         if progress is not None:
             progress(number + 1, len(scenes))
     report.seconds = time.perf_counter() - started

@@ -12,11 +12,13 @@ searched alone, nothing is detected.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from visualsearch.ml.localiser import Detection
 from visualsearch.ml.preprocessing import to_model_input
 from visualsearch.query.embedding import QueryEmbedder, query_embedding, query_embedding_with_features
 from visualsearch.query.photo import (
@@ -77,12 +79,26 @@ def photo_items(data: bytes, box: Box | None = None, embedder: QueryEmbedder | N
     boxes = [d.box for d in detections]
     crops = region_inputs(data, rgb, boxes)
     vectors = query_embedding(crops, embedder).reshape(len(boxes), -1)
+    return PhotoItems(rgb, located_items(detections, crops, vectors, whole[0], whole_vector[0]), version)
+
+
+def located_items(
+    detections: Sequence[Detection],
+    crops: np.ndarray,
+    vectors: np.ndarray,
+    whole: np.ndarray,
+    whole_vector: np.ndarray,
+) -> list[StoredItem]:
+    """The detected items as searched: an item found alone by the better of its box and the
+    whole photo (the whole photo keeps the framing of a photo of the product itself), items
+    found beside others by their box alone. ``crops``/``vectors``: each box's model input and
+    embedding; ``whole``/``whole_vector``: the whole photo's."""
     items: list[StoredItem] = []
     alone = len(detections) == 1
     for detection, crop, vector in zip(detections, crops, vectors, strict=True):
         if alone:
-            rows, inputs = np.vstack([vector, whole_vector[0]]), np.stack([crop, whole[0]])
+            rows, inputs = np.vstack([vector, whole_vector]), np.stack([crop, whole])
         else:
             rows, inputs = vector[np.newaxis], crop[np.newaxis]
         items.append(StoredItem(detection.box, round(detection.score, 4), "detected", rows, query_colour(inputs)))
-    return PhotoItems(rgb, items, version)
+    return items
