@@ -499,11 +499,12 @@ def photo_lines(report: PhotoReport) -> list[str]:
         )
         + (
             [
-                f"# real-photo scenes (one or two products lying small, a distractor); item localiser: {report.localiser}",
+                "# real-photo scenes (one or two products lying small, a distractor); "
+                f"item localiser: {report.localiser}",
                 timing_line("embed_batch(1 image) ms, bare forward pass of the scene", report.scenes_bare),
                 timing_line("photo search API end-to-end ms, scenes", report.scenes_end_to_end),
-                f"photo search ratio end-to-end / forward pass, scenes {report.scenes_end_to_end.p50 / report.scenes_bare.p50:.2f}"
-                " (target <= 1.5)",
+                "photo search ratio end-to-end / forward pass, scenes "
+                f"{report.scenes_end_to_end.p50 / report.scenes_bare.p50:.2f} (target <= 1.5)",
             ]
             if report.scenes_bare is not None and report.scenes_end_to_end is not None
             else []
