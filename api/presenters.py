@@ -12,6 +12,7 @@ from shop.conf import shop_settings
 from shop.models import Product, ProductVariant
 from visualsearch.conf import vs_settings
 from visualsearch.query.similar import SimilarResult
+from visualsearch.selectors import SimilarProduct
 
 
 def price(amount: Decimal | None) -> str | None:
@@ -55,24 +56,28 @@ def product_detail(request: HttpRequest, product: Product) -> dict[str, Any]:
     }
 
 
+def _products(request: HttpRequest, results: list[SimilarProduct]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": item.product.pk,
+            "external_id": item.product.external_id,
+            "name": item.product.name,
+            "article_type": item.product.article_type,
+            "colour": item.product.base_colour,
+            "price": price(item.product.price),
+            "currency": shop_settings.CURRENCY,
+            "in_stock": item.product.in_stock,
+            "score": round(item.score, 6),
+            "image_url": _absolute(request, item.product.card_image_url),
+            "url": _absolute(request, item.product.get_absolute_url()),
+        }
+        for item in results
+    ]
+
+
 def similar(request: HttpRequest, result: SimilarResult, *, photo: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "results": [
-            {
-                "id": item.product.pk,
-                "external_id": item.product.external_id,
-                "name": item.product.name,
-                "article_type": item.product.article_type,
-                "colour": item.product.base_colour,
-                "price": price(item.product.price),
-                "currency": shop_settings.CURRENCY,
-                "in_stock": item.product.in_stock,
-                "score": round(item.score, 6),
-                "image_url": _absolute(request, item.product.card_image_url),
-                "url": _absolute(request, item.product.get_absolute_url()),
-            }
-            for item in result.results
-        ],
+        "results": _products(request, result.results),
         "filters": result.filters,
         "model_version": result.model_version,
     }
@@ -82,6 +87,17 @@ def similar(request: HttpRequest, result: SimilarResult, *, photo: bool = False)
             "token_expires_in": int(vs_settings.QUERY_TOKEN_SECONDS) if result.token else None,
             "box": list(result.box) if result.box is not None else None,
             "close_match": result.close_match,
+            "item": result.selected_item,
+            "items": [
+                {
+                    "box": list(entry.box),
+                    "score": entry.score,
+                    "source": entry.source,
+                    "close_match": entry.close_match,
+                    "results": _products(request, entry.results),
+                }
+                for entry in result.items
+            ],
         }
     return body
 
