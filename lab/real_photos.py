@@ -108,21 +108,7 @@ def evaluate_real_photos(
     progress: Callable[[int, int], None] | None = None,
 ) -> RealPhotoReport:
     """Search the real-photo profile's scenes every way (``WAYS``) and score them."""
-    row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
-    colours = catalogue.colours
-
-    def stored(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
-        out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
-        for pid in product_ids:
-            row = row_of[int(pid)]
-            colour = None if colours is None or not np.isfinite(colours[row]).all() else colours[row]
-            out[int(pid)] = (catalogue.vectors[row], colour)
-        return out
-
-    def search(item: StoredItem) -> list[int]:
-        hits = rank_photo(index, item.vector, item.colour, K, {}, stored=stored)
-        return [row_of[h.product_id] for h in hits]
-
+    search = _searcher(catalogue, index)
     group = twins.group
     loaded = localiser_active_load()
     localiser = None if loaded is None else loaded[1]
@@ -221,4 +207,107 @@ def report_lines(report: RealPhotoReport) -> list[str]:
         f"perfect boxes per-item {_mean(report.two_item_perfect):.3f}",
     ]
     lines += [f"# missed: {example}" for example in report.examples]
+    return lines
+
+
+@dataclass
+class ProfileThroughLocaliser:
+    """A shopper-photo profile (standard, hard) searched by the site's default box (no
+    localiser) and through the item localiser's first row (and any row): does finding the
+    item cost the photos that already worked?"""
+
+    profile: str
+    default_box: WayScores = field(default_factory=WayScores)
+    first_row: WayScores = field(default_factory=WayScores)
+    any_row: WayScores = field(default_factory=WayScores)
+    boxes: list[float] = field(default_factory=list)
+
+
+def evaluate_profile_through_localiser(
+    catalogue: Catalogue, index: EmbeddingIndex, twins: Twins, profile: str, count: int
+) -> ProfileThroughLocaliser:
+    """The evaluation's own shopper photos (``shopper_photos.shopper_photo``, PHOTO_SEED, the
+    same held-out products as ``evaluate``'s) through both paths."""
+    from visualsearch.ml.shopper_photos import PROFILES, shopper_photo
+    from visualsearch.selectors import products_by_ids
+
+    row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
+    held = held_out_rows(catalogue)
+    chosen = [row_of[pid] for pid in photo_order(catalogue.ids[held].tolist())[:count]]
+    products = products_by_ids([int(catalogue.ids[r]) for r in chosen])
+    search = _searcher(catalogue, index)
+    loaded = localiser_active_load()
+    localiser = None if loaded is None else loaded[1]
+    out = ProfileThroughLocaliser(profile)
+    for row in chosen:
+        product = products[int(catalogue.ids[row])]
+        with product.image.open("rb") as handle:
+            data = shopper_photo(product.pk, handle.read(), profile=PROFILES[profile]).data
+        rgb = decoded_upload(data)
+        whole = to_model_input(rgb)[np.newaxis]
+        whole_vector, maps = embed_with_features(whole)
+        detections = localiser.detect(maps[0]) if localiser is not None else []  # type: ignore[attr-defined]
+        default = decode_photo(data)
+        crops = region_inputs(data, rgb, [d.box for d in detections])
+        batch = np.concatenate([default.pixels[np.newaxis], crops]) if default.whole is not None else crops
+        vectors = embed_batch(batch) if len(batch) else np.zeros((0, 2048), np.float32)
+        if default.whole is not None:
+            default_item = StoredItem(
+                default.box,
+                None,
+                "default",
+                np.vstack([vectors[:1], whole_vector]),
+                query_colour(default.model_inputs()),
+            )
+            vectors = vectors[1:]
+        else:
+            default_item = StoredItem(default.box, None, "default", whole_vector, query_colour(whole))
+        items = located_items(detections, crops, vectors, whole[0], whole_vector[0])
+        rows_found = [search(item) for item in items] if items else [search(default_item)]
+        same = set(np.flatnonzero(twins.group == twins.group[row]).tolist()) | {row}
+        out.default_box.add(search(default_item), row, same)
+        out.first_row.add(rows_found[0], row, same)
+        merged = [r for found in rows_found for r in found[:K]]
+        firsts = [found[0] for found in rows_found if found]
+        out.any_row.self_at_1.append(float(row in firsts))
+        out.any_row.twin_at_1.append(float(bool(same.intersection(firsts))))
+        out.any_row.self_at_5.append(float(row in merged))
+        out.any_row.twin_at_5.append(float(bool(same.intersection(merged))))
+        out.boxes.append(float(len(detections)))
+    return out
+
+
+def _searcher(catalogue: Catalogue, index: EmbeddingIndex) -> Callable[[StoredItem], list[int]]:
+    row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
+    colours = catalogue.colours
+
+    def stored(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+        out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        for pid in product_ids:
+            row = row_of[int(pid)]
+            colour = None if colours is None or not np.isfinite(colours[row]).all() else colours[row]
+            out[int(pid)] = (catalogue.vectors[row], colour)
+        return out
+
+    def search(item: StoredItem) -> list[int]:
+        hits = rank_photo(index, item.vector, item.colour, K, {}, stored=stored)
+        return [row_of[h.product_id] for h in hits]
+
+    return search
+
+
+def profile_lines(result: ProfileThroughLocaliser) -> list[str]:
+    lines = [
+        f"# {result.profile} shopper photos ({len(result.boxes)}) through the item localiser "
+        f"({_mean(result.boxes):.2f} boxes per photo)"
+    ]
+    for label, scores in (
+        ("default box (no localiser)", result.default_box),
+        ("localiser, first row", result.first_row),
+        ("localiser, any row", result.any_row),
+    ):
+        lines.append(
+            f"{label:<28}{_mean(scores.twin_at_1):>16.3f}{_mean(scores.twin_at_5):>16.3f}"
+            f"{_mean(scores.self_at_1):>11.3f}{_mean(scores.self_at_5):>11.3f}"
+        )
     return lines

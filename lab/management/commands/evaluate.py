@@ -55,6 +55,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--two-item-photos", type=int, default=75, help="Two-item photos of the real-photo profile."
         )
+        parser.add_argument(
+            "--localiser-photos",
+            type=int,
+            default=100,
+            help="With real-photo: this many standard/hard shopper photos also searched through the localiser.",
+        )
         parser.add_argument("--no-head", action="store_true", help="Leave the active similarity head out.")
 
     def handle(self, *args: object, sample: int, seed: int, dims: int | None, no_rerank: bool, **options) -> None:
@@ -141,3 +147,10 @@ class Command(BaseCommand):
             bar.close()
             for line in real_photos.report_lines(real):
                 self.stdout.write(line)
+            for profile in options["photo_profiles"]:
+                if profile != REAL_PHOTO and options["localiser_photos"] > 0:
+                    through = real_photos.evaluate_profile_through_localiser(
+                        catalogue, configured.index, twins, profile, options["localiser_photos"]
+                    )
+                    for line in real_photos.profile_lines(through):
+                        self.stdout.write(line)
