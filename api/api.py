@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI, Swagger
 from ninja.parser import Parser
 
-from api.endpoints import bag, catalogue, search
+from api.endpoints import bag, catalogue, search, suggestions
 from api.errors import install_error_handlers
 from api.security import ApiKeyAuth
 
@@ -53,3 +53,4 @@ install_error_handlers(api_v1)
 api_v1.add_router("", catalogue.router)
 api_v1.add_router("", search.router)
 api_v1.add_router("", bag.router)
+api_v1.add_router("", suggestions.router)

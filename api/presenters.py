@@ -23,6 +23,15 @@ def _absolute(request: HttpRequest, url: str) -> str:
     return request.build_absolute_uri(url) if url else ""
 
 
+def sale(product: Product) -> dict[str, Any]:
+    """The compare-at price and the discount (both null when the product is not on sale)."""
+    on_sale = product.on_sale
+    return {
+        "compare_at_price": price(product.compare_at_price) if on_sale else None,
+        "discount_percent": product.discount_percent,
+    }
+
+
 def size(variant: ProductVariant) -> dict[str, Any]:
     return {"id": variant.pk, "size": variant.size, "stock": variant.stock, "in_stock": variant.stock > 0}
 
@@ -41,6 +50,7 @@ def product_summary(request: HttpRequest, product: Product) -> dict[str, Any]:
         "year": product.year,
         "usage": product.usage,
         "price": price(product.price),
+        **sale(product),
         "currency": shop_settings.CURRENCY,
         "in_stock": product.in_stock,
         "image_url": _absolute(request, product.card_image_url),
@@ -56,28 +66,17 @@ def product_detail(request: HttpRequest, product: Product) -> dict[str, Any]:
     }
 
 
-def _products(request: HttpRequest, results: list[SimilarProduct]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": item.product.pk,
-            "external_id": item.product.external_id,
-            "name": item.product.name,
-            "article_type": item.product.article_type,
-            "colour": item.product.base_colour,
-            "price": price(item.product.price),
-            "currency": shop_settings.CURRENCY,
-            "in_stock": item.product.in_stock,
-            "score": round(item.score, 6),
-            "image_url": _absolute(request, item.product.card_image_url),
-            "url": _absolute(request, item.product.get_absolute_url()),
-        }
-        for item in results
-    ]
+def _results(
+    request: HttpRequest, results: list[SimilarProduct], exact_match: SimilarProduct | None
+) -> list[dict[str, Any]]:
+    """Search results, the exact match among them flagged ``exact``."""
+    exact_id = exact_match.product.pk if exact_match is not None else None
+    return [_similar_item(request, item, exact=item.product.pk == exact_id) for item in results]
 
 
 def similar(request: HttpRequest, result: SimilarResult, *, photo: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "results": _products(request, result.results),
+        "results": _results(request, result.results, result.exact_match),
         "filters": result.filters,
         "model_version": result.model_version,
     }
@@ -87,6 +86,7 @@ def similar(request: HttpRequest, result: SimilarResult, *, photo: bool = False)
             "token_expires_in": int(vs_settings.QUERY_TOKEN_SECONDS) if result.token else None,
             "box": list(result.box) if result.box is not None else None,
             "close_match": result.close_match,
+            "exact_match": _similar_item(request, result.exact_match, exact=True) if result.exact_match else None,
             "item": result.selected_item,
             "items": [
                 {
@@ -94,12 +94,31 @@ def similar(request: HttpRequest, result: SimilarResult, *, photo: bool = False)
                     "score": entry.score,
                     "source": entry.source,
                     "close_match": entry.close_match,
-                    "results": _products(request, entry.results),
+                    "exact_match": _similar_item(request, entry.exact_match, exact=True) if entry.exact_match else None,
+                    "results": _results(request, entry.results, entry.exact_match),
                 }
                 for entry in result.items
             ],
         }
     return body
+
+
+def _similar_item(request: HttpRequest, item: SimilarProduct, *, exact: bool = False) -> dict[str, Any]:
+    return {
+        "id": item.product.pk,
+        "external_id": item.product.external_id,
+        "name": item.product.name,
+        "article_type": item.product.article_type,
+        "colour": item.product.base_colour,
+        "price": price(item.product.price),
+        **sale(item.product),
+        "currency": shop_settings.CURRENCY,
+        "in_stock": item.product.in_stock,
+        "score": round(item.score, 6),
+        "image_url": _absolute(request, item.product.card_image_url),
+        "url": _absolute(request, item.product.get_absolute_url()),
+        "exact": exact,
+    }
 
 
 def bag(request: HttpRequest, summary: BagSummary, token: str | None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ BagToken = Annotated[
     ),
 ]
 # The keys of shop.selectors.SORTS (a test holds them equal).
-Sort = Literal["relevance", "newest", "name", "-name", "price", "-price"]
+Sort = Literal["relevance", "newest", "name", "-name", "price", "-price", "discount"]
 Price = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["799.00"])]
 
 
@@ -66,6 +66,7 @@ class ProductFilters(Schema):
     usage: list[Annotated[str, Field(max_length=50)]] = Field([], max_length=20)
     min_price: Annotated[float, Field(ge=0, lt=1e8)] | None = None
     max_price: Annotated[float, Field(ge=0, lt=1e8)] | None = None
+    sale: bool = Field(False, description="Only products on sale (a compare-at price above the price).")
 
     @field_validator("q")
     @classmethod
@@ -98,6 +99,8 @@ class ProductSummary(Schema):
     year: int | None
     usage: str
     price: Price | None
+    compare_at_price: Price | None = Field(description="On sale: the former price, above ``price``; else null.")
+    discount_percent: int | None = Field(description="On sale: the discount in whole percent; else null.")
     currency: str
     in_stock: bool
     image_url: str
@@ -146,11 +149,16 @@ class SimilarItem(Schema):
     article_type: str
     colour: str
     price: Price | None
+    compare_at_price: Price | None = Field(description="On sale: the former price, above ``price``; else null.")
+    discount_percent: int | None
     currency: str
     in_stock: bool
     score: float
     image_url: str
     url: str
+    exact: bool = Field(
+        False, description="Photo search: this is the photographed product itself (the answer's exact_match)."
+    )
 
 
 class SimilarOut(Schema):
@@ -164,6 +172,9 @@ class PhotoItemOut(Schema):
     score: float | None = Field(description="How sure the item localiser is (0–1); null for a drawn or default box.")
     source: str = Field(description='"detected" by the item localiser, "drawn" by the shopper, or the "default" box.')
     close_match: bool = Field(description="False when nothing looks very close to this item.")
+    exact_match: SimilarItem | None = Field(
+        None, description="This item's exact match (the photographed product, judged on this item); else null."
+    )
     results: list[SimilarItem]
 
 
@@ -172,7 +183,18 @@ class PhotoSearchOut(SimilarOut):
     token_expires_in: int | None
     box: list[float] | None = Field(description="The region searched: x0, y0, x1, y1 in 0–1.")
     close_match: bool = Field(description="False when nothing looks very close.")
-    item: int = Field(0, description="Which of ``items`` the ``results`` and ``box`` are (0: the first).")
+    exact_match: SimilarItem | None = Field(
+        None,
+        description=(
+            "The photographed product itself, when photo search is sure of it (its score reaches"
+            " VISUALSEARCH_PHOTO_EXACT_THRESHOLD), found with every filter but in_stock: a sold-out"
+            " exact match is given here (in_stock false) even when in_stock hides it from results."
+            " Null when no product is that close. The selected item's (``item``)."
+        ),
+    )
+    item: int = Field(
+        0, description="Which of ``items`` the ``results``, ``box`` and ``exact_match`` are (0: the first)."
+    )
     items: list[PhotoItemOut] = Field(
         default_factory=list,
         description="Every item found in the photo, most confident first, each with its own results.",
@@ -189,6 +211,9 @@ class PhotoRefineIn(Schema):
     type: str = Field("", max_length=50)
     colour: str = Field("", max_length=50)
     in_stock: bool = False
+    cheaper: bool = Field(False, description="Only products priced below the best match (which is left out).")
+    max_price: float | None = Field(None, ge=0, lt=1e8, description="Only products priced at most this.")
+    sort: Literal["look", "price", "-price"] = Field("look", description="look: best match first; price / -price.")
 
 
 # --- Bag
@@ -230,3 +255,19 @@ class BagCreateIn(Schema):
 class BagLineUpdateIn(Schema):
     quantity: int = Field(ge=0, le=1000, description="0 removes the line.")
     variant_id: Id | None = Field(None, description="Another size of the same product.")
+
+
+# --- Suggestions
+
+
+class SuggestionOut(Schema):
+    kind: Literal["type", "brand", "colour", "product"] = Field(description="What is suggested.")
+    kind_label: str = Field(description="The kind, for shoppers: “Product type”, “Brand”, “Colour”, “Product”.")
+    label: str = Field(description="The suggestion, as shoppers read it.")
+    url: str = Field(description="The storefront page it opens (a filtered catalogue, a search or a product).")
+    count: int | None = Field(description="How many products it holds (none for a product).")
+
+
+class SuggestionsOut(Schema):
+    query: str
+    suggestions: list[SuggestionOut]

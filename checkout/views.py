@@ -12,7 +12,7 @@ from payments import PaymentError, RedirectNeeded
 
 from bag.models import Bag
 from bag.services import bag_for_request
-from checkout import services
+from checkout import selectors, services
 from checkout.forms import DetailsForm, ReviewForm, ShippingForm
 from core.errors import ApplicationError
 from orders.models import Order, OrderStatus
@@ -32,8 +32,13 @@ def _bag_or_redirect(request: HttpRequest) -> tuple[Bag | None, HttpResponse | N
     return bag, None
 
 
+def _summary(bag: Bag | None, request: HttpRequest) -> selectors.CheckoutSummary:
+    """The order summary beside the step: the bag as checkout_quote prices it now."""
+    return selectors.checkout_summary_from_quote(services.checkout_quote(bag, services.checkout_state(request.session)))
+
+
 def details(request: HttpRequest) -> HttpResponse:
-    _bag, away = _bag_or_redirect(request)
+    bag, away = _bag_or_redirect(request)
     if away:
         return away
     state = services.checkout_state(request.session)
@@ -45,7 +50,7 @@ def details(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         services.checkout_details_save(request.session, email=data["email"], address=data)
         return redirect("checkout:shipping")
-    return render(request, "checkout/details.html", {"form": form, "step": 1})
+    return render(request, "checkout/details.html", {"form": form, "step": 1, "summary": _summary(bag, request)})
 
 
 def shipping(request: HttpRequest) -> HttpResponse:
@@ -70,7 +75,14 @@ def shipping(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "checkout/shipping.html",
-        {"form": form, "options": options, "chosen": chosen, "quote": quote, "step": 2},
+        {
+            "form": form,
+            "options": options,
+            "chosen": chosen,
+            "quote": quote,
+            "step": 2,
+            "summary": selectors.checkout_summary_from_quote(quote),
+        },
     )
 
 
@@ -112,6 +124,7 @@ def review(request: HttpRequest) -> HttpResponse:
         "error": error,
         "idempotency_key": services.checkout_idempotency_key(request.session),
         "step": 3,
+        "summary": selectors.checkout_summary_from_quote(quote),
     }
     return render(request, "checkout/review.html", context, status=status)
 
@@ -140,7 +153,14 @@ def payment(request: HttpRequest, number: str) -> HttpResponse:
         logger.exception("payment provider error for order %s", order)
         messages.error(request, "The payment service did not answer. Nothing was charged: please try again.")
         return redirect("checkout:payment_failed", number=order.number)
-    return render(request, "checkout/payment.html", {"order": order, "payment": pay, "form": form, "step": 4})
+    context = {
+        "order": order,
+        "payment": pay,
+        "form": form,
+        "step": 4,
+        "summary": selectors.checkout_summary_from_order(order),
+    }
+    return render(request, "checkout/payment.html", context)
 
 
 def thanks(request: HttpRequest, number: str) -> HttpResponse:

@@ -43,3 +43,12 @@ RATELIMIT_ENABLED = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PAYMENT_VARIANTS = {"dummy": ("checkout.providers.DummyProvider", {})}
 CHECKOUT_PAYMENT_VARIANT = "dummy"
+# A second database on SQLite (the embedded default's backend), for the tests that run the same
+# behaviour on both: they route the models to it (tests.support.databases.on_sqlite). Only the
+# tests that ask for it create it (in a file, like scripts/dev's).
+_SQLITE_DIR = tempfile.mkdtemp(prefix="lookalike-test-sqlite-")
+DATABASES["sqlite"] = {  # noqa: F405
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": f"{_SQLITE_DIR}/db.sqlite3",
+    "TEST": {"NAME": f"{_SQLITE_DIR}/test.sqlite3"},
+}

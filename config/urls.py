@@ -41,6 +41,9 @@ urlpatterns = [
     path("checkout/", include("checkout.urls")),
     path("account/", include((_limited(accounts.urls.urlpatterns, ACCOUNT_LIMITS), accounts.urls.app_name))),
     path("payments/", include("payments.urls")),
+    path("wishlist/", include("wishlist.urls")),
+    path("notify/", include("stockalerts.urls")),
+    path("", include("orders.urls")),
     # /api/v1/ and the deprecated unversioned API paths (before visualsearch's own patterns).
     path("", include("api.urls")),
     path("", include("visualsearch.urls")),

@@ -1,18 +1,21 @@
 """Staff side of orders: the list with status, total, customer and date; filters; search by
 number or email; actions to mark shipped/delivered or cancel (stock returned), each recorded
-in the admin log."""
+in the admin log. The change form takes the carrier's tracking and can mark a paid order
+shipped (the shipping e-mail goes once, through Celery)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.errors import ApplicationError
 from orders import services
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, OrderStatus
 from shop.money import money_format
 
 
@@ -42,9 +45,38 @@ class PaymentProblemFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OrderAdminForm(forms.ModelForm):
+    """The order's change form: the carrier's tracking, and (for a paid order) "mark shipped",
+    which moves it to shipped and e-mails the customer (once) through orders.services."""
+
+    mark_shipped = forms.BooleanField(
+        required=False,
+        label="Mark shipped and e-mail the customer",
+        help_text="Moves a paid order to Shipped; the shipping e-mail (with the tracking below) goes once.",
+    )
+
+    tracking_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", label="Tracking link", help_text="The carrier's page."
+    )
+
+    class Meta:
+        model = Order
+        fields = ("tracking_number", "tracking_url")
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("number", "created", "customer", "status", "total_display", "item_count", "payment_ok")
+    form = OrderAdminForm
+    list_display = (
+        "number",
+        "created",
+        "customer",
+        "status",
+        "total_display",
+        "item_count",
+        "payment_ok",
+        "shipping_emailed",
+    )
     list_filter = ("status", PaymentProblemFilter, "created", "shipping_method")
     search_fields = ("=number", "email")
     date_hierarchy = "created"
@@ -66,6 +98,8 @@ class OrderAdmin(admin.ModelAdmin):
         "created",
         "paid_at",
         "payment_problem",
+        "shipped_at",
+        "shipping_email_sent_at",
     )
     fieldsets = (
         (None, {"fields": ("number", "status", "payment_problem", "user", "email", "created", "paid_at")}),
@@ -74,8 +108,42 @@ class OrderAdmin(admin.ModelAdmin):
             "Ship to",
             {"fields": ("full_name", "address_line1", "address_line2", "city", "postcode", "country", "phone")},
         ),
+        (
+            "Shipping",
+            {"fields": ("mark_shipped", "tracking_number", "tracking_url", "shipped_at", "shipping_email_sent_at")},
+        ),
         ("Internals", {"fields": ("idempotency_key", "stock_released"), "classes": ("collapse",)}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Order | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.status == OrderStatus.PAID:
+            return fieldsets
+        # Only a paid order can be marked shipped here.
+        return [
+            (name, {**options, "fields": tuple(f for f in options["fields"] if f != "mark_shipped")})
+            for name, options in fieldsets
+        ]
+
+    def save_model(self, request: HttpRequest, obj: Order, form: forms.ModelForm, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the fields staff changed (the address, the tracking): the status and the totals
+        # belong to the services, and a payment arriving meanwhile must not be overwritten.
+        edited = [name for name in form.changed_data if name != "mark_shipped"]
+        if edited:
+            obj.save(update_fields=[*edited, "updated"])
+        if form.cleaned_data.get("mark_shipped"):
+            try:
+                services.order_mark_shipped(obj, tracking_number=obj.tracking_number, tracking_url=obj.tracking_url)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+            else:
+                obj.refresh_from_db()
+                self.message_user(
+                    request, f"Order {obj} marked shipped: the customer gets an e-mail.", messages.SUCCESS
+                )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).prefetch_related("lines")
@@ -94,6 +162,12 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Payment OK", boolean=True)
     def payment_ok(self, order: Order) -> bool:
         return not order.payment_problem
+
+    @admin.display(description="Shipping e-mail", boolean=True)
+    def shipping_emailed(self, order: Order) -> bool | None:
+        if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            return None
+        return order.shipping_email_sent_at is not None
 
     @admin.display(description="Items")
     def item_count(self, order: Order) -> int:

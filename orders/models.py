@@ -55,6 +55,12 @@ class Order(models.Model):
     # A payment that did not match the order (another amount or currency): the order stays
     # unpaid and staff look at it (the admin lists and filters these).
     payment_problem = models.CharField(max_length=500, blank=True)
+    # Shipping: when staff marked it shipped, the carrier's tracking (optional), and when the
+    # shipping e-mail went (it goes once, however often the task runs).
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    tracking_url = models.URLField("tracking link", max_length=500, blank=True)
+    shipping_email_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -11,6 +11,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,7 +20,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput
 from orders.conf import orders_settings
 from orders.models import Order, OrderLine, OrderStatus
-from orders.signals import order_paid, order_refund_needed
+from orders.signals import order_paid, order_refund_needed, order_shipped
 from shop.conf import shop_settings
 from shop.models import ProductVariant
 from shop.money import money_format
@@ -255,13 +257,29 @@ def _order_advance(order: Order, *, status: str, to: str, refusal: str) -> Order
     return order
 
 
-def order_mark_shipped(order: Order) -> Order:
-    return _order_advance(
-        order,
-        status=OrderStatus.PAID,
-        to=OrderStatus.SHIPPED,
-        refusal="Order {order} is {status}, not paid: not shipped.",
-    )
+def order_mark_shipped(order: Order, *, tracking_number: str = "", tracking_url: str = "") -> Order:
+    """Paid → shipped, with the carrier's tracking when staff have it; the shipping e-mail is
+    queued once the change is committed (``order_shipped``; it goes once, see
+    order_shipping_email_send)."""
+    tracking_url = tracking_url.strip()
+    if tracking_url:
+        try:
+            URLValidator(schemes=["http", "https"])(tracking_url)
+        except ValidationError:
+            raise InvalidInput("The tracking link must be a web address (http or https).") from None
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status != OrderStatus.PAID:
+            status = order.get_status_display().lower()
+            raise OrderStateError(f"Order {order} is {status}, not paid: not shipped.")
+        order.status = OrderStatus.SHIPPED
+        order.shipped_at = timezone.now()
+        order.tracking_number = tracking_number.strip()[:100] or order.tracking_number
+        order.tracking_url = tracking_url[:500] or order.tracking_url
+        order.save(update_fields=["status", "shipped_at", "tracking_number", "tracking_url", "updated"])
+        order_id = order.pk
+        transaction.on_commit(lambda: order_shipped.send(sender=Order, order_id=order_id))
+    return order
 
 
 def order_mark_delivered(order: Order) -> Order:
@@ -332,19 +350,48 @@ def orders_release_expired(*, older_than: timedelta | None = None) -> list[str]:
     return released
 
 
-def order_confirmation_send(order_id: int) -> None:
-    """Email the customer their order confirmation (plain text and HTML)."""
+def _email_send(order: Order, *, subject: str, template: str) -> None:
+    """E-mail the customer about their order: ``template``.txt and ``template``.html."""
     from django.conf import settings
     from django.core.mail import EmailMultiAlternatives
     from django.template.loader import render_to_string
+    from django.urls import reverse
 
-    order = Order.objects.prefetch_related("lines").get(pk=order_id)
-    context = {"order": order, "site_url": getattr(settings, "SITE_URL", "")}
+    site_url = getattr(settings, "SITE_URL", "").rstrip("/")
+    context = {
+        "order": order,
+        "site_url": site_url,
+        "lookup_url": site_url + reverse("orders:lookup"),
+        "returns_url": site_url + reverse("orders:returns"),
+    }
     message = EmailMultiAlternatives(
-        subject=f"Your Lookalike order {order.number}",
-        body=render_to_string("orders/email/confirmation.txt", context),
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.email],
     )
-    message.attach_alternative(render_to_string("orders/email/confirmation.html", context), "text/html")
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     message.send()
+
+
+def order_confirmation_send(order_id: int) -> None:
+    """Email the customer their order confirmation (plain text and HTML)."""
+    order = Order.objects.prefetch_related("lines").get(pk=order_id)
+    _email_send(order, subject=f"Your Lookalike order {order.number}", template="orders/email/confirmation")
+
+
+def order_shipping_email_send(order_id: int) -> bool:
+    """E-mail the customer that their order is on its way, once: the order is locked while the
+    message goes and marked sent in the same transaction, so a task run twice (a retry, a
+    duplicate delivery, staff marking it again) sends nothing the second time. A failed send
+    leaves it unmarked for the task's retry. Returns whether this call sent it."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.shipping_email_sent_at is not None or order.status != OrderStatus.SHIPPED:
+            return False
+        _email_send(
+            order, subject=f"Your Lookalike order {order.number} is on its way", template="orders/email/shipped"
+        )
+        order.shipping_email_sent_at = timezone.now()
+        order.save(update_fields=["shipping_email_sent_at", "updated"])
+    return True

@@ -9,6 +9,8 @@ from django.dispatch import Signal
 order_refund_needed = Signal()
 # The order was paid: ``order_id``. Sent once the transaction committed.
 order_paid = Signal()
+# Staff marked the order shipped: ``order_id``. Sent once the transaction committed.
+order_shipped = Signal()
 # A shopper placed the order: ``order`` and the ``request`` it was placed from (for apps that
 # count what led to it, e.g. insights). Sent by the checkout after the order is written; sent
 # again if the same checkout is submitted twice (the order is the same).

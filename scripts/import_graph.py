@@ -24,7 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("core", "shop", "visualsearch", "bag", "checkout", "orders", "accounts", "config", "lab")
+APPS = (
+    "core",
+    "shop",
+    "visualsearch",
+    "bag",
+    "checkout",
+    "orders",
+    "accounts",
+    "config",
+    "lab",
+    "wishlist",
+    "stockalerts",
+)
 INSIDE = "visualsearch"  # the app whose parts get their own arrows
 SKIPPED_DIRS = {"tests", "migrations", "__pycache__"}
 

@@ -14,12 +14,17 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from shop.forms import ImportUploadForm, ProductAdminForm
+from shop.forms import ImportUploadForm, ProductAdminForm, ProductImageForm
 from shop.importing.jobs import import_job_create
 from shop.importing.selectors import import_jobs_recent
 from shop.importing.uploads import ImportRefused
-from shop.models import ImportJob, Product, ProductVariant
-from shop.services import catalogue_changes_announce, product_image_derivatives_update
+from shop.models import ImportJob, Product, ProductImage, ProductVariant
+from shop.services import (
+    catalogue_changes_announce,
+    product_image_derivatives_update,
+    product_image_make_main,
+    product_images_delete_files,
+)
 from shop.tasks import import_job_dispatch
 
 if TYPE_CHECKING:
@@ -40,12 +45,48 @@ class ProductVariantInline(admin.TabularInline):
     extra = 0
 
 
+class SaleListFilter(admin.SimpleListFilter):
+    title = "sale"
+    parameter_name = "on_sale"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "On sale"), ("no", "Full price")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        if self.value() == "yes":
+            return queryset.filter(compare_at_price__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(compare_at_price__isnull=True)
+        return queryset
+
+
+class ProductImageInline(admin.TabularInline):
+    """More photos of the product (back, detail, model shot), in their order after the main
+    image; any of them can become the main image."""
+
+    model = ProductImage
+    form = ProductImageForm
+    fields = ("preview", "image", "alt_text", "position", "make_main")
+    readonly_fields = ("preview",)
+    extra = 1
+
+    @admin.display(description="Photo")
+    def preview(self, image: ProductImage) -> str:
+        if not image.pk or not image.image:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank"><img src="{}" alt="" style="height:64px;width:auto;border-radius:4px"></a>',
+            image.image.url,
+            image.card_image_url,
+        )
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     # The options that subclasses extend (``(*ProductAdmin.list_filter, …)``) are typed as
     # variable-length tuples, so that a longer one still matches.
     form = ProductAdminForm
-    inlines = [ProductVariantInline]
+    inlines = [ProductVariantInline, ProductImageInline]
     list_display: tuple[str, ...] = (
         "thumbnail_tag",
         "name",
@@ -54,12 +95,14 @@ class ProductAdmin(admin.ModelAdmin):
         "base_colour",
         "gender",
         "price",
+        "discount_tag",
         "stock_total",
         "is_active",
     )
     list_display_links = ("thumbnail_tag", "name")
     list_filter: ClassVar[tuple[str | type[admin.ListFilter], ...]] = (
         "is_active",
+        SaleListFilter,
         "gender",
         "master_category",
         "sub_category",
@@ -72,7 +115,7 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields: ClassVar[tuple[str, ...]] = ("image_preview", "created", "updated")
     actions: list[str] = ["make_active", "make_inactive"]
     fieldsets: ClassVar[_FieldsetSpec] = (
-        (None, {"fields": ("name", "external_id", "price", "is_active")}),
+        (None, {"fields": ("name", "external_id", ("price", "compare_at_price"), "is_active")}),
         ("Image", {"fields": ("image", "image_preview")}),
         ("Category", {"fields": ("gender", "master_category", "sub_category", "article_type")}),
         ("Details", {"fields": ("base_colour", "season", "year", "usage", "allow_new_values")}),
@@ -88,6 +131,10 @@ class ProductAdmin(admin.ModelAdmin):
             .values("total")
         )
         return super().get_queryset(request).annotate(stock_total=Subquery(stock))
+
+    @admin.display(description="Sale", ordering="compare_at_price")
+    def discount_tag(self, product: Product) -> str:
+        return f"−{product.discount_percent}% (was {product.compare_at_price})" if product.on_sale else "—"
 
     @admin.display(description="Stock", ordering="stock_total")
     def stock_total(self, product: Product) -> str:
@@ -120,8 +167,29 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        if any(formset.has_changed() for formset in formsets):
-            catalogue_changes_announce([form.instance.pk])  # sizes or stock changed
+        product = form.instance
+        images_changed = False
+        for formset in formsets:
+            if formset.model is not ProductImage:
+                continue
+            for image_form in formset.forms:
+                image = image_form.instance
+                if image.pk is None or image in formset.deleted_objects:
+                    continue
+                if "image" in image_form.changed_data:
+                    product_image_derivatives_update(image)
+                    images_changed = True
+                if image_form.cleaned_data.get("make_main"):
+                    product_image_make_main(image)
+                    images_changed = True
+            if formset.deleted_objects:
+                product_images_delete_files(formset.deleted_objects)
+                images_changed = True
+        if images_changed:
+            # Every photo is embedded (photo search finds the product through any of them).
+            catalogue_changes_announce([product.pk], images_changed=[product.pk])
+        elif any(formset.has_changed() for formset in formsets):
+            catalogue_changes_announce([product.pk])  # sizes, stock, or an image's order or description
 
     @admin.action(description="Mark selected products active")
     def make_active(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:

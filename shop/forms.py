@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from core.images import ImageRejected
 from shop.importing.uploads import import_limits
-from shop.models import Product
+from shop.models import Product, ProductImage
 from shop.services import ATTRIBUTE_TEXT_FIELDS, AttributeSpellings, attribute_value_clean, attribute_values
 from shop.thumbnails import image_validate
 
@@ -47,6 +47,7 @@ class ProductAdminForm(forms.ModelForm):
             "name",
             "external_id",
             "price",
+            "compare_at_price",
             "is_active",
             "image",
             "gender",
@@ -69,6 +70,7 @@ class ProductAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
+        self._clean_sale(cleaned)
         allow_new = cleaned.get("allow_new_values")
         for name in ATTRIBUTE_TEXT_FIELDS:
             if name not in self.fields or name not in cleaned:
@@ -83,28 +85,65 @@ class ProductAdminForm(forms.ModelForm):
             current = getattr(self.instance, name, "") if self.instance.pk else ""
             if not value or value == current or allow_new or not self.spellings.has_values(name):
                 continue  # empty (the field's own rule), unchanged, on purpose, or the first value
-            label = self.fields[name].label or name
+            label = str(self.fields[name].label or name).lower()
             hint = self.spellings.suggestions(name, value)
             did_you_mean = f" Did you mean {' or '.join(f'“{h}”' for h in hint)}?" if hint else ""
             self.add_error(
                 name,
-                f"“{value}” is not a {str(label).lower()} of the catalogue yet.{did_you_mean} "
+                f"“{value}” is not {indefinite_article(label)} {label} of the catalogue yet.{did_you_mean} "
                 "Pick one from the list, or tick “Add new attribute values” to add it.",
             )
         return cleaned
 
+    def _clean_sale(self, cleaned: dict[str, Any]) -> None:
+        """A compare-at price only above the price (the model's constraint, said on the field)."""
+        compare_at, price = cleaned.get("compare_at_price"), cleaned.get("price")
+        if compare_at is None or "price" in self.errors:
+            return
+        if price is None:
+            self.add_error("compare_at_price", "Set the price too: a compare-at price is the former price of a sale.")
+        elif compare_at <= price:
+            self.add_error(
+                "compare_at_price",
+                f"The compare-at price must be above the price ({price}): it is the former price, shown struck "
+                "through. Leave it empty when the product is not on sale.",
+            )
+
     def clean_image(self):
-        image = self.cleaned_data.get("image")
-        upload = self.files.get("image")
-        if upload is not None:
+        return staff_image_clean(self, "image")
+
+
+def staff_image_clean(form: forms.BaseForm, field: str) -> Any:
+    """An uploaded staff image must decode as the thumbnail and the worker will decode it
+    (``shop.thumbnails.image_validate``: formats, pixel limits); the reason otherwise."""
+    image = form.cleaned_data.get(field)
+    upload = form.files.get(form.add_prefix(field))
+    if upload is not None:
+        upload.seek(0)
+        try:
+            image_validate(upload.read())
+        except ImageRejected as exc:
+            raise forms.ValidationError(str(exc)) from None
+        finally:
             upload.seek(0)
-            try:
-                image_validate(upload.read())
-            except ImageRejected as exc:
-                raise forms.ValidationError(str(exc)) from None
-            finally:
-                upload.seek(0)
-        return image
+    return image
+
+
+class ProductImageForm(forms.ModelForm):
+    """One of a product's more images in the admin's inline, with "Make main image"."""
+
+    make_main = forms.BooleanField(
+        label="Make main",
+        required=False,
+        help_text="Swap with the main image: shown first, on cards, and what find similar uses.",
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ("image", "alt_text", "position")
+
+    def clean_image(self):
+        return staff_image_clean(self, "image")
 
 
 class ImportUploadForm(forms.Form):
@@ -113,12 +152,14 @@ class ImportUploadForm(forms.Form):
     csv_file = forms.FileField(
         label="CSV file",
         help_text="Columns: id, gender, masterCategory, subCategory, articleType, baseColour, season, year, usage, "
-        "productDisplayName (and optionally price), as in the catalogue's styles.csv.",
+        "productDisplayName (and optionally price; compare_at_price, the former price of a sale; and images: more "
+        "photos of the product, file names in the zip separated by “;”), as in the catalogue's styles.csv.",
     )
     images_zip = forms.FileField(
         label="Images (zip)",
         required=False,
-        help_text="A zip of the photos, each named <id>.jpg (folders inside the zip are fine). "
+        help_text="A zip of the photos, each named <id>.jpg, and the more photos the images column names "
+        "(folders inside the zip are fine). "
         "Without it, only rows whose products already exist are updated; new rows need their photo.",
     )
     compute_embeddings = forms.BooleanField(
@@ -139,3 +180,8 @@ class ImportUploadForm(forms.Form):
         if upload.size > limit:
             raise forms.ValidationError(f"The zip is {upload.size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB.")
         return upload
+
+
+def indefinite_article(noun: str) -> str:
+    """ "an" before a vowel sound ("an article type", "an occasion"), "a" otherwise."""
+    return "an" if noun[:1].lower() in {"a", "e", "i", "o", "u"} else "a"

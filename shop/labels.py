@@ -20,9 +20,10 @@ ATTRIBUTE_LABELS: dict[str, str] = {
 # Facets kept out of the shopper's sidebar (the parameter still filters when given).
 HIDDEN_FACETS: frozenset[str] = frozenset({"season"})
 
-# Dataset value → shopper's name, where they differ. Values not listed show as they are.
-VALUE_LABELS: dict[str, str] = {
-    # article types
+# Dataset value → shopper's name, where they differ, one map per attribute (query-string
+# parameter): the same word can be a category and a colour ("Skin": skin care, and a skin-tone
+# colour). Values not listed show as they are.
+ARTICLE_TYPE_LABELS: dict[str, str] = {
     "Tshirts": "T-shirts",
     "Lounge Tshirts": "Lounge T-shirts",
     "Innerwear Vests": "Vests",
@@ -52,7 +53,8 @@ VALUE_LABELS: dict[str, str] = {
     "Face Serum and Gel": "Face serum & gel",
     "Face Wash and Cleanser": "Face wash & cleanser",
     "Mask and Peel": "Masks & peels",
-    # sub categories
+}
+SUB_CATEGORY_LABELS: dict[str, str] = {
     "Apparel Set": "Sets",
     "Dress": "Dresses",
     "Sandal": "Sandals",
@@ -65,10 +67,14 @@ VALUE_LABELS: dict[str, str] = {
     "Bath and Body": "Bath & body",
     "Topwear": "Tops & shirts",
     "Bottomwear": "Trousers, jeans & skirts",
-    # colours and usage
-    "Grey Melange": "Grey marl",
-    "NA": "Other",
-    "Smart Casual": "Smart casual",
+}
+COLOUR_LABELS: dict[str, str] = {"Grey Melange": "Grey marl", "NA": "Other"}
+USAGE_LABELS: dict[str, str] = {"Smart Casual": "Smart casual", "NA": "Other"}
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "type": ARTICLE_TYPE_LABELS,
+    "sub": SUB_CATEGORY_LABELS,
+    "colour": COLOUR_LABELS,
+    "usage": USAGE_LABELS,
 }
 
 GENDER_AUDIENCE: dict[str, str] = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls"}
@@ -79,14 +85,26 @@ def attribute_label(param: str, default: str = "") -> str:
     return ATTRIBUTE_LABELS.get(param, default or param.replace("_", " ").capitalize())
 
 
-def value_label(value: object) -> str:
-    """The shopper's name of a dataset value ("Tshirts" → "T-shirts")."""
+# Without an attribute (pass it), a value is looked up in these maps in turn: cards and pages
+# name a product's type and colour; sub categories ("Skin" → "Skin care") need "sub".
+_UNQUALIFIED_ORDER = ("type", "colour", "usage")
+
+
+def value_label(value: object, attribute: str = "") -> str:
+    """The shopper's name of a dataset value of this attribute (its query-string parameter:
+    "type", "sub", "colour"...): ("Tshirts", "type") → "T-shirts"; ("Skin", "colour") → "Skin";
+    ("Skin", "sub") → "Skin care"."""
     text = "" if value is None else str(value)
-    return VALUE_LABELS.get(text, text)
+    if attribute:
+        return VALUE_LABELS.get(attribute, {}).get(text, text)
+    for name in _UNQUALIFIED_ORDER:
+        if text in VALUE_LABELS[name]:
+            return VALUE_LABELS[name][text]
+    return text
 
 
 def more_like_heading(article_type: str, gender: str) -> str:
     """ "More T-shirts for men" (no audience for unisex products)."""
     audience = GENDER_AUDIENCE.get(gender)
-    kind = value_label(article_type)
+    kind = value_label(article_type, "type")
     return f"More {kind} for {audience}" if audience else f"More {kind}"

@@ -1,9 +1,13 @@
-"""The catalogue: products with their category levels, colour and image."""
+"""The catalogue: products with their category levels, colour and images."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 
@@ -36,6 +40,16 @@ class Product(models.Model):
     year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     usage = models.CharField(max_length=30, blank=True, db_index=True)
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True, db_index=True)
+    # A sale: the former price, shown struck through beside the price. Only above the price.
+    compare_at_price = models.DecimalField(
+        "compare-at price",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="On sale: the former price, shown struck through with the discount. Must be above the "
+        "price; empty when the product is not on sale.",
+    )
     image = models.ImageField(upload_to="products/", max_length=255)
     image_checksum = models.CharField(
         max_length=64, blank=True, editable=False, help_text="sha256 of the image file's bytes."
@@ -49,6 +63,14 @@ class Product(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["master_category", "sub_category", "article_type"], name="product_category_path"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(compare_at_price__isnull=True) | Q(price__isnull=False, compare_at_price__gt=F("price")),
+                name="product_compare_at_above_price",
+                violation_error_message="The compare-at price must be above the price (leave it empty when the "
+                "product is not on sale).",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -73,8 +95,80 @@ class Product(models.Model):
         return bool(self.variant_list)
 
     @property
+    def on_sale(self) -> bool:
+        """Whether the product is on sale: a compare-at price above its price."""
+        return self.price is not None and self.compare_at_price is not None and self.compare_at_price > self.price
+
+    @property
+    def discount_percent(self) -> int | None:
+        """The sale's discount in whole percent (at least 1), None when not on sale."""
+        if not self.on_sale:
+            return None
+        assert self.price is not None and self.compare_at_price is not None
+        percent = (self.compare_at_price - self.price) * 100 / self.compare_at_price
+        return max(1, int(percent.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+    @property
     def card_image_url(self) -> str:
         """The thumbnail for grids, falling back to the image itself."""
+        field = self.thumbnail or self.image
+        return field.url if field else ""
+
+    @cached_property
+    def gallery(self) -> list[GalleryPhoto]:
+        """Every photo of the product for its page: the main image first, then the extra
+        images in their order (the prefetched ones, ``prefetch_related("images")``, or one query)."""
+        photos = []
+        if self.image:
+            photos.append(GalleryPhoto(self.image.url, self.card_image_url, self.name))
+        extras = list(self.images.all())
+        for number, extra in enumerate(extras, start=2):
+            if extra.image:
+                alt = extra.alt_text or f"{self.name}, photo {number}"
+                photos.append(GalleryPhoto(extra.image.url, extra.card_image_url, alt))
+        return photos
+
+
+@dataclass(frozen=True)
+class GalleryPhoto:
+    """One photo of a product's gallery, as the page shows it."""
+
+    url: str
+    thumbnail_url: str
+    alt: str
+
+
+class ProductImage(models.Model):
+    """One more photo of a product (a back, a detail, a model shot): shown in its gallery
+    after the main image (``Product.image``, what grids, find similar and the API show) in
+    ``position`` order, and embedded like it, so that photo search finds the product through
+    any of its photos. Staff make one the main image in the admin (the files swap places)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/", max_length=255)
+    image_checksum = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="sha256 of the image file's bytes."
+    )
+    thumbnail = models.ImageField(upload_to="thumbs/", max_length=255, blank=True, editable=False)
+    alt_text = models.CharField(
+        "description",
+        max_length=200,
+        blank=True,
+        help_text="What the photo shows, read out to shoppers who cannot see it (e.g. “Back view”).",
+    )
+    position = models.PositiveSmallIntegerField("order", default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "photo"
+        verbose_name_plural = "more photos"
+
+    def __str__(self) -> str:
+        return f"{self.product.name}: photo {self.position}"
+
+    @property
+    def card_image_url(self) -> str:
         field = self.thumbnail or self.image
         return field.url if field else ""
 

@@ -6,10 +6,12 @@ image is announced as such. Bulk writes (the import, admin actions) call
 
 from __future__ import annotations
 
-from django.db.models.signals import post_delete, post_init, post_save
+from django.db import connections
+from django.db.models.signals import post_delete, post_init, post_migrate, post_save
 from django.dispatch import receiver
 
 from shop.models import Product
+from shop.search import sqlite as search_sqlite
 from shop.services import catalogue_changes_announce
 
 
@@ -32,3 +34,16 @@ def product_saved(sender: type[Product], instance: Product, created: bool, raw: 
 @receiver(post_delete, sender=Product)
 def product_deleted(sender: type[Product], instance: Product, **kwargs: object) -> None:
     catalogue_changes_announce([instance.pk])
+
+
+@receiver(post_migrate)
+def search_table_kept(sender: object, using: str = "default", **kwargs: object) -> None:
+    """SQLite: a migration that alters ``shop_product`` remakes the table, dropping the search
+    table's triggers; put them back (and refill the search table) after every migrate."""
+    from django.apps import apps
+
+    if sender is not apps.get_app_config("shop"):
+        return
+    connection = connections[using]
+    if search_sqlite.fts_installed(connection):
+        search_sqlite.fts_install(connection)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import OrderBy
 from django.http import QueryDict
 
 from shop.attributes import ATTRIBUTES
@@ -19,15 +20,26 @@ from shop.search import text_search
 FACETS: dict[str, tuple[str, str]] = {a.param: (a.field, a.label) for a in ATTRIBUTES}
 
 # The "relevance" order is the text search's (see product_list); without text it is "newest".
+# "Newest" is when the product was added to the shop (``created``; the import adds in file
+# order), not the catalogue's ``year``: a product staff add today is new in.
 RELEVANCE = "relevance"
+NEWEST_ORDER: list[str | OrderBy] = [F("created").desc(), "-id"]
+# A sale's discount as a fraction of the compare-at price (NULL when not on sale).
+DISCOUNT = ExpressionWrapper(
+    (F("compare_at_price") - F("price")) / F("compare_at_price"),
+    output_field=DecimalField(max_digits=12, decimal_places=6),
+)
 SORTS: dict[str, tuple[str, list]] = {
-    RELEVANCE: ("Relevance", [F("year").desc(nulls_last=True), "-id"]),
-    "newest": ("Newest", [F("year").desc(nulls_last=True), "-id"]),
+    RELEVANCE: ("Relevance", NEWEST_ORDER),
+    "newest": ("Newest", NEWEST_ORDER),
     "name": ("Name A–Z", ["name", "id"]),
     "-name": ("Name Z–A", ["-name", "-id"]),
     "price": ("Price: low to high", [F("price").asc(nulls_last=True), "id"]),
     "-price": ("Price: high to low", [F("price").desc(nulls_last=True), "-id"]),
+    "discount": ("Biggest discount", [DISCOUNT.desc(nulls_last=True), "-id"]),
 }
+# The "Sale" filter's query-string parameter: only products with a compare-at price.
+SALE_PARAM = "sale"
 DEFAULT_SORT = "newest"
 FACET_CACHE_SECONDS = 60
 
@@ -42,6 +54,7 @@ class CatalogueQuery:
     sort: str = DEFAULT_SORT
     min_price: Decimal | None = None
     max_price: Decimal | None = None
+    on_sale: bool = False
 
     @classmethod
     def from_querydict(cls, params: QueryDict) -> CatalogueQuery:
@@ -60,6 +73,7 @@ class CatalogueQuery:
             sort=sort,
             min_price=_price_param(params.get("min_price")),
             max_price=_price_param(params.get("max_price")),
+            on_sale=params.get(SALE_PARAM, "").strip().lower() in {"1", "on", "true", "yes"},
         )
 
     @property
@@ -67,7 +81,7 @@ class CatalogueQuery:
         return self.min_price is not None or self.max_price is not None
 
     def cache_key(self, *, without: str | None = None) -> str:
-        parts = [self.text.lower(), f"price={self.min_price}-{self.max_price}"] + [
+        parts = [self.text.lower(), f"price={self.min_price}-{self.max_price}", f"sale={self.on_sale}"] + [
             f"{key}={'|'.join(sorted(values))}" for key, values in sorted(self.selected.items()) if key != without
         ]
         return hashlib.sha1("&".join(parts).encode()).hexdigest()
@@ -93,11 +107,14 @@ def _price_param(value: str | None) -> Decimal | None:
 
 
 def _price_filter(query: CatalogueQuery) -> Q:
+    """The price range and the "Sale" filter."""
     conditions = Q()
     if query.min_price is not None:
         conditions &= Q(price__gte=query.min_price)
     if query.max_price is not None:
         conditions &= Q(price__lte=query.max_price)
+    if query.on_sale:
+        conditions &= Q(compare_at_price__gt=F("price"))
     return conditions
 
 
@@ -172,7 +189,7 @@ def catalogue_version() -> str:
 
 
 def product_get(product_id: int) -> Product | None:
-    return Product.objects.filter(pk=product_id, is_active=True).prefetch_related("variants").first()
+    return Product.objects.filter(pk=product_id, is_active=True).prefetch_related("variants", "images").first()
 
 
 def product_more_in_category(product: Product, limit: int = 6) -> list[Product]:
@@ -195,23 +212,55 @@ class HomeSection:
     title: str
     params: tuple[tuple[str, str], ...]  # catalogue query-string parameters
     condition: Q
+    # The article types that show what the section is about, best first: the row opens with
+    # (and the home tile shows) its newest product of one of these, so that "Women" does not
+    # open with lingerie. Without any, the row's newest product leads.
+    leading_types: tuple[str, ...] = ()
 
 
 HOME_SECTIONS: tuple[HomeSection, ...] = (
     HomeSection(
-        "women", "Women", (("gender", "Women"), ("master", "Apparel")), Q(gender="Women", master_category="Apparel")
+        "women",
+        "Women",
+        (("gender", "Women"), ("master", "Apparel")),
+        Q(gender="Women", master_category="Apparel"),
+        ("Dresses", "Kurtas", "Tops", "Tunics", "Kurtis", "Tshirts", "Shirts", "Skirts", "Jeans", "Sarees"),
     ),
-    HomeSection("men", "Men", (("gender", "Men"), ("master", "Apparel")), Q(gender="Men", master_category="Apparel")),
-    HomeSection("kids", "Kids", (("gender", "Boys"), ("gender", "Girls")), Q(gender__in=["Boys", "Girls"])),
-    HomeSection("footwear", "Footwear", (("master", "Footwear"),), Q(master_category="Footwear")),
-    HomeSection("accessories", "Accessories", (("master", "Accessories"),), Q(master_category="Accessories")),
+    HomeSection(
+        "men",
+        "Men",
+        (("gender", "Men"), ("master", "Apparel")),
+        Q(gender="Men", master_category="Apparel"),
+        ("Shirts", "Tshirts", "Jackets", "Blazers", "Sweatshirts", "Jeans", "Trousers", "Kurtas"),
+    ),
+    HomeSection(
+        "kids",
+        "Kids",
+        (("gender", "Boys"), ("gender", "Girls")),
+        Q(gender__in=["Boys", "Girls"]),
+        ("Tshirts", "Dresses", "Tops", "Shirts", "Shorts", "Frocks"),
+    ),
+    HomeSection(
+        "footwear",
+        "Footwear",
+        (("master", "Footwear"),),
+        Q(master_category="Footwear"),
+        ("Casual Shoes", "Sports Shoes", "Heels", "Formal Shoes", "Sandals", "Flats"),
+    ),
+    HomeSection(
+        "accessories",
+        "Accessories",
+        (("master", "Accessories"),),
+        Q(master_category="Accessories"),
+        ("Handbags", "Watches", "Sunglasses", "Wallets", "Belts", "Backpacks"),
+    ),
 )
 HOME_ROW_LENGTH = 6
 HOME_CACHE_SECONDS = 300
 
 
 def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tuple[HomeSection, list[Product]]]:
-    """For each home section, a row of its newest products, varied (at most two of one article
+    """For each home section, a row of its newest products (by when they were added), varied (at most two of one article
     type). The rows' ids are cached per catalogue version; the products themselves are one
     query (and one for their sizes)."""
     key = f"home:{catalogue_version}:{per_row}"
@@ -221,7 +270,7 @@ def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tu
         for section in HOME_SECTIONS:
             candidates = (
                 Product.objects.filter(section.condition, is_active=True)
-                .order_by(*SORTS[DEFAULT_SORT][1])
+                .order_by(*NEWEST_ORDER)
                 .values_list("pk", "article_type")[: per_row * 10]
             )
             picked: list[int] = []
@@ -232,7 +281,7 @@ def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tu
                     picked.append(pk)
                 if len(picked) == per_row:
                     break
-            ids_by_section[section.key] = picked
+            ids_by_section[section.key] = _representative_first(section, picked, dict(candidates))
         cache.set(key, ids_by_section, HOME_CACHE_SECONDS)
     all_ids = [pk for ids in ids_by_section.values() for pk in ids]
     products = Product.objects.filter(is_active=True).prefetch_related("variants").in_bulk(all_ids) if all_ids else {}
@@ -240,6 +289,26 @@ def home_rows(catalogue_version: str, per_row: int = HOME_ROW_LENGTH) -> list[tu
         (section, [products[pk] for pk in ids_by_section.get(section.key, []) if pk in products])
         for section in HOME_SECTIONS
     ]
+
+
+def _representative_first(section: HomeSection, picked: list[int], types: dict[int, str]) -> list[int]:
+    """The row ``picked`` (newest first) led by its newest product of the section's most
+    preferred leading type that it has; when the row has none, by the section's newest product
+    of a leading type (the row keeps its length); else unchanged."""
+    if not section.leading_types or not picked:
+        return picked
+    rank = {article_type: i for i, article_type in enumerate(section.leading_types)}
+    in_row = [pk for pk in picked if types.get(pk) in rank]
+    if in_row:
+        lead = min(in_row, key=lambda pk: rank[types[pk]])  # min keeps the newest of equal rank
+        return [lead, *(pk for pk in picked if pk != lead)]
+    newest = (
+        Product.objects.filter(section.condition, is_active=True, article_type__in=section.leading_types)
+        .order_by(*SORTS[DEFAULT_SORT][1])
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return picked if newest is None else [newest, *picked[: len(picked) - 1]]
 
 
 def product_in_stock_expression(product_ref: str = "pk") -> Exists:

@@ -8,13 +8,16 @@ import difflib
 import hashlib
 import time
 from collections.abc import Sequence
+from functools import partial
 
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Count, F
+from django.utils import timezone
 
 from core.images import ImageRejected
 from shop.attributes import ATTRIBUTES
-from shop.models import CatalogueVersion, Product
+from shop.models import CatalogueVersion, Product, ProductImage
 from shop.signals import product_images_changed, products_changed
 from shop.thumbnails import thumbnail_create
 
@@ -36,8 +39,9 @@ def catalogue_changes_announce(product_ids: Sequence[int], *, images_changed: Se
         product_images_changed.send(sender=Product, product_ids=sorted({int(pid) for pid in images_changed}))
 
 
-def product_image_derivatives_update(product: Product) -> None:
-    """After a new image was saved: record its checksum and make its grid thumbnail."""
+def product_image_derivatives_update(product: Product | ProductImage) -> None:
+    """After a new image was saved (a product's main image or one of its more images):
+    record its checksum and make its grid thumbnail."""
     image_name = product.image.name
     if not image_name:  # the same test as ``not product.image``: a FieldFile is falsy without a name
         return
@@ -50,9 +54,32 @@ def product_image_derivatives_update(product: Product) -> None:
         thumbnail = ""
     product.image_checksum = hashlib.sha256(data).hexdigest()
     product.thumbnail = thumbnail
-    Product.objects.filter(pk=product.pk).update(image_checksum=product.image_checksum, thumbnail=thumbnail)
+    type(product).objects.filter(pk=product.pk).update(image_checksum=product.image_checksum, thumbnail=thumbnail)
     if old_thumbnail and old_thumbnail != thumbnail:
         default_storage.delete(old_thumbnail)
+
+
+def product_image_make_main(extra: ProductImage) -> None:
+    """Make one of a product's more images its main image: the two swap places (files,
+    thumbnails and checksums), so the former main image stays in the gallery where the new
+    one was. The caller announces the product's images as changed."""
+    product = Product.objects.select_for_update().get(pk=extra.product_id)
+    main = (product.image.name, product.thumbnail.name, product.image_checksum)
+    Product.objects.filter(pk=product.pk).update(
+        image=extra.image.name,
+        thumbnail=extra.thumbnail.name,
+        image_checksum=extra.image_checksum,
+        updated=timezone.now(),
+    )
+    ProductImage.objects.filter(pk=extra.pk).update(image=main[0], thumbnail=main[1], image_checksum=main[2])
+
+
+def product_images_delete_files(images: Sequence[ProductImage]) -> None:
+    """Remove deleted images' files (and thumbnails) from storage once the deletion commits."""
+    for image in images:
+        for name in (image.image.name, image.thumbnail.name):
+            if name:
+                transaction.on_commit(partial(default_storage.delete, name))
 
 
 # --- Attribute values: one spelling per value ----------------------------------------------

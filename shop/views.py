@@ -18,7 +18,7 @@ from shop.signals import catalogue_searched, product_viewed
 
 PAGE_SIZE = 24
 # Query-string parameters that make "/" the catalogue (old links to the catalogue at "/").
-CATALOGUE_PARAMS = frozenset({"q", "sort", "page", "min_price", "max_price", *selectors.FACETS})
+CATALOGUE_PARAMS = frozenset({"q", "sort", "page", "min_price", "max_price", selectors.SALE_PARAM, *selectors.FACETS})
 
 
 def _without_nul(params: QueryDict) -> QueryDict:
@@ -51,7 +51,7 @@ def _chips(params: QueryDict, query: selectors.CatalogueQuery) -> tuple[list[Chi
     for key, values in query.selected.items():
         for value in values:
             remaining = [(k, v) for k, v in kept if not (k == key and v == value)]
-            chips.append(Chip(labels.attribute_label(key), labels.value_label(value), _query_string(remaining)))
+            chips.append(Chip(labels.attribute_label(key), labels.value_label(value, key), _query_string(remaining)))
     if query.price_filtered:
         parts = []
         if query.min_price is not None:
@@ -60,6 +60,9 @@ def _chips(params: QueryDict, query: selectors.CatalogueQuery) -> tuple[list[Chi
             parts.append(f"up to {money_format(query.max_price)}")
         remaining = [(k, v) for k, v in kept if k not in {"min_price", "max_price"}]
         chips.append(Chip("Price", " ".join(parts), _query_string(remaining)))
+    if query.on_sale:
+        remaining = [(k, v) for k, v in kept if k != selectors.SALE_PARAM]
+        chips.append(Chip("Offers", "On sale", _query_string(remaining)))
     clear_all = _query_string([(k, v) for k, v in kept if k in {"q", "sort"}])
     return chips, clear_all
 
@@ -96,6 +99,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "chips": chips,
             "clear_all_url": clear_all,
             "close_matches": search.close_matches if search else [],
+            "did_you_mean": search.did_you_mean if search else "",
             "heading": _heading(query),
             "legacy_root": request.path == "/",
         },
@@ -105,7 +109,9 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 def _heading(query: selectors.CatalogueQuery) -> str:
     if query.text:
         return f"Results for “{query.text}”"
-    values = [labels.value_label(value) for values in query.selected.values() for value in values]
+    values = [labels.value_label(value, key) for key, values in query.selected.items() for value in values]
+    if query.on_sale:
+        return " · ".join(["Sale", *values])
     return " · ".join(values) if values else "All products"
 
 
@@ -139,13 +145,13 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
         raise Http404("No such product.")
     product_viewed.send(sender=None, request=request, product_id=product.pk)
     crumbs = [
-        (labels.value_label(product.master_category), (("master", product.master_category),)),
+        (labels.value_label(product.master_category, "master"), (("master", product.master_category),)),
         (
-            labels.value_label(product.sub_category),
+            labels.value_label(product.sub_category, "sub"),
             (("master", product.master_category), ("sub", product.sub_category)),
         ),
         (
-            labels.value_label(product.article_type),
+            labels.value_label(product.article_type, "type"),
             (("master", product.master_category), ("sub", product.sub_category), ("type", product.article_type)),
         ),
     ]

@@ -81,6 +81,9 @@ class VisualSearchSettings:
     PCA_MIN_ROWS: int = 2000
     # The most results one search may ask for.
     MAX_K: int = 50
+    # "Similar, but cheaper" and price bounds (query/pricing.py): the nearest this many
+    # products by look are the candidates; those within the price are kept, best look first.
+    PRICE_CANDIDATES: int = 100
     # Similarity head (visualsearch.ml.head, services/heads.py): "find similar" ranks by the
     # active head + colour when there is one (False: always the raw vectors).
     HEAD_ENABLED: bool = True
@@ -122,6 +125,11 @@ class VisualSearchSettings:
     # (calibrated with `python manage.py photo_quality`: 600 catalogue shopper photos vs 132
     # non-fashion images; the error rates on each side are in docs/visual-search.md).
     PHOTO_CLOSE_THRESHOLD: float = 0.676
+    # At or above this best score (the same raw score as "nothing close") photo search calls
+    # its best match *the* photographed product: it is shown first even when sold out and
+    # "in stock only" hides it from the lookalikes (calibrated with `python manage.py
+    # exact_match_threshold` on products outside the evaluation split: docs/relevance.md).
+    PHOTO_EXACT_THRESHOLD: float = 0.946
     # Load the model when a query worker (celery worker_ready) or, in the embedded default,
     # the development server starts, so shoppers rarely wait for it.
     WARM_UP: bool = True

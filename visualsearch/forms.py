@@ -3,6 +3,7 @@ search (``box``), and one optional filter per searchable attribute."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -12,16 +13,18 @@ from shop import labels
 from shop.attributes import SEARCHABLE_ATTRIBUTES
 from visualsearch.conf import vs_settings
 from visualsearch.query.photo import Box, parse_box
+from visualsearch.query.pricing import CHEAPER_PARAM, LOOK, MAX_PRICE_PARAM, SORT_PARAM, SORTS, PriceRule
 from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM
 
 
 class PhotoSearchForm(forms.Form):
-    # Phones offer the back camera (capture); desktops a file chooser.
+    # The page offers two inputs of this name: "Take a photo" (capture: the back camera) and
+    # "Choose from gallery" (no capture, which on many phones would hide the gallery).
     image = forms.FileField(
         label="Your photo",
         help_text="JPEG, PNG or WebP.",
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
     )
     # The token of an earlier search: refining re-ranks its kept embedding, no photo needed.
     q = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
@@ -38,10 +41,26 @@ class PhotoSearchForm(forms.Form):
             self.fields[attribute.param] = forms.ChoiceField(
                 required=False,
                 label=labels.attribute_label(attribute.param, attribute.label),
-                choices=[("", "Any")] + [(v, labels.value_label(v)) for v in choices.get(attribute.param, [])],
+                choices=[("", "Any")]
+                + [(v, labels.value_label(v, attribute.param)) for v in choices.get(attribute.param, [])],
             )
 
         self.fields[IN_STOCK_PARAM] = forms.BooleanField(required=False, initial=True, label=IN_STOCK_LABEL)
+        self.fields[CHEAPER_PARAM] = forms.BooleanField(
+            required=False, label="Cheaper than the best match", help_text="Only products priced below it."
+        )
+        self.fields[MAX_PRICE_PARAM] = forms.DecimalField(
+            required=False,
+            label="Up to",
+            min_value=0,
+            max_value=Decimal("99999999.99"),
+            decimal_places=2,
+            help_text="Your highest price.",
+            widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "1", "min": "0"}),
+        )
+        self.fields[SORT_PARAM] = forms.ChoiceField(
+            required=False, label="Sort by", choices=list(SORTS.items()), initial=LOOK
+        )
 
     def clean_box(self) -> Box | None:
         try:
@@ -57,3 +76,14 @@ class PhotoSearchForm(forms.Form):
 
     def filter_fields(self) -> list[forms.BoundField]:
         return [self[attribute.param] for attribute in SEARCHABLE_ATTRIBUTES]
+
+    def price_rule(self) -> PriceRule | None:
+        """The valid form's price rule ("cheaper than the best match", "up to", sort); None
+        when it asks nothing of the price."""
+        data = self.cleaned_data
+        rule = PriceRule(
+            cheaper=bool(data.get(CHEAPER_PARAM)),
+            max_price=data.get(MAX_PRICE_PARAM),
+            sort=data.get(SORT_PARAM) or LOOK,
+        )
+        return rule if rule.restricts or rule.sort != LOOK else None

@@ -1,4 +1,4 @@
-"""What visual search stores: one embedding per product, reindex jobs, the index change log
+"""What visual search stores: one embedding per product (and one per more image), reindex jobs, the index change log
 and the PCA projection every web process shares."""
 
 from __future__ import annotations
@@ -93,6 +93,37 @@ class ProductEmbedding(models.Model):
         from visualsearch.ml.colour import from_bytes
 
         return from_bytes(self.colour)
+
+
+class ImageEmbedding(models.Model):
+    """The embedding of one of a product's more images (``shop.ProductImage``): photo search
+    matches a product through any of its photos. Computed with the product's main image (the
+    same task, reindex and checksum rule); find similar keeps using the main image's
+    ``ProductEmbedding``. Deleting the image deletes this row (and its vector leaves the
+    index at the next refresh: the deletion is announced for the product)."""
+
+    image = models.OneToOneField(
+        "shop.ProductImage", on_delete=models.CASCADE, primary_key=True, related_name="embedding"
+    )
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="image_embeddings")
+    vector = models.BinaryField(null=True, blank=True)
+    colour = models.BinaryField(null=True, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    source_checksum = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=10, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING, db_index=True
+    )
+    error = models.TextField(blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Embedding of image {self.image_id} of product {self.product_id} ({self.status})"
+
+    def as_array(self) -> np.ndarray | None:
+        if self.vector is None:
+            return None
+        return np.frombuffer(bytes(self.vector), dtype="<f4")
 
 
 class IndexChange(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
@@ -17,6 +18,7 @@ from visualsearch.index.base import FULL_DIMS, Hit
 from visualsearch.models import (
     EmbeddingStatus,
     HeadTrainingJob,
+    ImageEmbedding,
     IndexArtifact,
     ItemLocaliser,
     ProductEmbedding,
@@ -52,6 +54,11 @@ def products_for_hits(hits: list[Hit]) -> list[SimilarProduct]:
     return [SimilarProduct(products[h.product_id], h.score) for h in hits if h.product_id in products]
 
 
+def product_prices(product_ids: Sequence[int]) -> dict[int, Decimal | None]:
+    """The prices of these products, by id (one query, prices only)."""
+    return dict(Product.objects.filter(pk__in=list(product_ids)).values_list("pk", "price").order_by())
+
+
 def stored_vectors_load(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
     """The stored vectors (2048-dim, current model only) and colour descriptors (None where
     none is stored) of these products, by product id; a product without one is left out."""
@@ -70,6 +77,32 @@ def stored_vectors_load(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarra
         for pid, vector, colour in rows
         if vector is not None
     }
+
+
+def stored_image_vectors_load(image_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+    """``stored_vectors_load`` for products' more images, by image id."""
+    from visualsearch.ml.colour import from_bytes as colour_from_bytes
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    rows = (
+        ImageEmbedding.objects.filter(image_id__in=list(image_ids), model_version=MODEL_VERSION, vector__isnull=False)
+        .values_list("image_id", "vector", "colour")
+        .order_by()
+    )
+    return {
+        image_id: (np.frombuffer(bytes(vector), dtype="<f4"), colour_from_bytes(colour))
+        for image_id, vector, colour in rows
+        if vector is not None
+    }
+
+
+def product_photo_vectors_load(product_id: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The stored vectors and colour descriptors of every photo of a product (current model):
+    its main image's first, then its more images'."""
+    main = stored_vectors_load([product_id]).get(product_id)
+    image_ids = ImageEmbedding.objects.filter(product_id=product_id).values_list("image_id", flat=True)
+    more = stored_image_vectors_load(list(image_ids))
+    return ([main] if main is not None else []) + [more[i] for i in sorted(more)]
 
 
 @dataclass

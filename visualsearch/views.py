@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -25,6 +27,17 @@ from visualsearch.index import get_index
 from visualsearch.query.errors import QueryExpired, UploadRejected, UploadTooLarge
 from visualsearch.query.params import clamp_k, explicit_filters
 from visualsearch.query.photo import FULL_BOX, Box, parse_box, parse_item, validate_upload_size
+from visualsearch.query.pricing import (
+    CHEAPER_LABEL,
+    CHEAPER_PARAM,
+    LOOK,
+    MAX_PRICE_PARAM,
+    MIN_PRICE_PARAM,
+    SORT_PARAM,
+    SORTS,
+    PriceRule,
+    price_rule,
+)
 from visualsearch.query.similar import SimilarResult, similar_to_photo, similar_to_product
 from visualsearch.selectors import (
     IN_STOCK_LABEL,
@@ -72,7 +85,7 @@ def _page_toggles(request: HttpRequest) -> dict[str, str]:
 def refinement_label(param: str, value: str) -> str:
     """A refinement named with the product's own value: "Only Women", "Same colour (Navy Blue)",
     "Same product type (T-shirts)" (display names from shop.labels)."""
-    shown = labels.value_label(value)
+    shown = labels.value_label(value, param)
     if param == "gender":
         return f"Only {shown}"
     return f"Same {labels.attribute_label(param).lower()} ({shown})"
@@ -95,16 +108,28 @@ def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
     if product is None:
         raise Http404("No such product.")
     toggles = _page_toggles(request)
+    cheaper = refinement_on(toggles.get(CHEAPER_PARAM))
     context: dict[str, object] = {
         "product": product,
         "refinements": [(key, label, refinement_on(toggles.get(key))) for key, label in _refinement_labels(product)],
+        "cheaper": (CHEAPER_PARAM, CHEAPER_LABEL, cheaper) if product.price is not None else None,
+        "sorts": SORTS.items(),
+        "sort": toggles.get("sort") if toggles.get("sort") in SORTS else LOOK,
     }
     try:
-        context["result"] = result = similar_to_product(product, toggles=toggles)
+        rule = _page_price_rule(toggles)
+        context["result"] = result = similar_to_product(product, toggles=toggles, price=rule)
         visual_search_answered.send(sender=None, request=request, kind="similar", product_id=product.pk, result=result)
     except ApplicationError as exc:
         context["message"] = exc.message
     return render(request, "visualsearch/similar.html", context)
+
+
+def _page_price_rule(params: dict[str, str]) -> PriceRule | None:
+    """The page's price rule: "Similar, but cheaper" and the sort (only those: the page has no
+    price bounds). None when neither is asked."""
+    rule = price_rule({key: params[key] for key in (CHEAPER_PARAM, "sort") if key in params})
+    return rule if rule.restricts or rule.sort != LOOK else None
 
 
 def _filter_choices() -> dict[str, list[str]]:
@@ -146,14 +171,15 @@ def _box_style(box: Box | None) -> str:
 
 def _item_rows(result: SimilarResult, request: HttpRequest) -> list[dict[str, object]]:
     """The items found in the photo, for the page: each one's outline (percentages), the link
-    that shows its results (the token, the current refinements, ``item``), its label and its
-    results; the selected one first, then the others most confident first. Empty for a photo
-    searched as one region (a drawn or default box): the page shows one grid as before."""
+    that shows its results (the token, the current refinements and price rule, ``item``), its
+    label, its results and its exact match (with where "Notify me" comes back to); the selected
+    one first, then the others most confident first. Empty for a photo searched as one region
+    (a drawn or default box): the page shows one grid as before."""
     if len(result.items) < 2 and not (result.items and result.items[0].source == "detected"):
         return []
     query = request.GET.copy() if request.method == "GET" else QueryDict(mutable=True)
     if request.method == "POST":
-        for name in (*PHOTO_FILTERS, IN_STOCK_PARAM):
+        for name in (*PHOTO_FILTERS, IN_STOCK_PARAM, CHEAPER_PARAM, MAX_PRICE_PARAM, MIN_PRICE_PARAM, SORT_PARAM):
             if request.POST.get(name):
                 query[name] = request.POST[name]
     query["q"] = result.token
@@ -165,6 +191,9 @@ def _item_rows(result: SimilarResult, request: HttpRequest) -> list[dict[str, ob
                 "number": number + 1,
                 "style": _box_style(entry.box) or "left:0;top:0;width:100%;height:100%",
                 "url": f"?{query.urlencode()}#results" if result.token else "",
+                # Where "Notify me" on this item's exact match comes back to.
+                "path": f"{reverse('visualsearch:photo_search')}?{query.urlencode()}" if result.token else "",
+                "exact_id": f"item-{number + 1}-exact",
                 "selected": number == result.selected_item,
                 "item": entry,
             }
@@ -194,20 +223,22 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             upload = form.cleaned_data["image"]
             filters = explicit_filters(form.cleaned_data)
+            rule = form.price_rule()
             try:
                 if upload:
                     validate_upload_size(upload.size)
-                    result = similar_to_photo(upload.read(), box=form.cleaned_data["box"], filters=filters)
+                    result = similar_to_photo(upload.read(), box=form.cleaned_data["box"], filters=filters, price=rule)
                     visual_search_answered.send(
                         sender=None, request=request, kind="photo", product_id=None, result=result
                     )
                 else:
                     result = similar_to_photo(
-                        token=form.cleaned_data["q"], filters=filters, item=form.cleaned_data.get("item")
+                        token=form.cleaned_data["q"], filters=filters, item=form.cleaned_data.get("item"), price=rule
                     )
                 context["result"] = result
                 context["box_style"] = _box_style(result.box)
                 context["item_rows"] = _item_rows(result, request)
+                context["refine_url"] = _refine_url(result, form)
             except QueryExpired as exc:
                 context["expired"] = exc.message
                 status = exc.status
@@ -218,6 +249,20 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
             status = 400
     context["form"] = form
     return render(request, "visualsearch/photo_search.html", context, status=status)
+
+
+def _refine_url(result: SimilarResult, form: PhotoSearchForm) -> str:
+    """This search again without the photo (its token, filters and item): where "Notify me"
+    on the exact match comes back to."""
+    if not result.token:
+        return ""
+    params = {"q": result.token}
+    if result.selected_item:
+        params["item"] = str(result.selected_item)
+    params |= {key: str(form.cleaned_data[key]) for key in PHOTO_FILTERS if form.cleaned_data.get(key)}
+    if refinement_on(form.cleaned_data.get(IN_STOCK_PARAM)):
+        params[IN_STOCK_PARAM] = "on"
+    return f"{reverse('visualsearch:photo_search')}?{urlencode(params)}"
 
 
 def _api_methods(*methods: str) -> Callable[[Callable[..., JsonResponse]], Callable[..., JsonResponse]]:
@@ -291,6 +336,12 @@ def _result_json(request: HttpRequest, result: SimilarResult, *, photo: bool = F
     )
 
 
+def _api_price_rule(params: Mapping[str, object]) -> PriceRule | None:
+    """``cheaper``, ``max_price``, ``min_price`` and ``sort`` (InvalidInput when malformed)."""
+    rule = price_rule(params)
+    return rule if rule.restricts or rule.sort != LOOK else None
+
+
 # API views raise core.errors.ApplicationError subclasses (bad k, unknown product, refused
 # upload, search unavailable); core.middleware.ApplicationErrorMiddleware answers them as JSON.
 
@@ -302,7 +353,7 @@ def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
     product = product_get(product_id)
     if product is None:
         raise NotFound(f"No active product with id {product_id}.")
-    result = similar_to_product(product, k=k, toggles=request.GET)
+    result = similar_to_product(product, k=k, toggles=request.GET, price=_api_price_rule(request.GET))
     visual_search_answered.send(sender=None, request=request, kind="similar", product_id=product.pk, result=result)
     return _result_json(request, result)
 
@@ -330,10 +381,11 @@ def api_photo_search(request: HttpRequest) -> JsonResponse:
     box = parse_box(params.get("box"))
     filters = explicit_filters(params)
     item = parse_item(params.get("item"))
+    rule = _api_price_rule(params)
     if upload is not None:
         validate_upload_size(upload.size)
-        result = similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False, item=item)
+        result = similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False, item=item, price=rule)
         visual_search_answered.send(sender=None, request=request, kind="photo", product_id=None, result=result)
     else:
-        result = similar_to_photo(token=token, k=k, filters=filters, preview=False, item=item)
+        result = similar_to_photo(token=token, k=k, filters=filters, preview=False, item=item, price=rule)
     return _result_json(request, result, photo=True)

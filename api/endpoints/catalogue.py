@@ -32,6 +32,7 @@ def catalogue_query(filters: ProductFilters, sort: str | None = None) -> selecto
     query = selectors.CatalogueQuery.from_querydict(params)
     query.min_price = None if filters.min_price is None else Decimal(str(filters.min_price))
     query.max_price = None if filters.max_price is None else Decimal(str(filters.max_price))
+    query.on_sale = filters.sale
     return query
 
 
@@ -104,7 +105,12 @@ def facets_list(request: HttpRequest, filters: Query[ProductFilters]) -> dict[st
                 "param": key,
                 "label": labels.attribute_label(key, label),
                 "values": [
-                    {"value": v.value, "label": labels.value_label(v.value), "count": v.count, "selected": v.selected}
+                    {
+                        "value": v.value,
+                        "label": labels.value_label(v.value, key),
+                        "count": v.count,
+                        "selected": v.selected,
+                    }
                     for v in counts[key]
                 ],
             }

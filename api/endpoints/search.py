@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import File, Form, Query, Router, Schema
@@ -18,10 +18,16 @@ from shop.selectors import product_get
 from visualsearch.conf import vs_settings
 from visualsearch.query.params import explicit_filters
 from visualsearch.query.photo import parse_box, validate_upload_size
-from visualsearch.query.similar import SimilarResult, similar_to_photo, similar_to_product
+from visualsearch.query.pricing import LOOK, PriceRule
+from visualsearch.query.similar import similar_to_photo, similar_to_product
 from visualsearch.selectors import IN_STOCK_PARAM, REFINEMENTS
 
 router = Router(tags=["visual search"])
+
+PriceSort = Literal["look", "price", "-price"]
+SORT_HELP = (
+    "look: best match first; price / -price: the best lookalikes (within the price rule), cheapest / dearest first."
+)
 
 
 class SimilarIn(Schema):
@@ -32,8 +38,10 @@ class SimilarIn(Schema):
     same_type: bool = Field(False, description="Keep the product's article type.")
     same_colour: bool = False
     in_stock: bool = Field(False, description="Only products with a size in stock.")
-    min_price: float | None = Field(None, ge=0, lt=1e8)
-    max_price: float | None = Field(None, ge=0, lt=1e8)
+    min_price: float | None = Field(None, ge=0, lt=1e8, description="Only products priced at least this.")
+    max_price: float | None = Field(None, ge=0, lt=1e8, description="Only products priced at most this.")
+    cheaper: bool = Field(False, description="Similar, but cheaper: only products priced below this one.")
+    sort: PriceSort = Field("look", description=SORT_HELP)
 
 
 class PhotoIn(Schema):
@@ -47,28 +55,28 @@ class PhotoIn(Schema):
     type: str = Field("", max_length=50)
     colour: str = Field("", max_length=50)
     in_stock: bool = False
+    cheaper: bool = Field(False, description="Only products priced below the best match (which is left out).")
+    max_price: float | None = Field(None, ge=0, lt=1e8, description="Only products priced at most this.")
+    sort: PriceSort = Field("look", description=SORT_HELP)
 
 
 def _k(k: int) -> int:
     return min(k, int(vs_settings.MAX_K))
 
 
-def _price_bounded(result: SimilarResult, low: float | None, high: float | None, k: int) -> SimilarResult:
-    """Keep the results priced within the bounds (the index ranks by look; price is the shop's)."""
-    if low is None and high is None:
-        return result
-    lo = Decimal(str(low)) if low is not None else None
-    hi = Decimal(str(high)) if high is not None else None
-    kept = [
-        item
-        for item in result.results
-        if item.product.price is not None
-        and (lo is None or item.product.price >= lo)
-        and (hi is None or item.product.price <= hi)
-    ]
-    result.results = kept[:k]
-    result.filters = {**result.filters, "min_price": low, "max_price": high}
-    return result
+def _price_rule(params: SimilarIn | PhotoIn | PhotoRefineIn) -> PriceRule | None:
+    """The request's price rule (None when it asks nothing of the price)."""
+
+    def amount(value: float | None) -> Decimal | None:
+        return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+    rule = PriceRule(
+        cheaper=params.cheaper,
+        max_price=amount(params.max_price),
+        min_price=amount(getattr(params, "min_price", None)),
+        sort=params.sort,
+    )
+    return rule if rule.restricts or rule.sort != LOOK else None
 
 
 @router.get(
@@ -84,16 +92,15 @@ def product_similar(
     product_id: Id,
 ) -> dict[str, Any]:
     """Refinements keep the product's own value of an attribute (``same_type``: only its article
-    type). With price bounds, the nearest VISUALSEARCH_MAX_K are searched and those priced within
-    the bounds kept. 409: the product is still being analysed; 503: no analysed products yet."""
+    type). With ``cheaper`` or price bounds, the nearest VISUALSEARCH_PRICE_CANDIDATES (100) by
+    look are searched and the k most alike within the price kept; ``sort`` orders those k.
+    409: the product is still being analysed; 503: no analysed products yet."""
     product = product_get(product_id)
     if product is None:
         raise NotFound(f"No active product with id {product_id}.")
-    k = _k(params.k)
-    priced = params.min_price is not None or params.max_price is not None
     toggles = {key: "on" for key in [*REFINEMENTS, IN_STOCK_PARAM] if getattr(params, key, False)}
-    result = similar_to_product(product, k=int(vs_settings.MAX_K) if priced else k, toggles=toggles)
-    return presenters.similar(request, _price_bounded(result, params.min_price, params.max_price, k))
+    result = similar_to_product(product, k=_k(params.k), toggles=toggles, price=_price_rule(params))
+    return presenters.similar(request, result)
 
 
 @router.post(
@@ -109,7 +116,9 @@ def photo_search(request: HttpRequest, image: File[UploadedFile], form: Form[Pho
     validate_upload_size(image.size or 0)
     box = parse_box(form.box)
     filters = explicit_filters(_filter_params(form))
-    result = similar_to_photo(image.read(), box=box, k=_k(form.k), filters=filters, preview=False)
+    result = similar_to_photo(
+        image.read(), box=box, k=_k(form.k), filters=filters, preview=False, price=_price_rule(form)
+    )
     return presenters.similar(request, result, photo=True)
 
 
@@ -125,11 +134,13 @@ def photo_refine(request: HttpRequest, params: Query[PhotoRefineIn]) -> dict[str
     if "\x00" in params.q:
         raise InvalidInput("q is not a search token.")
     filters = explicit_filters(_filter_params(params))
-    result = similar_to_photo(token=params.q, k=_k(params.k), filters=filters, preview=False, item=params.item)
+    result = similar_to_photo(
+        token=params.q, k=_k(params.k), filters=filters, preview=False, item=params.item, price=_price_rule(params)
+    )
     return presenters.similar(request, result, photo=True)
 
 
 def _filter_params(params: PhotoIn | PhotoRefineIn) -> dict[str, Any]:
-    values = params.dict()
+    values = params.dict(exclude={"cheaper", "max_price", "sort"})
     values[IN_STOCK_PARAM] = "on" if params.in_stock else ""
     return {key: str(value).replace("\x00", "") for key, value in values.items() if value not in (None, "")}

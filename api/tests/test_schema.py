@@ -13,6 +13,7 @@ OPERATIONS = {
     ("get", "/api/v1/products"),
     ("get", "/api/v1/products/{product_id}"),
     ("get", "/api/v1/facets"),
+    ("get", "/api/v1/suggestions"),
     ("get", "/api/v1/products/{product_id}/similar"),
     ("post", "/api/v1/search/photo"),
     ("get", "/api/v1/search/photo"),

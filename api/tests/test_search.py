@@ -134,3 +134,20 @@ def test_not_analysed_yet_is_409_and_an_empty_index_503(client: Client, make_pro
     pending = similar(client, product)
     assert pending.status_code == 409
     assert "still being analysed" in pending.json()["error"]["message"]
+
+
+def test_photo_search_cheaper_than_the_best_match_and_a_max_price(
+    client: Client, photo_catalogue: list[Product]
+) -> None:
+    for n, p in enumerate(photo_catalogue):
+        p.price = Decimal(300 + 100 * n)
+        p.save(update_fields=["price"])
+    product = photo_catalogue[6]  # 900.00: six products are cheaper
+    upload = SimpleUploadedFile("look.jpg", photo_of(product), "image/jpeg")
+    body = client.post(PHOTO, {"image": upload, "k": "10", "cheaper": "true", "sort": "price"}).json()
+    prices = [Decimal(r["price"]) for r in body["results"]]
+    assert len(prices) == 6 and all(p < Decimal(900) for p in prices) and prices == sorted(prices)
+    assert product.pk not in {r["id"] for r in body["results"]}
+    assert body["filters"]["cheaper_than"] == 900.0 and body["close_match"] is True
+    refined = client.get(PHOTO, {"q": body["token"], "max_price": "500", "k": 10}).json()
+    assert sorted(Decimal(r["price"]) for r in refined["results"]) == [Decimal(300), Decimal(400), Decimal(500)]

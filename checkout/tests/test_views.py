@@ -4,6 +4,7 @@ empty bag; another session's order pages."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -87,3 +88,16 @@ def test_an_order_page_of_another_session_is_404(client, make_product) -> None:
     stranger = Client()
     for name in ("checkout:payment", "checkout:thanks", "checkout:payment_failed"):
         assert stranger.get(reverse(name, args=[number])).status_code == 404
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_the_dummy_payment_form_preselects_confirmed_in_development(client, make_product, settings, debug) -> None:
+    """In development (DEBUG) "Confirmed" is the chosen option, so "Pay" leads straight to the
+    confirmation page; elsewhere (a demo shop) nothing is chosen for the shopper."""
+    settings.DEBUG = debug
+    product = priced_product(make_product, "700.00", {"M": 3})
+    add_to_bag(client, variant(product, "M"))
+    placed = place_order(client, checkout_to_review(client))
+    html = client.get(placed.url).content.decode()
+    selected = re.search(r'<option value="(\w+)"\s+selected>', html)
+    assert (selected.group(1) if selected else None) == ("confirmed" if debug else None)

@@ -20,9 +20,11 @@ from checkout.conf import CheckoutSettings
 from config.settings.base import env
 from config.settings.celery import CELERY_TASK_ALWAYS_EAGER
 from core.conf import field_types
+from discovery.conf import DiscoverySettings
 from insights.conf import InsightsSettings
 from orders.conf import OrdersSettings
 from shop.conf import ShopSettings
+from stockalerts.conf import StockAlertsSettings
 from visualsearch.conf import VisualSearchSettings
 
 
@@ -71,3 +73,5 @@ ORDERS = _from_environment("ORDERS", OrdersSettings)
 CHECKOUT = _from_environment("CHECKOUT", CheckoutSettings)
 INSIGHTS = _from_environment("INSIGHTS", InsightsSettings)
 API = _from_environment("API", ApiSettings)
+STOCKALERTS = _from_environment("STOCKALERTS", StockAlertsSettings)
+DISCOVERY = _from_environment("DISCOVERY", DiscoverySettings)

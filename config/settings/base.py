@@ -33,6 +33,11 @@ INSTALLED_APPS = [
     "bag",
     "checkout",
     "accounts",
+    # Keep and come back: a wishlist and back-in-stock e-mails (each on shop and core alone).
+    "wishlist",
+    "stockalerts",
+    # Recently viewed and "Inspired by what you viewed": on shop and visualsearch; none imports it.
+    "discovery",
     # What visual search sells (dashboard, duplicates): listens to the apps above, none imports it.
     "insights",
     "payments",

@@ -28,6 +28,8 @@ CELERY_TASK_ROUTES = {
     "shop.tasks.*": {"queue": "shop"},
     # Insights' flush and retention: short, never behind a reindex.
     "insights.tasks.*": {"queue": "shop"},
+    # Back-in-stock e-mails: sent soon after the restock, never behind a reindex.
+    "stockalerts.tasks.*": {"queue": "shop"},
 }
 # Fail fast when the broker is down instead of hanging the request that enqueues.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

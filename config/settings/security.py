@@ -90,6 +90,10 @@ RATELIMITS = {
     "similar_api": env("DJANGO_RATELIMIT_SIMILAR_API", default="120/m"),
     "login": env("DJANGO_RATELIMIT_LOGIN", default="10/m"),
     "accounts": env("DJANGO_RATELIMIT_ACCOUNTS", default="5/m"),
+    # A guest's order lookup (number + e-mail): guessing e-mails for a number stays slow.
+    "order_lookup": env("DJANGO_RATELIMIT_ORDER_LOOKUP", default="5/m"),
+    # "Notify me when it's back" (each may send an e-mail later).
+    "stock_alerts": env("DJANGO_RATELIMIT_STOCK_ALERTS", default="10/m"),
 }
 
 # --- Admin login lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one

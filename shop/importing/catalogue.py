@@ -4,6 +4,12 @@
                            season,year,usage,productDisplayName
     PATH/images/<id>.jpg
 
+An optional ``images`` column names a product's more photos (shown after the main one, in
+this order, and embedded for photo search): file names in ``PATH/images/`` separated by
+``;`` (``1163-back.jpg;1163-detail.jpg``). When the file has the column, it is the truth
+for each row: a changed list replaces the product's more images, an empty cell removes them;
+without the column they are left alone.
+
 Rows are read with the csv module, checked, and written in batches (bulk_create /
 bulk_update inside one transaction per batch). A bad row is skipped with a one-line reason;
 it never stops the import. Re-running is idempotent: unchanged rows are left alone (the
@@ -26,7 +32,7 @@ from django.core.files.storage import default_storage
 from django.db import models, transaction
 
 from core.images import ImageRejected
-from shop.models import Product
+from shop.models import Product, ProductImage
 from shop.services import ATTRIBUTE_TEXT_FIELDS, AttributeSpellings, catalogue_changes_announce
 from shop.thumbnails import image_validate, thumbnail_create, thumbnail_needed
 
@@ -53,6 +59,9 @@ TEXT_FIELDS = {
     "usage": "usage",
     "productDisplayName": "name",
 }
+# The optional column of more photos, and the most one row may name.
+IMAGES_COLUMN = "images"
+MAX_EXTRA_IMAGES = 12
 REQUIRED = ("id", "gender", "masterCategory", "subCategory", "articleType", "productDisplayName")
 ATTRIBUTE_FIELDS = (*TEXT_FIELDS.values(), "year")
 
@@ -67,6 +76,8 @@ class CatalogueRow:
     external_id: str
     attributes: dict[str, object]
     image_path: Path
+    # The more photos (the ``images`` column), None when the file has no such column.
+    extra_image_paths: list[Path] | None = None
 
 
 @dataclass
@@ -118,14 +129,55 @@ def parse_row(raw: dict[str, str | None], line: int, images_dir: Path) -> Catalo
     # An optional price column: when the file has one, it is the product's price.
     price_text = values.get("price", "")
     if price_text:
-        try:
-            price = Decimal(price_text.replace(",", "")).quantize(Decimal("0.01"))
-        except (InvalidOperation, ValueError):
-            raise RowError(f"price {price_text!r} is not a number") from None
-        if not price.is_finite() or price < 0 or price >= Decimal("1e8"):
-            raise RowError(f"price {price_text!r} is out of range")
-        attributes["price"] = price
-    return CatalogueRow(line, external_id, attributes, images_dir / f"{external_id}.jpg")
+        attributes["price"] = _money("price", price_text)
+    # An optional compare_at_price column (a sale's former price): when the file has one, a
+    # row sets it, and an empty cell ends the sale.
+    if "compare_at_price" in values:
+        compare_text = values["compare_at_price"]
+        attributes["compare_at_price"] = _money("compare_at_price", compare_text) if compare_text else None
+        problem = sale_problem(attributes.get("price"), attributes["compare_at_price"]) if price_text else None
+        if problem:
+            raise RowError(problem)
+    extras = None
+    if IMAGES_COLUMN in values:
+        extras = [images_dir / name for name in extra_image_names(values[IMAGES_COLUMN])]
+    return CatalogueRow(line, external_id, attributes, images_dir / f"{external_id}.jpg", extras)
+
+
+def extra_image_names(cell: str) -> list[str]:
+    """The ``images`` cell's file names, in order (RowError for a name that leaves the images
+    folder, a repeated name, or too many)."""
+    names = [name.strip() for name in cell.split(";") if name.strip()]
+    for name in names:
+        if "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
+            raise RowError(f"images: {name!r} is not a file name in the images folder")
+    if len(set(names)) != len(names):
+        raise RowError("images: a file is named twice")
+    if len(names) > MAX_EXTRA_IMAGES:
+        raise RowError(f"images: {len(names)} files, at most {MAX_EXTRA_IMAGES}")
+    return names
+
+
+def _money(column: str, text: str) -> Decimal:
+    try:
+        amount = Decimal(text.replace(",", "")).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise RowError(f"{column} {text!r} is not a number") from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e8"):
+        raise RowError(f"{column} {text!r} is out of range")
+    return amount
+
+
+def sale_problem(price: object, compare_at: object) -> str | None:
+    """Why a price and a compare-at price cannot go together (the model's constraint), or None."""
+    if compare_at is None:
+        return None
+    if price is None:
+        return f"compare_at_price {compare_at} needs a price"
+    assert isinstance(price, Decimal) and isinstance(compare_at, Decimal)
+    if compare_at <= price:
+        return f"compare_at_price {compare_at} is not above the price {price}"
+    return None
 
 
 def read_rows(
@@ -192,37 +244,66 @@ def _batched(rows: Iterable, size: int) -> Iterator[list]:
 
 
 @dataclass
-class _Prepared:
-    row: CatalogueRow
+class _PreparedImage:
     data: bytes
     checksum: str
     size: tuple[int, int]
 
 
-def _prepare(row: CatalogueRow) -> _Prepared:
+@dataclass
+class _Prepared:
+    row: CatalogueRow
+    data: bytes
+    checksum: str
+    size: tuple[int, int]
+    extras: list[_PreparedImage] | None = None  # None: the file has no images column
+
+    @property
+    def extra_checksums(self) -> list[str]:
+        return [extra.checksum for extra in self.extras or []]
+
+
+def _prepare_image(path: Path, what: str) -> _PreparedImage:
     try:
-        data = row.image_path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise RowError(f"image {row.image_path.name} is missing") from None
+        raise RowError(f"{what} {path.name} is missing") from None
     except OSError as exc:
-        raise RowError(f"image {row.image_path.name} cannot be read ({exc.strerror})") from None
+        raise RowError(f"{what} {path.name} cannot be read ({exc.strerror})") from None
     try:
         size = image_validate(data)
     except ImageRejected as exc:
-        raise RowError(f"image {row.image_path.name} is unusable: {exc}") from None
-    return _Prepared(row, data, hashlib.sha256(data).hexdigest(), size)
+        raise RowError(f"{what} {path.name} is unusable: {exc}") from None
+    return _PreparedImage(data, hashlib.sha256(data).hexdigest(), size)
 
 
-def _store_image(prepared: _Prepared, saved_files: list[str]) -> tuple[str, str]:
+def _prepare(row: CatalogueRow) -> _Prepared:
+    main = _prepare_image(row.image_path, "image")
+    extras = None
+    if row.extra_image_paths is not None:
+        extras = [_prepare_image(path, "image (images column)") for path in row.extra_image_paths]
+    return _Prepared(row, main.data, main.checksum, main.size, extras)
+
+
+def _store_image(prepared: _Prepared | _PreparedImage, saved_files: list[str], stem: str) -> tuple[str, str]:
     """Save the image (and its thumbnail when it is large) through the storage API. Each
     file goes on ``saved_files`` (the batch's cleanup list) as soon as it exists, before
     anything else that can fail."""
-    name = default_storage.save(f"products/{prepared.row.external_id}.jpg", ContentFile(prepared.data))
+    name = default_storage.save(f"products/{stem}.jpg", ContentFile(prepared.data))
     saved_files.append(name)
     thumb = thumbnail_create(name, prepared.data) if thumbnail_needed(prepared.size) else ""
     if thumb:
         saved_files.append(thumb)
     return name, thumb
+
+
+def _store_extra_images(prepared: _Prepared, saved_files: list[str]) -> list[ProductImage]:
+    """The row's more images saved to storage, as unsaved ``ProductImage`` rows (no product yet)."""
+    images = []
+    for position, extra in enumerate(prepared.extras or [], start=1):
+        name, thumb = _store_image(extra, saved_files, f"{prepared.row.external_id}-{position}")
+        images.append(ProductImage(image=name, thumbnail=thumb, image_checksum=extra.checksum, position=position))
+    return images
 
 
 def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str], None], announce_images: bool) -> None:
@@ -239,6 +320,10 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
     # The same id twice in one file: the later row wins.
     by_id = {p.row.external_id: p for p in prepared}
     existing = {p.external_id: p for p in Product.objects.filter(external_id__in=by_id)}
+    current_extras: dict[int, list[ProductImage]] = {}
+    for image in ProductImage.objects.filter(product__in=list(existing.values())).order_by("position", "pk"):
+        current_extras.setdefault(image.product_id, []).append(image)
+    new_extras: dict[str, list[ProductImage]] = {}  # external id → its more images, replacing any
 
     to_create: list[Product] = []
     to_update: list[Product] = []
@@ -247,10 +332,20 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
     saved_files: list[str] = []
     replaced_files: list[str] = []
     try:
-        for external_id, item in by_id.items():
+        for external_id, item in list(by_id.items()):
             product = existing.get(external_id)
+            attributes = item.row.attributes
+            problem = sale_problem(
+                attributes.get("price", product.price if product else None),
+                attributes.get("compare_at_price", product.compare_at_price if product else None),
+            )
+            if problem:
+                _skip(result, report_skip, item.row.line, external_id, problem)
+                continue
             if product is None:
-                name, thumb = _store_image(item, saved_files)
+                name, thumb = _store_image(item, saved_files, external_id)
+                if item.extras:
+                    new_extras[external_id] = _store_extra_images(item, saved_files)
                 to_create.append(
                     Product(
                         external_id=external_id,
@@ -266,10 +361,17 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
                 setattr(product, field_name, item.row.attributes[field_name])
             if product.image_checksum != item.checksum:
                 replaced_files += [n for n in (product.image.name, product.thumbnail.name) if n]
-                name, thumb = _store_image(item, saved_files)
+                name, thumb = _store_image(item, saved_files, external_id)
                 product.image, product.thumbnail, product.image_checksum = name, thumb, item.checksum
                 changed += ["image", "thumbnail", "image_checksum"]
                 image_changed.append(product)
+            old_extras = current_extras.get(product.pk, [])
+            if item.extras is not None and item.extra_checksums != [i.image_checksum for i in old_extras]:
+                new_extras[external_id] = _store_extra_images(item, saved_files)
+                replaced_files += [n for i in old_extras for n in (i.image.name, i.thumbnail.name) if n]
+                if product not in image_changed:
+                    image_changed.append(product)
+                changed.append("updated")
             if changed:
                 update_fields.update(changed)
                 to_update.append(product)
@@ -281,6 +383,13 @@ def _import_batch(batch: list, result: ImportResult, report_skip: Callable[[str]
             if to_update:
                 update_fields.add("updated")
                 Product.objects.bulk_update(to_update, sorted(update_fields))
+            if new_extras:
+                owners = {p.external_id: p for p in [*created, *to_update]}
+                ProductImage.objects.filter(product__in=[owners[e] for e in new_extras if e in existing]).delete()
+                for external_id, images in new_extras.items():
+                    for image in images:
+                        image.product = owners[external_id]
+                ProductImage.objects.bulk_create([image for images in new_extras.values() for image in images])
             # One announcement per batch: subscribers (visual search) queue one task for it.
             catalogue_changes_announce(
                 [p.pk for p in created] + [p.pk for p in to_update],

@@ -92,6 +92,9 @@ ONE_SIZE = ("One size",)
 ONE_SIZE_APPAREL = {"Sarees", "Dupatta", "Stoles", "Scarves"}
 # About one product in SOLD_OUT_ONE_IN is sold out in every size; others have some sizes sold out.
 SOLD_OUT_ONE_IN = 10
+# About one product in ON_SALE_ONE_IN is on sale, at one of these discounts (percent).
+ON_SALE_ONE_IN = 4
+SALE_DISCOUNTS = (10, 20, 30, 40, 50)
 
 
 def _hash(*parts: str) -> int:
@@ -106,6 +109,17 @@ def demo_price(article_type: str, master_category: str, key: str) -> Decimal:
     price = low + (_hash("price", key) % (steps + 1)) * 50
     price = min(price - price % 50 + 49 if price % 50 != 49 else price, high)
     return Decimal(price).quantize(Decimal("0.01"))
+
+
+def demo_compare_at_price(key: str, price: Decimal) -> Decimal | None:
+    """About one product in four on sale: a former price such that ``price`` is 10–50 % off it
+    (rounded to a price ending in 9, always above ``price``); None for the others."""
+    if _hash("sale", key) % ON_SALE_ONE_IN != 0:
+        return None
+    discount = SALE_DISCOUNTS[_hash("discount", key) % len(SALE_DISCOUNTS)]
+    former = int(price * 100 / (100 - discount))
+    former = former - former % 50 + 49 if former % 50 != 49 else former
+    return Decimal(max(former, int(price) + 50)).quantize(Decimal("0.01"))
 
 
 def demo_sizes(master_category: str, article_type: str) -> tuple[str, ...]:
@@ -132,17 +146,18 @@ def demo_stock(key: str, sizes: tuple[str, ...]) -> dict[str, int]:
 
 
 def demo_prices_apply(external_ids: Sequence[str] | None = None) -> int:
-    """Give imported products that have no price a deterministic demo price.
-    Staff-set prices are kept. Returns how many products got one."""
+    """Give imported products that have no price a deterministic demo price (and one in four
+    a sale: a compare-at price). Staff-set prices are kept. Returns how many products got one."""
     products = Product.objects.filter(price__isnull=True, external_id__isnull=False)
     if external_ids is not None:
         products = products.filter(external_id__in=list(external_ids))
     changed: list[Product] = []
     for product in products.only("pk", "external_id", "article_type", "master_category").iterator(chunk_size=2000):
         product.price = demo_price(product.article_type, product.master_category, product.external_id or "")
+        product.compare_at_price = demo_compare_at_price(product.external_id or "", product.price)
         changed.append(product)
     with transaction.atomic():
-        Product.objects.bulk_update(changed, ["price"], batch_size=2000)
+        Product.objects.bulk_update(changed, ["price", "compare_at_price"], batch_size=2000)
         catalogue_changes_announce([p.pk for p in changed])
     return len(changed)
 

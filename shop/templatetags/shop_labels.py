@@ -1,4 +1,4 @@
-"""``{% load shop_labels %}``: shopper-friendly names (``{{ product.article_type|shopper_label }}``)."""
+"""``{% load shop_labels %}``: shopper-friendly names (``{{ product.article_type|shopper_label:"type" }}``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ register = template.Library()
 
 
 @register.filter
-def shopper_label(value: object) -> str:
-    """ "Tshirts" → "T-shirts"; values without a display name show as they are."""
-    return labels.value_label(value)
+def shopper_label(value: object, attribute: str = "") -> str:
+    """ "Tshirts"|shopper_label:"type" → "T-shirts": the value's name for shoppers as a value of
+    that attribute (its query-string parameter); values without a display name show as they are."""
+    return labels.value_label(value, attribute)
 
 
 @register.filter

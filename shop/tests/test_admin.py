@@ -53,3 +53,22 @@ def test_admin_is_staff_only(client: Client, django_user_model) -> None:
     response = client.get(reverse("admin:shop_product_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_staff_put_a_product_on_sale_and_find_sales_in_the_list(staff_client: Client, make_image) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    add = reverse("admin:shop_product_add")
+    photo = SimpleUploadedFile("shirt.jpg", make_image(), "image/jpeg")
+    refused = staff_client.post(add, admin_product_form(photo, compare_at_price="499.00"))
+    assert refused.status_code == 200 and not Product.objects.exists()
+    assert "must be above the price" in refused.content.decode()
+    photo = SimpleUploadedFile("shirt.jpg", make_image(), "image/jpeg")
+    saved = staff_client.post(add, admin_product_form(photo, compare_at_price="999.00"))
+    assert saved.status_code == 302
+    product = Product.objects.get()
+    assert product.on_sale and product.discount_percent == 50
+    url = reverse("admin:shop_product_changelist")
+    on_sale = staff_client.get(url, {"on_sale": "yes"})
+    assert on_sale.context["cl"].result_count == 1 and "−50% (was 999.00)" in on_sale.content.decode()
+    assert staff_client.get(url, {"on_sale": "no"}).context["cl"].result_count == 0

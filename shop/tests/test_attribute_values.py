@@ -61,6 +61,12 @@ def test_a_new_value_needs_the_tick_and_is_normalised(admin_client: Client, make
         "Pick one from the list, or tick “Add new attribute values” to add it."
     ]
     assert not Product.objects.filter(name="New").exists()
+    response = _post(admin_client, name="New", gender="Men", article_type="Tshirtz")
+    assert (
+        response.context["adminform"]
+        .form.errors["article_type"][0]
+        .startswith("“Tshirtz” is not an article type of the catalogue yet. Did you mean “Tshirts”?")
+    )
 
     response = _post(admin_client, name="New", gender="  Non   binary ", allow_new_values="on")
     assert response.status_code == 302, response.content.decode()[:3000]

@@ -1,13 +1,12 @@
-"""Text search on a fixed subset of the real catalogue (PostgreSQL full-text search, ranked,
-with the typo widening): the table below is the contract. The subset: 300 rows spread over
-the 20 commonest article types (tests.support.catalogue.catalogue_rows), plus the first 12
-dresses and 12 other kids' products not among them — 324 products, saved in bulk (the search vector
-is a generated column: PostgreSQL fills it whatever writes the row)."""
+"""Text search on a fixed subset of the real catalogue, ranked, with the typo widening: the
+table below is the contract, on both backends: PostgreSQL (the suite's database: full-text
+search) and SQLite (the embedded default: FTS5 with the porter stemmer, in a real SQLite file,
+``DATABASES["sqlite"]``, every model routed to it). The subset of 324 real products and the two
+backends: tests.support.search_catalogue."""
 
 from __future__ import annotations
 
-import csv
-import functools
+import re
 
 import pytest
 from django.db import connection
@@ -16,39 +15,8 @@ from django.test.utils import CaptureQueriesContext
 
 from shop import search as catalogue_search
 from shop import selectors
-from tests.support.catalogue import catalogue_dir, catalogue_rows, product_fields
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Cached counts, plans and home rows are keyed by the catalogue version, which starts
-    again in every test's rolled-back database: start each test with an empty cache."""
-    from django.core.cache import cache
-
-    cache.clear()
-
-
-@functools.cache
-def subset_rows() -> tuple[dict[str, str], ...]:
-    rows = catalogue_rows(300)
-    ids = {r["id"] for r in rows}
-    with (catalogue_dir() / "styles.csv").open(newline="", encoding="utf-8") as handle:
-        everything = [r for r in csv.DictReader(handle) if r["id"] not in ids]
-    dresses = [r for r in everything if r["articleType"] == "Dresses"][:12]
-    kids = [r for r in everything if r["gender"] in {"Boys", "Girls"} and r not in dresses][:12]
-    return tuple(rows + dresses + kids)
-
-
-@pytest.fixture
-def subset(db):
-    from shop.models import Product
-
-    Product.objects.bulk_create(
-        Product(**product_fields(row), usage=row["usage"], image=f"products/{row['id']}.jpg") for row in subset_rows()
-    )
-    return len(subset_rows())
+pytestmark = pytest.mark.django_db(databases=["default", "sqlite"])
 
 
 def search(text: str) -> list:
@@ -76,6 +44,7 @@ TABLE: list[tuple[str, int, str]] = [
     ("pink dress", 2, "name:pink"),
     ("men black shoes", 21, "name:shoes"),
     ("women watch", 3, "name:women"),
+    ("watch for women", 3, "name:women"),
     ("blue jeans", 7, "type:Jeans"),
     ("men's wallet", 7, "type:Wallets"),
     ("kids", 26, "gender:"),
@@ -86,6 +55,7 @@ TABLE: list[tuple[str, int, str]] = [
     ("kurtha", 15, "type:Kurtas"),
     ("sunglases", 15, "type:Sunglasses"),
     ("puma tshrt", 3, "name:puma"),
+    ("nike shoos", 4, "name:nike"),
     # prefixes while typing, brands, nothing
     ("nik", 12, "name:nike"),
     ("adidas", 18, "name:adidas"),
@@ -94,7 +64,7 @@ TABLE: list[tuple[str, int, str]] = [
 
 
 @pytest.mark.parametrize(("text", "count", "top"), TABLE, ids=[row[0] for row in TABLE])
-def test_search_table(subset, text: str, count: int, top: str) -> None:
+def test_search_table(search_subset, text: str, count: int, top: str) -> None:
     results = search(text)
     assert len(results) == count, [p.name for p in results[:10]]
     if not top:
@@ -109,7 +79,7 @@ def test_search_table(subset, text: str, count: int, top: str) -> None:
         assert expected in first.name.lower(), first.name
 
 
-def test_relevance_ranks_name_and_type_matches_above_colour_or_gender_only(subset) -> None:
+def test_relevance_ranks_name_and_type_matches_above_colour_or_gender_only(search_subset) -> None:
     """ "black" is a colour of many products; those whose name says "black" come first."""
     results = search("black")
     named = ["black" in p.name.lower() for p in results]
@@ -117,7 +87,7 @@ def test_relevance_ranks_name_and_type_matches_above_colour_or_gender_only(subse
     assert named == sorted(named, reverse=True)
 
 
-def test_relevance_is_the_default_sort_with_text_and_newest_without(subset) -> None:
+def test_relevance_is_the_default_sort_with_text_and_newest_without(search_subset) -> None:
     with_text = selectors.CatalogueQuery.from_querydict(QueryDict("q=shirt"))
     assert with_text.sort == selectors.RELEVANCE
     assert selectors.CatalogueQuery.from_querydict(QueryDict("")).sort == "newest"
@@ -128,20 +98,53 @@ def test_relevance_is_the_default_sort_with_text_and_newest_without(subset) -> N
     assert names == sorted(names)
 
 
-def test_typo_plan_is_one_query_and_cached(subset) -> None:
-    with CaptureQueriesContext(connection) as first:
+def _connection(backend: str):
+    from django.db import connections
+
+    return connections["sqlite" if backend == "sqlite" else "default"]
+
+
+# Queries of a typo's plan: PostgreSQL counts the whole query and each word in one aggregate;
+# SQLite counts them one by one in its FTS5 table. Then the catalogue's words close to the
+# typo, then how the catalogue spells the best one (for "Did you mean").
+TYPO_PLAN_QUERIES = {"postgresql": 3, "sqlite": 4}
+
+
+def test_typo_plan_is_a_few_queries_and_cached(search_subset, search_backend) -> None:
+    with CaptureQueriesContext(_connection(search_backend)) as first:
         plan = catalogue_search.text_search("kurtha", "v1")
-    assert plan.close_matches and "kurta" in plan.close_matches
-    assert len(first) == 2  # the counts, then the catalogue's words close to "kurtha"
-    with CaptureQueriesContext(connection) as again:
+    assert plan.close_matches and plan.close_matches[0] == "kurta"
+    assert plan.did_you_mean == "kurta"
+    assert len(first) == TYPO_PLAN_QUERIES[search_backend], [q["sql"] for q in first]
+    with CaptureQueriesContext(_connection(search_backend)) as again:
         assert catalogue_search.text_search("kurtha", "v1") == plan
     assert len(again) == 0
-    with CaptureQueriesContext(connection) as known:
-        assert catalogue_search.text_search("kurtas", "v1").close_matches == []
+    with CaptureQueriesContext(_connection(search_backend)) as known:
+        known_plan = catalogue_search.text_search("kurtas", "v1")
+    assert known_plan.close_matches == [] and known_plan.did_you_mean == ""
     assert len(known) == 1
 
 
-def test_the_search_condition_can_use_the_gin_index(subset) -> None:
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("kurtha", "kurta"),
+        ("sunglasess", "sunglasses"),
+        ("puma tshrt", "puma tshirts"),
+        ("nike shoos", "nike shoes"),
+        ("men black shoes", ""),
+        ("zzqqxx", ""),
+    ],
+)
+def test_did_you_mean_spells_the_corrected_query_as_the_catalogue_does(search_subset, text, suggestion) -> None:
+    plan = catalogue_search.text_search(text, "test")
+    assert plan.did_you_mean == suggestion
+    if suggestion:
+        assert len(search(suggestion)) >= catalogue_search.FUZZY_BELOW
+
+
+@pytest.mark.parametrize("search_backend", ["postgresql"], indirect=True)
+def test_the_search_condition_can_use_the_gin_index(search_subset) -> None:
     """The text condition is an indexable ``search_vector @@ tsquery``: with sequential scans
     off, PostgreSQL answers it from the GIN index (on 43k products it does so by itself)."""
     from shop.models import Product
@@ -153,12 +156,26 @@ def test_the_search_condition_can_use_the_gin_index(subset) -> None:
     assert "shop_product_search_vector" in plan
 
 
-def test_catalogue_page_search_shows_close_matches_and_relevance(client, subset) -> None:
-    response = client.get("/catalogue/", {"q": "kurtha"})
+@pytest.mark.parametrize("search_backend", ["sqlite"], indirect=True)
+def test_the_sqlite_search_condition_uses_the_fts5_table(search_subset) -> None:
+    from shop.models import Product
+
+    condition = catalogue_search.text_search("red dress", "test").condition()
+    plan = Product.objects.filter(condition).explain()
+    assert "VIRTUAL TABLE INDEX" in plan and "shop_product_fts" in plan, plan
+
+
+def test_catalogue_page_search_shows_close_matches_did_you_mean_and_relevance(client, search_subset) -> None:
+    response = client.get("/catalogue/", {"q": "kurtha", "sort": "relevance", "colour": "Blue"})
     body = response.content.decode()
-    assert response.context["page"].paginator.count == 15
     assert "Including close matches: kurta" in body
     assert '<option value="relevance" selected>Relevance</option>' in body
+    # The suggestion runs the corrected query, keeping the filters (not the sort).
+    suggestion = re.search(r'Did you mean <a href="([^"]*)">([^<]*)</a>\?', body)
+    assert suggestion and suggestion.groups() == ("?q=kurta&amp;colour=Blue", "kurta")
+    response = client.get("/catalogue/", {"q": "kurtha"})
+    assert response.context["page"].paginator.count == 15
+    assert "Did you mean" not in client.get("/catalogue/", {"q": "kurta"}).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -173,20 +190,3 @@ def test_catalogue_page_search_shows_close_matches_and_relevance(client, subset)
 )
 def test_search_words_normalise_shoppers_spellings(text: str, words: list[str]) -> None:
     assert catalogue_search.search_words(text) == words
-
-
-@pytest.mark.parametrize(
-    ("word", "stripped"),
-    [
-        ("dresses", "dress"),
-        ("watches", "watch"),
-        ("kurtas", "kurta"),
-        ("shoes", "shoe"),
-        ("accessories", "accessory"),
-        ("jeans", "jean"),
-        ("glass", "glass"),
-        ("men", "men"),
-    ],
-)
-def test_sqlite_fallback_strips_simple_plurals(word: str, stripped: str) -> None:
-    assert catalogue_search._plural_stripped(word) == stripped

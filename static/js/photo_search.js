@@ -93,7 +93,10 @@
 
   // --- the crop tool ------------------------------------------------------------------------
   function setUpCrop(form) {
-    var file = form.querySelector('input[type="file"]');
+    // "Take a photo" and "Choose from gallery": two inputs of one name; the last chosen counts.
+    var files = Array.prototype.slice.call(form.querySelectorAll('input[type="file"]'));
+    var file = files[0];
+    var chosenLabel = form.querySelector("[data-photo-chosen]");
     var crop = form.querySelector("[data-crop]");
     var stage = form.querySelector("[data-crop-stage]");
     var img = form.querySelector("[data-crop-image]");
@@ -126,11 +129,15 @@
       return [clamp((event.clientX - rect.left) / rect.width), clamp((event.clientY - rect.top) / rect.height)];
     }
 
-    file.addEventListener("change", function () {
+    function picked(source) {
+      files.forEach(function (other) {
+        if (other !== source) other.value = ""; // one photo is sent
+      });
       box = null;
       chosenByShopper = false;
       show();
-      var chosen = file.files && file.files[0];
+      var chosen = source.files && source.files[0];
+      if (chosenLabel) chosenLabel.textContent = chosen ? "Chosen: " + chosen.name : "";
       if (!chosen || !/^image\//.test(chosen.type || "image/")) {
         crop.hidden = true;
         return;
@@ -149,6 +156,11 @@
         crop.hidden = true; // a format the browser cannot show: the server decides
       };
       reader.readAsDataURL(chosen);
+    }
+    files.forEach(function (each) {
+      each.addEventListener("change", function () {
+        picked(each);
+      });
     });
 
     stage.addEventListener("pointerdown", function (event) {

@@ -88,3 +88,24 @@
     if (window.location.hash === "#filters" && narrow.matches) setDrawer(true);
   }
 })();
+
+// The checkout's order summary (a <details data-open-wide>) is a collapsed panel on phones and
+// an open sidebar on wide screens, where its title does not fold it.
+(function () {
+  "use strict";
+  var wide = window.matchMedia("(min-width: 861px)");
+  var panels = document.querySelectorAll("details[data-open-wide]");
+  if (!panels.length) return;
+  function apply() {
+    panels.forEach(function (panel) {
+      panel.open = wide.matches;
+    });
+  }
+  apply();
+  wide.addEventListener("change", apply);
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    var summary = target && target.closest("details[data-open-wide] > summary");
+    if (summary && wide.matches) event.preventDefault();
+  });
+})();

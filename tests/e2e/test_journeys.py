@@ -108,7 +108,7 @@ def test_shopper_searches_by_photo_then_uploads_a_text_file(
     expect(page.get_by_role("heading", name="Search by photo")).to_be_visible()
     expect(page.get_by_role("heading", name="Your matches will appear here")).to_be_visible()
 
-    page.get_by_label("Your photo").set_input_files(photo)
+    page.get_by_label("Choose a photo").set_input_files(photo)
     page.get_by_role("button", name="Find similar products").click()
     expect(page.get_by_role("heading", name="The 5 products that look most like your photo")).to_be_visible()
     preview = page.get_by_role("img", name="Your photo")
@@ -127,7 +127,7 @@ def test_shopper_searches_by_photo_then_uploads_a_text_file(
     # A text file with an image's name is refused with a message.
     notes = tmp_path / "notes.jpg"
     notes.write_text("Shopping list: a red shirt, blue jeans.\n")
-    page.get_by_label("Your photo").set_input_files(notes)
+    page.get_by_label("Choose a photo").set_input_files(notes)
     page.get_by_role("button", name="Find similar products").click()
     error = page.get_by_role("alert")
     expect(error).to_have_text(re.compile("not an image we can read"))

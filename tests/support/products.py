@@ -30,6 +30,11 @@ def admin_product_form(image: object, **overrides: object) -> dict[str, object]:
         "variants-INITIAL_FORMS": "0",
         "variants-MIN_NUM_FORMS": "0",
         "variants-MAX_NUM_FORMS": "1000",
+        # The more images inline (shop.admin.ProductImageInline): none.
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data

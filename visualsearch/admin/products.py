@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from shop.admin import ProductAdmin
 from shop.models import Product
-from visualsearch.models import EmbeddingStatus, ProductEmbedding
+from visualsearch.models import EmbeddingStatus, ImageEmbedding, ProductEmbedding
 from visualsearch.services import embeddings as embedding_services
 
 STATUS_COLOURS: dict[str | None, str] = {
@@ -120,6 +120,17 @@ class ProductEmbeddingAdminMixin(admin.ModelAdmin):
             parts.append(f"computed {row.computed_at:%Y-%m-%d %H:%M} UTC with {row.model_version or 'unknown model'}")
         if row.error:
             parts.append(row.error)
+        more = product.images.count()
+        if more:
+            states = dict(
+                ImageEmbedding.objects.filter(product=product)
+                .values_list("status")
+                .annotate(n=Count("pk"))
+                .values_list("status", "n")
+            )
+            done, failed = states.get(EmbeddingStatus.DONE, 0), states.get(EmbeddingStatus.FAILED, 0)
+            parts.append(f"more images: {done} of {more} embedded" + (f", {failed} failed" if failed else ""))
+            parts += ImageEmbedding.objects.filter(product=product).exclude(error="").values_list("error", flat=True)
         return " · ".join(parts)
 
     @admin.action(description="Compute embeddings for selected products")

@@ -8,9 +8,19 @@ from __future__ import annotations
 import threading
 
 from visualsearch.conf import vs_settings
-from visualsearch.index.base import Hit, NotIndexed, SearchIndex
+from visualsearch.index.base import Hit, ImageHit, ImageSearchIndex, NotIndexed, SearchIndex
 
-__all__ = ["Hit", "NotIndexed", "SearchIndex", "get_index", "index_class_path", "loaded_index", "reset_index"]
+__all__ = [
+    "Hit",
+    "ImageHit",
+    "ImageSearchIndex",
+    "NotIndexed",
+    "SearchIndex",
+    "get_index",
+    "index_class_path",
+    "loaded_index",
+    "reset_index",
+]
 
 _index: SearchIndex | None = None
 _index_lock = threading.Lock()

@@ -30,6 +30,28 @@ class Hit:
     score: float
 
 
+@dataclass(frozen=True)
+class ImageHit:
+    """A hit on one of a product's more images."""
+
+    image_id: int
+    product_id: int
+    score: float
+
+
+@runtime_checkable
+class ImageSearchIndex(Protocol):
+    """An index that also holds the products' more images (``loading.LiveIndex``): photo
+    search then matches a product through any of its photos."""
+
+    def similar_images_to_vector(
+        self, vector: np.ndarray, k: int, filters: Mapping[str, object] | None = None
+    ) -> list[ImageHit]:
+        """The k more images nearest a raw (2048-dim) query, in the space of
+        ``similar_to_vector``, best first (several may show one product)."""
+        ...
+
+
 @runtime_checkable
 class SearchIndex(Protocol):
     def __len__(self) -> int:

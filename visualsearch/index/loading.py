@@ -35,13 +35,14 @@ from visualsearch.index.artifact import SPACE_RAW, SPACE_SIMILAR
 from visualsearch.index.base import Hit, SearchIndex
 from visualsearch.index.changelog import FULL_RELOAD_AFTER, ChangeLogReader, latest_change_id
 from visualsearch.index.faiss_index import FaissIndex
+from visualsearch.index.images import ImageHit, ImageRowBlock, ImageRows
 from visualsearch.index.memory import BLOCK_ROWS, ActiveHead, EmbeddingIndex, RowBlock
 from visualsearch.index.projection import ProjectionData, projection_current, projection_current_id
 from visualsearch.ml import colour as colour_mod
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.ml.head import SimilarityModel
 from visualsearch.ml.photo_projection import PhotoProjection
-from visualsearch.models import ProductEmbedding
+from visualsearch.models import ImageEmbedding, ProductEmbedding
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,44 @@ def embedding_rows(product_ids: Iterable[int] | None = None) -> Any:
     rows = rows.annotate(**{STOCK_FIELD: product_in_stock_expression("product_id")})
     return rows.values_list(
         "product_id", "vector", "colour", *(f"product__{name}" for name in SEARCHABLE_FIELDS), STOCK_FIELD
+    )
+
+
+def image_embedding_rows(product_ids: Iterable[int] | None = None) -> Any:
+    """The searchable more-image rows (of these products): (image id, product id, vector,
+    *FILTER_FIELDS of the product)."""
+    rows = ImageEmbedding.objects.filter(
+        product__is_active=True, vector__isnull=False, model_version__in=served_model_versions()
+    )
+    if product_ids is not None:
+        rows = rows.filter(product_id__in=list(product_ids))
+    rows = rows.annotate(**{STOCK_FIELD: product_in_stock_expression("product_id")})
+    return rows.values_list(
+        "image_id", "product_id", "vector", *(f"product__{name}" for name in SEARCHABLE_FIELDS), STOCK_FIELD
+    )
+
+
+def image_rows_read(projection: ProjectionData | None, head: ActiveHead | None) -> ImageRows:
+    """Every searchable more image, in this projection and head's photo space."""
+    rows = image_embedding_rows().order_by("image_id").iterator(chunk_size=BLOCK_ROWS)
+
+    def blocks() -> Iterator[ImageRowBlock]:
+        pending: list[tuple] = []
+        for row in rows:
+            pending.append(row)
+            if len(pending) == BLOCK_ROWS:
+                yield _image_block(pending)
+                pending = []
+        if pending:
+            yield _image_block(pending)
+
+    return ImageRows(projection, head).fit(blocks())
+
+
+def _image_block(rows: list[tuple]) -> ImageRowBlock:
+    return ImageRowBlock(
+        RowBlock([r[0] for r in rows], _unpack([bytes(r[2]) for r in rows]), [r[3:] for r in rows]),
+        [r[1] for r in rows],
     )
 
 
@@ -179,6 +218,8 @@ class LiveIndex:
         self._refresh_seconds = refresh_seconds
         self.uses_artifacts = uses_artifacts  # serve the newest matching FAISS artifact
         self._index: EmbeddingIndex | FaissIndex = EmbeddingIndex()
+        # The products' more images (photo search only), exact, beside either structure.
+        self._images = ImageRows()
         self._loaded = False
         self._last_check = 0.0
         self._changes = ChangeLogReader()
@@ -236,11 +277,13 @@ class LiveIndex:
             if self.uses_artifacts and self._load_artifact():
                 return
             index, watermark = exact_index_load()
-            self._serve(index, watermark)
+            images = image_rows_read(index.projection, index.head)
+            self._serve(index, watermark, images)
             self.stats["full_loads"] += 1
 
-    def _serve(self, index: EmbeddingIndex | FaissIndex, watermark: int) -> None:
+    def _serve(self, index: EmbeddingIndex | FaissIndex, watermark: int, images: ImageRows) -> None:
         self._index = index
+        self._images = images
         self._changes.restart(watermark)
         self._loaded = True
         self._last_check = time.monotonic()
@@ -283,6 +326,9 @@ class LiveIndex:
             )
             return False
         self._index = FaissIndex(mapped, projection, head)
+        # The artifact holds the main images; the more images are read as they are now (the
+        # change log since the build is applied to both below, harmlessly twice for these).
+        self._images = image_rows_read(projection, head)
         self._apply(changes)
         self._loaded = True
         self._last_check = time.monotonic()
@@ -339,9 +385,18 @@ class LiveIndex:
                 index.upsert(row[0], _unpack([bytes(row[1])])[0], row[3:], colour)
             for pid in changed - present:
                 index.remove(pid)
+            self._apply_images(changed)
         self._changes.advance([cid for cid, _pid in changes])
         self.stats["late_changes"] = self._changes.late_changes
         self.stats["rows_refreshed"] += len(changed)
+
+    def _apply_images(self, changed: set[int]) -> None:
+        """The changed products' more images, read again: each product's rows replaced."""
+        by_product: dict[int, list[tuple[int, np.ndarray, Sequence[Any]]]] = {pid: [] for pid in changed}
+        for row in image_embedding_rows(changed):
+            by_product[row[1]].append((row[0], _unpack([bytes(row[2])])[0], row[3:]))
+        for pid, rows in by_product.items():
+            self._images.replace_product(pid, rows)
 
     # --- inspecting (refreshes first, like every search) ------------------------------------
 
@@ -394,7 +449,19 @@ class LiveIndex:
         return self._index.nbytes
 
     def memory_bytes(self) -> int:
-        return self._index.memory_bytes()
+        """The product index's memory and the more images' rows."""
+        return self._index.memory_bytes() + self._images.memory_bytes()
+
+    @property
+    def image_rows(self) -> int:
+        """How many more images photo search holds (as last loaded: never refreshes)."""
+        return len(self._images)
+
+    def images_of(self, product_id: int) -> list[int]:
+        """The indexed more images of a product (image ids)."""
+        with self._lock:
+            self.ensure_fresh()
+            return self._images.images_of(product_id)
 
     def mapped_bytes(self) -> int:
         index = self._index
@@ -431,6 +498,14 @@ class LiveIndex:
         with self._lock:
             self.ensure_fresh()
             return self._index.similar_to_vector(vector, k, filters)
+
+    def similar_images_to_vector(
+        self, vector: np.ndarray, k: int, filters: Mapping[str, object] | None = None
+    ) -> list[ImageHit]:
+        """The k more images nearest a raw query (photo search: ``ImageSearchIndex``)."""
+        with self._lock:
+            self.ensure_fresh()
+            return self._images.similar_to_vector(vector, k, filters)
 
 
 def index_for_class_path(path: str) -> SearchIndex:

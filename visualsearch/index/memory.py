@@ -85,9 +85,14 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 class EmbeddingIndex:
-    def __init__(self, projection: ProjectionData | None = None, head: ActiveHead | None = None) -> None:
+    def __init__(
+        self, projection: ProjectionData | None = None, head: ActiveHead | None = None, *, similar_space: bool = True
+    ) -> None:
+        """``similar_space=False``: photo search's rows only (a product's more images), no
+        find-similar matrix even with a head (the head's photo space still applies)."""
         self._projection = projection
         self._head = head
+        self._similar_space = similar_space and head is not None
         self._size = 0
         self._ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, self._dims()), dtype=np.float32)
@@ -144,7 +149,7 @@ class EmbeddingIndex:
             ids.extend(int(pid) for pid in block.ids)
             attrs.extend(block.attributes)
             matrices.append(self.project(block.vectors))
-            if self._head is not None:
+            if self._head is not None and self._similar_space:
                 colours = block.colours if block.colours is not None else no_colours(len(block.ids))
                 similar.append(self._head.model.similar_vectors(block.vectors, colours))
         self._matrix = np.vstack(matrices) if matrices else np.zeros((0, self._dims()), dtype=np.float32)
@@ -186,7 +191,7 @@ class EmbeddingIndex:
         order) and colour descriptor (None: none stored)."""
         raw = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         similar = None
-        if self._head is not None:
+        if self._head is not None and self._similar_space:
             colours = no_colours(1) if colour is None else np.asarray(colour, np.float32).reshape(1, -1)
             similar = self._head.model.similar_vectors(raw, colours)[0]
         row = self._row_of.get(product_id)
@@ -259,7 +264,7 @@ class EmbeddingIndex:
         return self._projection.dims if self._projection else FULL_DIMS
 
     def _similar_dims(self) -> int:
-        return self._head.model.dims if self._head is not None else 0
+        return self._head.model.dims if self._head is not None and self._similar_space else 0
 
     @property
     def dims(self) -> int:

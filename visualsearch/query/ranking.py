@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from visualsearch.conf import vs_settings
-from visualsearch.index import Hit, SearchIndex
+from visualsearch.index import Hit, ImageHit, ImageSearchIndex, SearchIndex
 from visualsearch.ml.colour import COLOUR_DIM
-from visualsearch.selectors import stored_vectors_load
+from visualsearch.ml.photo_projection import PhotoProjection
+from visualsearch.selectors import product_photo_vectors_load, stored_image_vectors_load, stored_vectors_load
 
 # product id → (stored 2048-dim vector, stored colour descriptor or None)
 StoredLookup = Callable[[Sequence[int]], dict[int, tuple[np.ndarray, np.ndarray | None]]]
@@ -88,6 +89,7 @@ def rank_photo(
     filters: Mapping[str, object],
     *,
     stored: StoredLookup = stored_vectors_load,
+    stored_images: StoredLookup = stored_image_vectors_load,
     colour_weight: float | None = None,
 ) -> list[Hit]:
     """Photo search's ranking: the k best matches, best first.
@@ -99,7 +101,10 @@ def rank_photo(
     re-scored with the full stored vectors, in that space, plus a colour weight (the learned
     space's own, chosen on validation photos; else VISUALSEARCH_PHOTO_COLOUR_WEIGHT) ×
     colour similarity: a photo of a catalogue product should find that product first (the
-    find-similar head is not used: it groups products by type and loses the exact item)."""
+    find-similar head is not used: it groups products by type and loses the exact item).
+    When the index holds the products' more images (``ImageSearchIndex``), their candidates
+    are scored the same way and every product scores by its best photo, once
+    (``best_per_product``)."""
     projection = index.photo_projection
     if colour_weight is None:
         colour_weight = projection.colour_weight if projection is not None else vs_settings.PHOTO_COLOUR_WEIGHT
@@ -112,23 +117,61 @@ def rank_photo(
             if hit.product_id not in seen:
                 seen.add(hit.product_id)
                 hits.append(hit)
-    if not hits:
+    image_hits = image_candidates(index, queries, photo_candidates(k), filters)
+    if not hits and not image_hits:
         return []
     found = stored([h.product_id for h in hits])
-    if all(h.product_id in found for h in hits):
-        matrix = np.stack([found[h.product_id][0] for h in hits])
-        if projection is not None:
-            matrix, queries = projection.apply(matrix), projection.apply(queries)
-        scores = matrix @ queries.T  # (candidates, variants)
-        colours = [c for c in (found[h.product_id][1] for h in hits) if c is not None]
-        if weight > 0 and colour is not None and len(colours) == len(hits):  # all or none: comparable scores
-            scores = scores + weight * (np.stack(colours) @ _variant_colours(colour, len(queries)).T)
-        scores = scores.max(axis=1)
-        order = np.argsort(-scores, kind="stable")
-        hits = [Hit(hits[i].product_id, float(scores[i])) for i in order]
+    found_images = stored_images([h.image_id for h in image_hits]) if image_hits else {}
+    if all(h.product_id in found for h in hits) and all(h.image_id in found_images for h in image_hits):
+        rows = [found[h.product_id] for h in hits] + [found_images[h.image_id] for h in image_hits]
+        scores = _photo_scores(rows, queries, colour, projection, weight)
+        owners = [h.product_id for h in hits] + [h.product_id for h in image_hits]
+        hits = [Hit(pid, float(s)) for pid, s in zip(owners, scores, strict=True)]
     else:  # a candidate changed model or vanished since the index refreshed: the index's order
-        hits.sort(key=lambda h: -h.score)
-    return hits[:k]
+        hits = [*hits, *(Hit(h.product_id, h.score) for h in image_hits)]
+    return best_per_product(hits)[:k]
+
+
+def image_candidates(index: SearchIndex, queries: np.ndarray, k: int, filters: Mapping[str, object]) -> list[ImageHit]:
+    """The more images nearest each query row (none when the index holds none), each once."""
+    if not isinstance(index, ImageSearchIndex):
+        return []
+    out: dict[int, ImageHit] = {}
+    for query in queries:
+        for hit in index.similar_images_to_vector(query, k, filters):
+            out.setdefault(hit.image_id, hit)
+    return list(out.values())
+
+
+def best_per_product(hits: Sequence[Hit]) -> list[Hit]:
+    """Hits on several photos of a product collapsed to one per product, with its best score;
+    best first (ties keep their order)."""
+    best: dict[int, Hit] = {}
+    for hit in hits:
+        current = best.get(hit.product_id)
+        if current is None or hit.score > current.score:
+            best[hit.product_id] = hit
+    return sorted(best.values(), key=lambda h: -h.score)
+
+
+def _photo_scores(
+    rows: Sequence[tuple[np.ndarray, np.ndarray | None]],
+    queries: np.ndarray,
+    colour: np.ndarray | None,
+    projection: PhotoProjection | None,
+    weight: float,
+) -> np.ndarray:
+    """Each stored photo's score against the query: its best variant's similarity in photo
+    search's space, plus the colour term (when every candidate has a colour descriptor: all
+    or none, so that scores stay comparable)."""
+    matrix = np.stack([vector for vector, _colour in rows])
+    if projection is not None:
+        matrix, queries = projection.apply(matrix), projection.apply(queries)
+    scores = matrix @ queries.T  # (candidates, variants)
+    colours = [c for _vector, c in rows if c is not None]
+    if weight > 0 and colour is not None and len(colours) == len(rows):
+        scores = scores + weight * (np.stack(colours) @ _variant_colours(colour, len(queries)).T)
+    return np.asarray(scores.max(axis=1))
 
 
 def raw_photo_score(
@@ -136,22 +179,26 @@ def raw_photo_score(
     colour: np.ndarray | None,
     product_id: int,
     *,
-    stored: StoredLookup = stored_vectors_load,
+    stored_photos: Callable[[int], list[tuple[np.ndarray, np.ndarray | None]]] = product_photo_vectors_load,
 ) -> float | None:
     """The score "nothing close" is calibrated on (``photo_quality``): the raw cosine of the
     photo and a product plus VISUALSEARCH_PHOTO_COLOUR_WEIGHT × colour similarity, whatever
-    space ranked the results. None when the product's vector is gone."""
-    found = stored([product_id]).get(product_id)
-    if found is None:
+    space ranked the results, by the product's best photo (its main image or a more image,
+    as the ranking). None when the product has no stored vector."""
+    photos = stored_photos(product_id)
+    if not photos:
         return None
-    product_vector, product_colour = found
-    query = np.asarray(vector, dtype=np.float32).reshape(-1, len(product_vector))
-    scores = np.asarray(query @ np.asarray(product_vector, np.float32), np.float64)
-    if colour is not None and product_colour is not None:
-        scores += float(vs_settings.PHOTO_COLOUR_WEIGHT) * (
-            _variant_colours(colour, len(query)) @ np.asarray(product_colour, np.float32)
-        )
-    return float(scores.max())
+    best = None
+    for product_vector, product_colour in photos:
+        query = np.asarray(vector, dtype=np.float32).reshape(-1, len(product_vector))
+        scores = np.asarray(query @ np.asarray(product_vector, np.float32), np.float64)
+        if colour is not None and product_colour is not None:
+            scores += float(vs_settings.PHOTO_COLOUR_WEIGHT) * (
+                _variant_colours(colour, len(query)) @ np.asarray(product_colour, np.float32)
+            )
+        score = float(scores.max())
+        best = score if best is None else max(best, score)
+    return best
 
 
 def is_close_match(hits: Sequence[Hit], raw_score: float | None = None) -> bool:
@@ -163,6 +210,14 @@ def is_close_match(hits: Sequence[Hit], raw_score: float | None = None) -> bool:
         return False
     score = hits[0].score if raw_score is None else raw_score
     return score >= float(vs_settings.PHOTO_CLOSE_THRESHOLD)
+
+
+def is_exact_match(raw_score: float | None) -> bool:
+    """Whether a best match's raw score (``raw_photo_score``) makes it the photographed product
+    itself: at least VISUALSEARCH_PHOTO_EXACT_THRESHOLD (``exact_match_threshold``), and never
+    below the "nothing close" threshold."""
+    threshold = max(float(vs_settings.PHOTO_EXACT_THRESHOLD), float(vs_settings.PHOTO_CLOSE_THRESHOLD))
+    return raw_score is not None and raw_score >= threshold
 
 
 def _variant_colours(colour: np.ndarray, variants: int) -> np.ndarray:

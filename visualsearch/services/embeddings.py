@@ -19,12 +19,12 @@ from django.utils import timezone
 
 from core.images import ImageRejected
 from shop.conf import shop_settings
-from shop.models import Product
+from shop.models import Product, ProductImage
 from visualsearch.conf import vs_settings
 from visualsearch.ml import colour as colour_mod
 from visualsearch.ml import embedder
 from visualsearch.ml.preprocessing import bytes_to_model_input
-from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
+from visualsearch.models import EmbeddingStatus, ImageEmbedding, ProductEmbedding, ReindexJob
 from visualsearch.services.changelog import index_changes_record
 from visualsearch.services.job_progress import reindex_job_check_finished, reindex_jobs_close_finished_meanwhile
 from visualsearch.services.task_queue import task_queue
@@ -43,11 +43,16 @@ class ComputeResult:
     done: int = 0
     unchanged: int = 0
     failed: int = 0
+    # The products' more images (``image_embeddings_compute``): computed, and failed.
+    images_done: int = 0
+    images_failed: int = 0
 
     def add(self, other: ComputeResult) -> None:
         self.done += other.done
         self.unchanged += other.unchanged
         self.failed += other.failed
+        self.images_done += other.images_done
+        self.images_failed += other.images_failed
 
 
 def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -119,8 +124,9 @@ class _Loaded:
     colour: bytes | None = None  # the colour descriptor (visualsearch.ml.colour), stored form
 
 
-def _load_image(product: Product) -> _Loaded:
-    """Read one product image from storage and prepare the model input (runs in a thread)."""
+def _load_image(product: Product | ProductImage) -> _Loaded:
+    """Read one product image (its main image, or one of its more images: then ``product_id``
+    holds the image's id) from storage and prepare the model input (runs in a thread)."""
     name = product.image.name
     if not name:
         return _Loaded(product.pk, error="The product has no image.")
@@ -145,7 +151,7 @@ def _load_image(product: Product) -> _Loaded:
         return _Loaded(product.pk, checksum, error=f"Unreadable image {name}: {type(exc).__name__}: {exc}")
 
 
-def _load_images(products: Sequence[Product]) -> list[_Loaded]:
+def _load_images(products: Sequence[Product] | Sequence[ProductImage]) -> list[_Loaded]:
     return [_load_image(p) for p in products]
 
 
@@ -298,12 +304,119 @@ def embeddings_compute(
                     done=len(vectors), unchanged=len(unchanged), failed=sum(1 for item in loaded if item.error)
                 )
             )
+            # The same products' more images, before the job can count these products done.
+            result.add(image_embeddings_compute([item.product_id for item in loaded], force=force))
             if job_id is not None:
                 reindex_job_check_finished(job_id)
             on_chunk(len(loaded))
     if job_id is None:
         reindex_jobs_close_finished_meanwhile(current.values())
     return result
+
+
+def image_embeddings_compute(product_ids: Sequence[int], *, force: bool = False) -> ComputeResult:
+    """Compute and store the embeddings of these products' more images (``ProductImage``;
+    the main image is ``embeddings_compute``'s), by the same rules: an image whose bytes match
+    its stored embedding (same sha256, same model) is skipped unless ``force``; an unreadable
+    or missing one is recorded failed with the reason (a previous vector keeps serving).
+    Each stored vector is written to the change log under its product."""
+    version = embedder.MODEL_VERSION
+    result = ComputeResult()
+    images = list(
+        ProductImage.objects.filter(product_id__in=list(product_ids)).only("pk", "product_id", "image").order_by("pk")
+    )
+    if not images:
+        return result
+    product_of = {image.pk: image.product_id for image in images}
+    current = {
+        row.image_id: row
+        for row in ImageEmbedding.objects.filter(image_id__in=list(product_of)).only(
+            "image_id", "source_checksum", "model_version", "status"
+        )
+    }
+    for chunk in chunked(images, vs_settings.BATCH_SIZE):
+        loaded = _load_images(chunk)  # product_id: the image's id
+        unchanged = set()
+        if not force:
+            for item in loaded:
+                row = current.get(item.product_id)
+                if (
+                    row is not None
+                    and not item.error
+                    and row.source_checksum == item.checksum
+                    and row.model_version == version
+                    and row.status == EmbeddingStatus.DONE
+                ):
+                    unchanged.add(item.product_id)
+        todo = [item for item in loaded if not item.error and item.product_id not in unchanged]
+        vectors: dict[int, np.ndarray] = {}
+        if todo:
+            batch = embedder.embed_batch(np.stack([item.pixels for item in todo if item.pixels is not None]))
+            vectors = {item.product_id: vec for item, vec in zip(todo, batch, strict=True)}
+        _store_image_chunk(loaded, vectors, unchanged, product_of, version)
+        result.add(ComputeResult(images_done=len(vectors), images_failed=sum(1 for item in loaded if item.error)))
+    return result
+
+
+def _store_image_chunk(
+    loaded: list[_Loaded],
+    vectors: dict[int, np.ndarray],
+    unchanged: set[int],
+    product_of: dict[int, int],
+    version: str,
+) -> None:
+    now = timezone.now()
+    done: list[ImageEmbedding] = []
+    failed: list[ImageEmbedding] = []
+    for item in loaded:
+        if item.product_id in unchanged:
+            continue
+        row = ImageEmbedding(
+            image_id=item.product_id,
+            product_id=product_of[item.product_id],
+            source_checksum=item.checksum,
+            computed_at=now,
+            model_version=version,
+        )
+        if item.error:
+            row.status, row.error = EmbeddingStatus.FAILED, item.error
+            failed.append(row)
+        else:
+            row.status, row.error = EmbeddingStatus.DONE, ""
+            row.vector = vectors[item.product_id].astype("<f4").tobytes()
+            row.colour = item.colour
+            done.append(row)
+    with transaction.atomic():
+        # An image deleted while it was being embedded is not brought back.
+        alive = set(
+            ProductImage.objects.filter(pk__in=[r.image_id for r in done + failed]).values_list("pk", flat=True)
+        )
+        done = [r for r in done if r.image_id in alive]
+        failed = [r for r in failed if r.image_id in alive]
+        if done:
+            ImageEmbedding.objects.bulk_create(
+                done,
+                update_conflicts=True,
+                unique_fields=["image"],
+                update_fields=[
+                    "vector",
+                    "colour",
+                    "status",
+                    "error",
+                    "model_version",
+                    "source_checksum",
+                    "computed_at",
+                    "updated",
+                ],
+            )
+        if failed:
+            ImageEmbedding.objects.bulk_create(
+                failed,
+                update_conflicts=True,
+                unique_fields=["image"],
+                update_fields=["status", "error", "computed_at", "updated"],
+            )
+        index_changes_record({r.product_id for r in done})
 
 
 def embeddings_compute_or_fail(

@@ -7,11 +7,11 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core.background import background_submit
-from shop.models import Product
+from shop.models import Product, ProductImage
 from visualsearch.ml.embedder import MODEL_VERSION
 from visualsearch.models import EmbeddingStatus, ProductEmbedding, ReindexJob
 from visualsearch.selectors import reindex_job_running
@@ -38,7 +38,11 @@ def reindex_targets(mode: str) -> QuerySet[Product]:
     products = Product.objects.filter(is_active=True)
     if mode == ReindexJob.Mode.MISSING:
         current = Q(embedding__status=EmbeddingStatus.DONE, embedding__model_version=MODEL_VERSION)
-        products = products.exclude(current)
+        # …or a more image without a current embedding (new, failed, or of another model).
+        stale_images = ProductImage.objects.filter(product=OuterRef("pk")).exclude(
+            embedding__status=EmbeddingStatus.DONE, embedding__model_version=MODEL_VERSION
+        )
+        products = products.filter(~current | Exists(stale_images))
     return products.order_by("pk")
 
 

@@ -128,8 +128,10 @@ def test_search_by_photo_with_a_crop_box(browser, shop, tmp_path: Path, width: i
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(base + "/search/photo/")
-        file_input = page.locator('form.upload-form input[type="file"]')
-        assert file_input.get_attribute("capture") == "environment"
+        camera = page.locator('form.upload-form input[type="file"][capture="environment"]')
+        assert camera.get_attribute("accept") == "image/*"
+        # The gallery's input (no capture) is the one a desktop offers.
+        file_input = page.locator('form.upload-form input[type="file"]:not([capture])')
         assert file_input.get_attribute("accept") == "image/*"
         file_input.set_input_files(str(path))
         expect(page.locator("form.upload-form [data-crop]")).to_be_visible()
@@ -163,7 +165,7 @@ def test_search_by_photo_with_a_crop_box(browser, shop, tmp_path: Path, width: i
         token = page.locator('form.refine-form input[name="q"]').input_value()
         assert token
         # The crop box on the "another photo" form, over the results, for the screenshot.
-        page.locator('form.upload-form input[type="file"]').set_input_files(str(path))
+        page.locator('form.upload-form input[type="file"]:not([capture])').set_input_files(str(path))
         expect(page.locator("form.upload-form [data-crop]")).to_be_visible()
         drag_box(page, photo.box)
         assert_accessible(page)

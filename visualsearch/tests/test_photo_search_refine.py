@@ -307,7 +307,11 @@ def test_a_plain_gradient_is_nothing_close_with_the_real_model(
 
 def test_the_form_offers_the_camera_the_crop_tool_and_progress(client: Client, catalogue) -> None:
     html = client.get(PAGE).content.decode()
-    assert re.search(r'<input type="file" name="image" accept="image/\*" capture="environment"', html)
+    # Two buttons: the camera (capture) and the gallery (no capture: it would hide the gallery).
+    inputs = re.findall(r'<input type="file"[^>]*>', html)
+    assert len(inputs) == 2 and all('name="image"' in i and 'accept="image/*"' in i for i in inputs)
+    assert 'capture="environment"' in inputs[0] and "capture" not in inputs[1]
+    assert "Take a photo" in html and "Choose from gallery" in html
     assert 'src="/static/js/photo_search.js" defer' in html
     for hook in ("data-crop-stage", "data-crop-box", 'name="box"', "data-search-button", "data-search-progress"):
         assert hook in html
@@ -325,8 +329,8 @@ def test_find_similar_refinements_name_the_products_values_and_show_no_scores(cl
     product = next(p for p in catalogue if p.gender in ("Men", "Women") and p.base_colour)
     html = client.get(f"/products/{product.pk}/similar/").content.decode()
     assert f"Only {product.gender}" in html
-    assert f"Same colour ({value_label(product.base_colour)})" in html
-    assert f"Same product type ({value_label(product.article_type)})" in html
+    assert f"Same colour ({value_label(product.base_colour, 'colour')})" in html
+    assert f"Same product type ({value_label(product.article_type, 'type')})" in html
     assert "Same sub category" not in html and "Same article type" not in html
     section = html.split('<section class="similar-results">', 1)[1]
     assert not re.search(r"\b[01]\.\d\d\b", section)  # no raw scores on a shopper page

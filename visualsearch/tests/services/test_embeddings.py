@@ -108,7 +108,7 @@ def test_an_unreadable_image_fails_with_its_reason_and_the_batch_goes_on(
 
     result = embed_products.delay([first.pk, broken.pk, last.pk]).get()
 
-    assert result == {"done": 2, "unchanged": 0, "failed": 1}
+    assert result == {"done": 2, "unchanged": 0, "failed": 1, "images_done": 0, "images_failed": 0}
     row = embedding(broken)
     assert row.status == EmbeddingStatus.FAILED
     assert reason in row.error and broken.image.name in row.error

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('visualsearch', '0005_index_artifact_tuning'),
+        ('visualsearch', '0006_image_embedding'),
     ]
 
     operations = [
