@@ -7,6 +7,7 @@ through the service and the Celery task."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def test_two_planted_items_give_two_rows_in_the_api(active: ItemLocaliser, held_
     scene, body = answered
     items = body["items"]
     for entry in items:
-        assert set(entry) == {"box", "score", "source", "close_match", "results"}
+        assert set(entry) == {"box", "score", "source", "close_match", "exact_match", "results"}
         assert len(entry["box"]) == 4 and entry["source"] == "detected" and 0 < entry["score"] <= 1
         assert 1 <= len(entry["results"]) <= 5 and isinstance(entry["close_match"], bool)
     assert [e["score"] for e in items] == sorted((e["score"] for e in items), reverse=True)
@@ -102,6 +103,16 @@ def test_two_planted_items_give_two_rows_in_the_api(active: ItemLocaliser, held_
     assert again.json()["results"] == items[1]["results"] and again.json()["item"] == 1
     refused = client.post(PHOTO_API, {"q": body["token"], "item": "7"})
     assert refused.status_code == 400 and "item" in refused.json()["error"]["message"]
+    # Price rules apply per item: "cheaper" is below each item's own best match (left out).
+    for rank, product in enumerate(held_out):
+        Product.objects.filter(pk=product.pk).update(price=Decimal(100 + 50 * rank))
+    prices = dict(Product.objects.filter(pk__in=[p.pk for p in held_out]).values_list("pk", "price"))
+    cheaper = client.post(PHOTO_API, {"q": body["token"], "item": "1", "cheaper": "true"}).json()
+    assert cheaper["item"] == 1 and cheaper["results"] == cheaper["items"][1]["results"]
+    for before, after in zip(items, cheaper["items"], strict=True):
+        best = before["results"][0]["id"]
+        assert all(r["id"] != best and prices[r["id"]] < prices[best] for r in after["results"])
+    assert cheaper["filters"]["cheaper_than"] == float(prices[items[1]["results"][0]["id"]])
 
 
 def test_a_drawn_box_wins_over_detection(active: ItemLocaliser, held_out: list[Product]) -> None:

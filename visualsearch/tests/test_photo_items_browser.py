@@ -83,7 +83,11 @@ def test_two_items_two_outlines_two_rows_then_tap_one(
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(base + "/search/photo/")
-        page.locator('form.upload-form input[type="file"]').set_input_files(str(path))
+        # The phone layout's two buttons stay beside the items (the camera's only on phones).
+        expect(page.locator(".photo-pick-gallery")).to_be_visible()
+        if width < 861:
+            expect(page.locator(".photo-pick-camera")).to_be_visible()
+        page.locator('form.upload-form input[type="file"]:not([capture])').set_input_files(str(path))
         page.locator('form.upload-form input[name="in_stock"]').uncheck()  # the test's products have no sizes
         page.locator("form.upload-form [data-search-button]").click()
         page.wait_for_url("**/search/photo/")
@@ -108,6 +112,8 @@ def test_two_items_two_outlines_two_rows_then_tap_one(
         expect(page.locator("#results section.item-row").first.locator("article.card").first).to_have_attribute(
             "data-product-id", str(second_first)
         )
+        # The refinements (a drawer on phones) refine the item shown.
+        expect(page.locator('.refine-drawer input[name="item"]')).to_have_value("1")
         page.screenshot(path=str(SCREENSHOTS / f"photo-items-{width}-item-2.png"), full_page=True)
         assert_accessible(page)
         assert errors == [], errors
