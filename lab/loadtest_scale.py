@@ -40,6 +40,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
+from lab import service_time
 from visualsearch.conf import vs_settings
 
 ROOT = Path(settings.BASE_DIR)
@@ -236,6 +237,46 @@ def stack_start(folder: Path, broker: str, probe_path: str, log: Callable[[str],
     return stack
 
 
+def stack_meter(stack: Stack, broker: str) -> service_time.CpuMeter:
+    """CPU time per part of the running stack (gunicorn, the query worker, nginx, this
+    database's PostgreSQL backends, the broker's Redis server)."""
+    redis = service_time.redis_pid(broker)
+
+    def tree(name: str) -> Callable[[], list[int]]:
+        return lambda: service_time.process_tree(stack.processes[name].popen.pid) if name in stack.processes else []
+
+    return service_time.CpuMeter(
+        {
+            "gunicorn": tree("gunicorn"),
+            "query_worker": tree("query_worker"),
+            "nginx": tree("nginx"),
+            "postgres": service_time.postgres_backends,
+            "redis": lambda: [redis] if redis else [],
+        }
+    )
+
+
+def profile_run(stack: Stack, traffic: Traffic, photo_paths: list[Path], requests: int, out: Path) -> list[str]:
+    """``lab.request_profile`` in a process with the stack's settings (production: DEBUG off,
+    the FAISS index, photo search through the query worker); its report goes to ``out``, its
+    summary lines are returned."""
+    import json
+
+    spec = stack.folder / "profile-traffic.json"
+    spec.write_text(
+        json.dumps(
+            {"product_ids": traffic.product_ids, "pages": traffic.pages, "photos": [str(p) for p in photo_paths]}
+        )
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "lab.request_profile", "--requests", str(requests)]
+    command += ["--traffic", str(spec), "--out", str(out.resolve())]
+    subprocess.run(command, cwd=ROOT, env=stack.env, check=True, timeout=1800)
+    summary = [line for line in out.read_text().splitlines() if line and not line.startswith("#")]
+    kinds = [line for line in summary if line.split(":")[0] in KINDS][: len(KINDS)]
+    return [f"  profiled in-process ({out}): {line}" for line in kinds]
+
+
 def wait_for_photo_search(stack: Stack, photo: bytes, timeout: float = 300) -> float:
     """Seconds until a photo search answers 200 (the query worker has loaded the model)."""
     started = time.perf_counter()
@@ -292,11 +333,33 @@ class LoadResult:
         return float(np.percentile(values, q)) if values else float("nan")
 
 
+def request_for(kind: str, rng: random.Random, traffic: Traffic) -> tuple[str, str, bytes | None, dict[str, str]]:
+    """One request of ``kind``: method, path, body, headers."""
+    headers = {"Host": "127.0.0.1"}
+    if kind == "catalogue":
+        return "GET", f"/?page={rng.randint(1, traffic.pages)}", None, headers
+    if kind == "similar_page":
+        return "GET", f"/products/{rng.choice(traffic.product_ids)}/similar/", None, headers
+    if kind == "similar_api":
+        return "GET", f"/api/products/{rng.choice(traffic.product_ids)}/similar?k=5", None, headers
+    body, headers["Content-Type"] = multipart("image", "photo.jpg", rng.choice(traffic.photos))
+    return "POST", "/api/search/photo?k=5", body, headers
+
+
 def shoppers_run(
-    port: int, traffic: Traffic, *, shoppers: int = 8, requests: int = 2000, seconds: float = 180, seed: int = 0
+    port: int,
+    traffic: Traffic,
+    *,
+    shoppers: int = 8,
+    requests: int = 2000,
+    seconds: float = 180,
+    seed: int = 0,
+    think: float = 0.0,
 ) -> LoadResult:
     """``shoppers`` threads, each one keep-alive connection through nginx, until ``requests``
-    were sent in all or ``seconds`` passed."""
+    were sent in all or ``seconds`` passed. ``think``: each shopper waits this long on average
+    (exponentially distributed) after each answer before its next click; 0 is a closed loop
+    with no pause (a stress test: as many requests as the stack can answer)."""
     latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}
     errors = dict.fromkeys(KINDS, 0)
     first_error: dict[str, str] = {}
@@ -307,24 +370,15 @@ def shoppers_run(
     def shopper(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        if think > 0:  # shoppers arrive spread out, not all at once
+            time.sleep(min(rng.expovariate(1 / think), max(0.0, deadline - time.monotonic())))
         while time.monotonic() < deadline:
             with lock:
                 if sent[0] >= requests:
                     break
                 sent[0] += 1
             kind = rng.choices(KINDS, WEIGHTS)[0]
-            headers = {"Host": "127.0.0.1"}
-            body = None
-            method = "GET"
-            if kind == "catalogue":
-                path = f"/?page={rng.randint(1, traffic.pages)}"
-            elif kind == "similar_page":
-                path = f"/products/{rng.choice(traffic.product_ids)}/similar/"
-            elif kind == "similar_api":
-                path = f"/api/products/{rng.choice(traffic.product_ids)}/similar?k=5"
-            else:
-                method, path = "POST", "/api/search/photo?k=5"
-                body, headers["Content-Type"] = multipart("image", "photo.jpg", rng.choice(traffic.photos))
+            method, path, body, headers = request_for(kind, rng, traffic)
             started = time.perf_counter()
             failure = ""
             try:
@@ -344,6 +398,8 @@ def shoppers_run(
                 else:
                     errors[kind] += 1
                     first_error.setdefault(kind, f"{method} {path}: {failure}")
+            if think > 0:
+                time.sleep(min(rng.expovariate(1 / think), max(0.0, deadline - time.monotonic())))
         conn.close()
 
     started = time.perf_counter()
@@ -398,16 +454,57 @@ def cold_start(stack: Stack, probe_path: str, *, drop: bool = True) -> ColdStart
 # --- the report -----------------------------------------------------------------------------
 
 
+def cpu_description() -> str:
+    """The CPU as ``lscpu`` names it, with its vector instruction sets (from /proc/cpuinfo)."""
+    model, flags = "unknown CPU", set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16"]
+    present = [f for f in wanted if f in flags]
+    return f"{model}, {os.cpu_count()} CPUs, flags: {' '.join(present) or 'no AVX2'}"
+
+
+@dataclass
+class Phase:
+    """One load model's traffic: its name, what it means, and what it measured."""
+
+    name: str
+    description: str
+    load: LoadResult
+    load_average: tuple[float, float]  # 1-minute load average before and after
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per part of the stack
+
+
 @dataclass
 class Report:
     products: int
     build_s: dict[str, float]
     tuning: dict[str, dict]
     forward_ms: list[float]
-    load: LoadResult
+    phases: list[Phase]
     cold: ColdStart | None
     shoppers: int
-    load_average: tuple[float, float]  # 1-minute load average before and after the traffic
+    service: list[str] = field(default_factory=list)  # lab.service_time.lines
+    target_phase: str = ""  # the phase the targets are read against
+
+    def verdicts(self, load: LoadResult) -> list[tuple[str, float, float, bool]]:
+        """(target, measured, limit, met) for each target."""
+        forward = statistics.median(self.forward_ms)
+        out = []
+        names = {"similar_api": "find similar API", "catalogue": "catalogue page"}
+        for (kind, q), limit in TARGET_MS.items():
+            value = load.percentile(kind, q)
+            out.append((f"{names[kind]} p{q} ≤ {limit:.0f} ms", value, limit, value <= limit))
+        photo = load.percentile("photo", 50)
+        limit = PHOTO_TARGET_RATIO * forward
+        target = f"photo search p50 ≤ {PHOTO_TARGET_RATIO}× forward pass ({limit:.0f} ms)"
+        out.append((target, photo, limit, photo <= limit))
+        return out
 
     def lines(self) -> list[str]:
         forward = statistics.median(self.forward_ms)
@@ -418,38 +515,44 @@ class Report:
                 f"of the exact top {t.get('k', 5)} "
                 f"(target {t['target']:.3f}{'' if t['reached'] else ', NOT reached within ' + str(t['bound'])})"
             )
-        load = self.load
-        total = sum(len(v) for v in load.latencies_ms.values())
-        out.append(
-            f"  {self.shoppers} shoppers through nginx → gunicorn: {total:,} requests in {load.seconds:.0f} s "
-            f"({total / max(load.seconds, 1e-9):.1f}/s), errors {sum(load.errors.values())}"
-        )
+        out.append(f"  machine: {cpu_description()}")
         out.append(f"  bare forward pass (embed_batch of 1 photo): p50 {forward:.0f} ms")
-        out.append(
-            f"  machine: {os.cpu_count()} CPUs, load average {self.load_average[0]:.1f} before the traffic, "
-            f"{self.load_average[1]:.1f} after (1 min)"
-        )
-        for kind in KINDS:
-            n = len(load.latencies_ms[kind])
-            p50, p99 = load.percentile(kind, 50), load.percentile(kind, 99)
-            verdicts = []
-            for (target_kind, q), limit in TARGET_MS.items():
-                if target_kind == kind:
-                    value = p50 if q == 50 else p99
-                    verdicts.append(f"p{q} ≤ {limit:.0f} ms {'met' if value <= limit else 'NOT met'}")
-            if kind == "photo":
-                limit = PHOTO_TARGET_RATIO * forward
-                ratio = p50 / forward
-                verdicts.append(
-                    f"p50 {ratio:.2f}× the forward pass, ≤ {PHOTO_TARGET_RATIO}× "
-                    f"({limit:.0f} ms) {'met' if p50 <= limit else 'NOT met'}"
-                )
+        out.extend(self.service)
+        for phase in self.phases:
+            load = phase.load
+            total = sum(len(v) for v in load.latencies_ms.values())
+            cpu = sum(phase.cpu_s.values())
             out.append(
-                f"  {kind:<13} n {n:>5}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  errors {load.errors[kind]}"
-                + (f"  [{'; '.join(verdicts)}]" if verdicts else "")
+                f"  [{phase.name}] {self.shoppers} shoppers through nginx → gunicorn, {phase.description}: "
+                f"{total:,} requests in {load.seconds:.0f} s ({total / max(load.seconds, 1e-9):.1f}/s), "
+                f"errors {sum(load.errors.values())}; load average {phase.load_average[0]:.1f} before, "
+                f"{phase.load_average[1]:.1f} after (1 min)"
             )
-        out.extend(f"  first {kind} error: {error}" for kind, error in load.first_error.items())
+            if phase.cpu_s:
+                parts = ", ".join(f"{k} {1000 * v / max(total, 1):.1f}" for k, v in phase.cpu_s.items())
+                out.append(
+                    f"    the stack used {cpu / max(load.seconds, 1e-9):.2f} of {os.cpu_count()} CPUs; "
+                    f"CPU ms per request: {parts}"
+                )
+            for kind in KINDS:
+                n = len(load.latencies_ms[kind])
+                p50, p99 = load.percentile(kind, 50), load.percentile(kind, 99)
+                extra = f"  ({p50 / forward:.2f}× the forward pass)" if kind == "photo" else ""
+                out.append(
+                    f"  {kind:<13} n {n:>5}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  errors {load.errors[kind]}{extra}"
+                )
+            out.extend(f"  first {kind} error: {error}" for kind, error in load.first_error.items())
         if self.cold is not None:
             how = "page cache dropped" if self.cold.cache_dropped else "page cache NOT dropped"
             out.append(f"  cold start of a web worker ({how}): {self.cold.seconds:.1f} s to its first find similar")
+        if self.phases:
+            names = [p.name for p in self.phases]
+            out.append(
+                f"  targets (read against [{self.target_phase or names[0]}]): "
+                + " | ".join(f"[{name}]" for name in names)
+            )
+            table = [self.verdicts(p.load) for p in self.phases]
+            for i, (target, *_rest) in enumerate(table[0]):
+                cells = [f"{row[i][1]:8.1f} ms {'PASS' if row[i][3] else 'FAIL'}" for row in table]
+                out.append(f"    {target:<52} " + " | ".join(cells))
         return out

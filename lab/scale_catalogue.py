@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -269,6 +270,22 @@ def projection_store(cat: SyntheticCatalogue, *, sample_rows: int = 20_000, seed
             fitted_on=len(rows),
             explained_variance=share,
         )
+
+
+def artifact_reusable(products: int) -> Any:
+    """The newest ready index artifact when an earlier run built it for this catalogue as it
+    still is (``products`` rows, the current projection, nothing changed since: the change log
+    ends at its watermark), else None."""
+    from visualsearch.index.changelog import latest_change_id
+    from visualsearch.index.loading import newest_ready_artifact
+    from visualsearch.index.projection import projection_current_id
+
+    row = newest_ready_artifact()
+    if row is None or row.rows != products or row.projection_id != projection_current_id():
+        return None
+    if row.change_watermark < latest_change_id():
+        return None
+    return row
 
 
 def catalogue_clear() -> int:

@@ -28,6 +28,9 @@ class ShopSettings:
     # 8 MP keeps any one file's decoding under 150 MB (a lossless WebP costs ~16 bytes a pixel
     # to decode, an RGBA PNG ~8): `manage.py bench_decode --path staff --path embedding`.
     IMAGE_MAX_DECODED_PIXELS: int = 8_000_000
+    # The catalogue's counts and facet counts, kept in the shared "catalogue" cache under the
+    # catalogue version (shop/caching.py: a product change shows at once), at most this long.
+    CATALOGUE_CACHE_SECONDS: int = 3600
 
 
 CURRENCY_SYMBOLS: dict[str, str] = {"INR": "₹", "EUR": "€", "USD": "$", "GBP": "£"}

@@ -13,6 +13,7 @@ from django.db.models.expressions import OrderBy
 from django.http import QueryDict
 
 from shop.attributes import ATTRIBUTES
+from shop.caching import catalogue_cached
 from shop.models import CatalogueVersion, Product, ProductVariant
 from shop.search import text_search
 
@@ -41,7 +42,6 @@ SORTS: dict[str, tuple[str, list]] = {
 # The "Sale" filter's query-string parameter: only products with a compare-at price.
 SALE_PARAM = "sale"
 DEFAULT_SORT = "newest"
-FACET_CACHE_SECONDS = 60
 
 
 @dataclass
@@ -148,16 +148,15 @@ class FacetValue:
 
 def facet_counts(query: CatalogueQuery, catalogue_version: str) -> dict[str, list[FacetValue]]:
     """For each facet, its values with counts. A facet's counts apply every other filter but
-    its own, so the shopper sees the alternatives to what they picked. Cached per process,
-    keyed by the catalogue's version so edits show at once."""
+    its own, so the shopper sees the alternatives to what they picked. Cached for every
+    process (shop.caching), keyed by the catalogue's version so edits show at once."""
     facets: dict[str, list[FacetValue]] = {}
     base = Product.objects.filter(is_active=True).filter(_price_filter(query))
     if query.text:
         base = base.filter(text_search(query.text, catalogue_version).condition())
     for key, (field_name, _label) in FACETS.items():
-        cache_key = f"facets:{catalogue_version}:{key}:{query.cache_key(without=key)}"
-        counts = cache.get(cache_key)
-        if counts is None:
+
+        def count(key: str = key, field_name: str = field_name) -> list[tuple[str, int]]:
             rows = (
                 base.filter(_facet_filter(query, without=key))
                 .exclude(**{field_name: ""})
@@ -165,21 +164,19 @@ def facet_counts(query: CatalogueQuery, catalogue_version: str) -> dict[str, lis
                 .annotate(n=Count("id"))
                 .order_by("-n", field_name)
             )
-            counts = list(rows)
-            cache.set(cache_key, counts, FACET_CACHE_SECONDS)
+            return list(rows)
+
+        counts = catalogue_cached(f"facets:{catalogue_version}:{key}:{query.cache_key(without=key)}", count)
         chosen = set(query.selected.get(key, []))
         facets[key] = [FacetValue(value, n, value in chosen) for value, n in counts]
     return facets
 
 
 def product_count(query: CatalogueQuery, catalogue_version: str) -> int:
-    """How many products match (cached per process like the facet counts)."""
-    key = f"count:{catalogue_version}:{query.cache_key()}"
-    count = cache.get(key)
-    if count is None:
-        count = product_list(query, catalogue_version).count()
-        cache.set(key, count, FACET_CACHE_SECONDS)
-    return count
+    """How many products match (cached per catalogue version like the facet counts)."""
+    return catalogue_cached(
+        f"count:{catalogue_version}:{query.cache_key()}", lambda: product_list(query, catalogue_version).count()
+    )
 
 
 def catalogue_version() -> str:
@@ -188,8 +185,11 @@ def catalogue_version() -> str:
     return str(version or 0)
 
 
-def product_get(product_id: int) -> Product | None:
-    return Product.objects.filter(pk=product_id, is_active=True).prefetch_related("variants", "images").first()
+def product_get(product_id: int, *, with_sizes: bool = True) -> Product | None:
+    """An active product; with its sizes and more photos unless the caller shows neither (find
+    similar's query product: one query instead of three)."""
+    products = Product.objects.filter(pk=product_id, is_active=True)
+    return (products.prefetch_related("variants", "images") if with_sizes else products).first()
 
 
 def product_more_in_category(product: Product, limit: int = 6) -> list[Product]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 
 from shop import labels, selectors
+from shop.caching import fragment_cached
 from shop.money import money_format
 from shop.pagination import IdsFirstPaginator
 from shop.search import text_search
@@ -75,7 +79,6 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         selectors.product_list(query, version), PAGE_SIZE, count=selectors.product_count(query, version)
     )
     page = paginator.get_page(request.GET.get("page"))
-    facets = selectors.facet_counts(query, version)
     chips, clear_all = _chips(params, query)
     search = text_search(query.text, version) if query.text else None
     if query.text and not request.GET.get("page"):
@@ -90,11 +93,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "query": query,
             "page": page,
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-            "facets": [
-                (key, labels.attribute_label(key, label), facets[key])
-                for key, (_field, label) in selectors.FACETS.items()
-                if facets[key] and (key not in labels.HIDDEN_FACETS or key in query.selected)
-            ],
+            "facets_html": _facets_html(request, params, query, version),
             "sorts": sorts,
             "chips": chips,
             "clear_all_url": clear_all,
@@ -104,6 +103,27 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "legacy_root": request.path == "/",
         },
     )
+
+
+FACETS_TEMPLATE = "shop/_facets.html"
+
+
+def _facets_html(request: HttpRequest, params: QueryDict, query: selectors.CatalogueQuery, version: str) -> str:
+    """The filters sidebar: its counts and its HTML computed once per catalogue version and
+    query for every process (shop.caching); it shows nothing of the shopper's own."""
+
+    def render() -> str:
+        facets = selectors.facet_counts(query, version)
+        shown = [
+            (key, labels.attribute_label(key, label), facets[key])
+            for key, (_field, label) in selectors.FACETS.items()
+            if facets[key] and (key not in labels.HIDDEN_FACETS or key in query.selected)
+        ]
+        return render_to_string(FACETS_TEMPLATE, {"query": query, "facets": shown})
+
+    wanted = sorted((k, v) for k, values in params.lists() if k != "page" for v in values)
+    key = f"{version}:{hashlib.sha1(urlencode(wanted).encode()).hexdigest()}"
+    return mark_safe(fragment_cached(FACETS_TEMPLATE, key, render))  # our own template's output
 
 
 def _heading(query: selectors.CatalogueQuery) -> str:

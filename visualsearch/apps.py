@@ -12,6 +12,7 @@ _ML_SETTINGS = frozenset(
         "VISUALSEARCH_BATCH_SIZE",
         "VISUALSEARCH_ENGINE",
         "VISUALSEARCH_ENGINE_THREADS",
+        "VISUALSEARCH_ENGINE_SPINNING",
         "VISUALSEARCH",
     }
 )
@@ -29,6 +30,7 @@ def configure_ml() -> None:
             batch_size=vs_settings.BATCH_SIZE,
             engine=vs_settings.ENGINE,
             threads=vs_settings.ENGINE_THREADS,
+            spinning=vs_settings.ENGINE_SPINNING,
         )
     )
 

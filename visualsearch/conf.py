@@ -29,6 +29,10 @@ class VisualSearchSettings:
     # always the reference. ENGINE_THREADS: ONNX Runtime's threads per process (0: one per core).
     ENGINE: Literal["auto", "onnx", "tensorflow"] = "auto"
     ENGINE_THREADS: int = 0
+    # ONNX Runtime's threads spin (busy-wait) for more work between operators and after a run.
+    # Off: on cores shared with the web processes a spinning query worker took ~1.8× the CPU
+    # per forward pass (docs/benchmarks.md, issue 24); on a machine of its own, on saves ~1 ms.
+    ENGINE_SPINNING: bool = False
     TASK_BATCH: int = 64
     # How often each process looks for changed embeddings in the index change log.
     INDEX_REFRESH_SECONDS: float = 2.0
@@ -67,6 +71,10 @@ class VisualSearchSettings:
     INDEX_SYNTHETIC: bool = False
     # Index hits re-scored with the full stored vectors (at least 4k; 0 = no re-rank).
     RERANK_CANDIDATES: int = 32
+    # Find similar's rankings kept in the "search" cache (Redis) under the index's content and
+    # the question (visualsearch.query.cache; any change the index applies gives new keys), for
+    # this many seconds (0: never cached).
+    SIMILAR_CACHE_SECONDS: int = 3600
     # Photo search: upload limit, and how long a page waits for the query worker.
     MAX_UPLOAD_BYTES: int = 10 * 1024 * 1024
     # Shopper photos in formats decoded at full size (PNG, WebP, TIFF, …) are refused above

@@ -104,7 +104,7 @@ def _refinement_labels(product: Product) -> list[tuple[str, str]]:
 
 @require_GET
 def similar_page(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = product_get(product_id)
+    product = product_get(product_id, with_sizes=False)  # the query product: no sizes shown
     if product is None:
         raise Http404("No such product.")
     toggles = _page_toggles(request)
@@ -350,7 +350,7 @@ def _api_price_rule(params: Mapping[str, object]) -> PriceRule | None:
 @_api_methods("GET")
 def api_similar(request: HttpRequest, product_id: int) -> JsonResponse:
     k = clamp_k(request.GET.get("k"))
-    product = product_get(product_id)
+    product = product_get(product_id, with_sizes=False)  # the query product: no sizes shown
     if product is None:
         raise NotFound(f"No active product with id {product_id}.")
     result = similar_to_product(product, k=k, toggles=request.GET, price=_api_price_rule(request.GET))

@@ -95,7 +95,7 @@ def product_similar(
     type). With ``cheaper`` or price bounds, the nearest VISUALSEARCH_PRICE_CANDIDATES (100) by
     look are searched and the k most alike within the price kept; ``sort`` orders those k.
     409: the product is still being analysed; 503: no analysed products yet."""
-    product = product_get(product_id)
+    product = product_get(product_id, with_sizes=False)  # the query product: no sizes shown
     if product is None:
         raise NotFound(f"No active product with id {product_id}.")
     toggles = {key: "on" for key in [*REFINEMENTS, IN_STOCK_PARAM] if getattr(params, key, False)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,10 @@ def test_the_load_test_runs_end_to_end_on_a_tiny_catalogue(tmp_path: Path) -> No
             cache=str(tmp_path / "real.npz"),
             requests=80,
             seconds=40,
+            think=0.2,
+            service=6,
+            profile=3,
+            profile_out=str(tmp_path / "profile.txt"),
             forward_passes=3,
             pages=3,
             broker=broker,
@@ -74,8 +79,22 @@ def test_the_load_test_runs_end_to_end_on_a_tiny_catalogue(tmp_path: Path) -> No
     assert 1 <= artifact.tuning["raw"]["nprobe"] <= artifact.tuning["raw"]["nlist"]
     assert f"FAISS raw space: nprobe {artifact.tuning['raw']['nprobe']} of" in report
     assert "8 shoppers through nginx → gunicorn" in report and "errors 0" in report
-    for kind in ("catalogue", "similar_page", "similar_api", "photo"):
-        line = next(line for line in report.splitlines() if line.strip().startswith(kind))
-        assert "errors 0" in line and " n     0 " not in line, report
-    assert "p50 ≤ 25 ms" in report and "× the forward pass" in report
+    # The service time (one request at a time), then both load models, every kind answered.
+    lines = report.splitlines()
+    service = lines.index(next(line for line in lines if "service time, one request at a time" in line))
+    shop = lines.index(next(line for line in lines if line.strip().startswith("[shop]")))
+    stress = lines.index(next(line for line in lines if line.strip().startswith("[stress]")))
+    assert service < shop < stress
+    for start in (service, shop, stress):
+        for kind in ("catalogue", "similar_page", "similar_api", "photo"):
+            line = next(line for line in lines[start + 1 :] if line.strip().startswith(kind))
+            assert "errors 0" in line and " n     0 " not in line, report
+    assert "CPU ms per request: gunicorn" in report and "machine: " in report
+    # The in-process profile: per kind, its queries and where the time went, and the plans.
+    profile = (tmp_path / "profile.txt").read_text()
+    assert "catalogue: n 3," in profile and "EXPLAIN ANALYZE" in profile and "Index" in profile
+    # The pass/fail table against the targets, for both models.
+    assert "targets (read against [shop])" in report
+    assert re.search(r"find similar API p50 ≤ 25 ms\s+[\d.]+ ms (PASS|FAIL) \|\s+[\d.]+ ms (PASS|FAIL)", report)
+    assert "× the forward pass" in report
     assert "cold start of a web worker (page cache NOT dropped)" in report

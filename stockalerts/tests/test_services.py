@@ -77,6 +77,10 @@ def test_restocking_in_the_admin_sends_one_mail_with_an_unsubscribe_link(
         "variants-INITIAL_FORMS": "3",
         "variants-MIN_NUM_FORMS": "0",
         "variants-MAX_NUM_FORMS": "1000",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
     }
     for i, v in enumerate(sold_out.variants.order_by("sort_order")):
         data |= {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
@@ -53,6 +54,19 @@ def make_image() -> Callable[..., bytes]:
     return image_bytes
 
 
+def _shared_cache_clear(cache: Any) -> None:
+    """Empty a shared cache ("search", "catalogue"): only its own keys where it is Redis (the worker's Redis
+    database also holds the broker's queues of a live worker)."""
+    backend = getattr(cache, "_cache", None)
+    if not hasattr(backend, "get_client"):
+        cache.clear()
+        return
+    client = backend.get_client(write=True)
+    keys = list(client.scan_iter(match=cache.make_key("*")))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_search_index() -> Iterator[None]:
     """Each test starts with this process's index unloaded and its caches empty (they hold
@@ -62,8 +76,9 @@ def _fresh_search_index() -> Iterator[None]:
     from visualsearch.index import reset_index
 
     reset_index()
-    for alias in ("default",):
-        caches[alias].clear()
+    caches["default"].clear()
+    for alias in ("search", "catalogue"):
+        _shared_cache_clear(caches[alias])
     yield
     reset_index()
 

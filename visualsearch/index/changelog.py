@@ -9,6 +9,7 @@ commit is still applied.
 from __future__ import annotations
 
 import time
+import zlib
 from datetime import timedelta
 
 from django.db.models import Q
@@ -33,6 +34,13 @@ class ChangeLogReader:
         self.watermark = 0
         self.gaps: dict[int, float] = {}  # change id → when it was first found missing
         self.late_changes = 0
+
+    def position(self) -> str:
+        """Where the reader stands: the watermark, and the gaps still awaited (two readers at the
+        same watermark that applied different late changes differ)."""
+        if not self.gaps:
+            return str(self.watermark)
+        return f"{self.watermark}-{zlib.crc32(','.join(map(str, sorted(self.gaps))).encode()):08x}"
 
     def restart(self, watermark: int) -> None:
         """Read from ``watermark`` on (after a full load that read it first)."""

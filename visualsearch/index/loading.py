@@ -262,6 +262,19 @@ class LiveIndex:
             tuned_recall={space: t.recall if t is not None else None for space, t in tunings.items()},
         )
 
+    def content_key(self) -> str:
+        """Names what this index holds (refreshed first): the model, the artifact, the projection,
+        the head and the change log applied. Processes holding the same content give the same
+        key, so search results can be cached across processes under it
+        (``visualsearch.query.cache``); any applied change gives a new one."""
+        with self._lock:
+            self.ensure_fresh()
+            index = self._index
+            artifact = index.artifact_version if isinstance(index, FaissIndex) else "exact"
+            projection = index.projection.pk if index.projection else 0
+            head = index.head.pk if index.head else 0
+            return f"{index.model_version}:{artifact}:{projection}:{head}:{self._changes.position()}"
+
     def ensure_fresh(self) -> None:
         """Load on first use, then apply the change log when it is due."""
         with self._lock:

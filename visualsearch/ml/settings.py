@@ -25,7 +25,8 @@ class ModelSettings:
     ``model_dir``: where ``fetch_weights`` installs the weights and where they are looked for;
     ``batch_size``: images per forward pass (at least 1);
     ``engine``: the inference engine, one of ENGINES (``visualsearch.ml.engines.choose_engine``);
-    ``threads``: ONNX Runtime's intra-op threads (0: one per core).
+    ``threads``: ONNX Runtime's intra-op threads (0: one per core);
+    ``spinning``: whether those threads busy-wait for work (ONNX Runtime's default; off here).
     """
 
     weights: Path | None = None
@@ -33,6 +34,7 @@ class ModelSettings:
     batch_size: int = 32
     engine: str = "auto"
     threads: int = 0
+    spinning: bool = False
 
     def __post_init__(self) -> None:
         # Normalise what callers pass ("" or a str path from an environment variable).

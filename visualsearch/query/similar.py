@@ -15,13 +15,14 @@ from shop.attributes import STOCK_FIELD
 from shop.models import Product
 from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
 from visualsearch.metrics import timed_search
+from visualsearch.query.cache import similar_hits_cached
 from visualsearch.query.embedding import QueryEmbedder
 from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
 from visualsearch.query.locating import photo_items
 from visualsearch.query.params import refinement_filters
 from visualsearch.query.photo import FULL_BOX, Box, decoded_upload, preview_data_url, validate_upload_size
 from visualsearch.query.pricing import PriceRule, hits_within_price, price_pool, price_sorted
-from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score, similar_hits
+from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score
 from visualsearch.query.tokens import StoredItem, StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
@@ -110,7 +111,7 @@ def similar_to_product(
         raise SearchUnavailable(_EMPTY_INDEX)
     rule = price.with_reference(product.price) if price is not None else None
     try:
-        hits, version = similar_hits(index, product.pk, price_pool(k, rule), filters)
+        hits, version = similar_hits_cached(index, product.pk, price_pool(k, rule), filters)
     except NotIndexed:
         raise NotAnalysedYet(
             "This product is still being analysed; similar items will appear in a few moments."

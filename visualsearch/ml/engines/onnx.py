@@ -38,9 +38,11 @@ def features_output(model: Any) -> str | None:
     return names[0]
 
 
-def session_options(threads: int) -> Any:
+def session_options(threads: int, spinning: bool = False) -> Any:
     """ONNX Runtime session options: every graph optimisation; ``threads`` intra-op threads
-    (0: ONNX Runtime's default, one per core), one inter-op thread (ResNet50 is a chain)."""
+    (0: ONNX Runtime's default, one per core), one inter-op thread (ResNet50 is a chain);
+    ``spinning``: whether idle intra-op threads busy-wait (ONNX Runtime's default is to spin,
+    which burns a core per thread between queries that the web processes need)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -49,6 +51,7 @@ def session_options(threads: int) -> Any:
     if threads > 0:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return options
 
 
@@ -57,11 +60,13 @@ class OnnxEngine:
 
     name = "onnx"
 
-    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, threads: int | None = None, spinning: bool | None = None) -> None:
         import onnxruntime
 
         if threads is None:
             threads = current_settings().threads
+        if spinning is None:
+            spinning = current_settings().spinning
         self.path = Path(path)
         self.features: str | None = None
         source: str | bytes = str(self.path)
@@ -75,7 +80,7 @@ class OnnxEngine:
         except Exception:  # the file is read again below, which says what is wrong with it
             self.features = None
         self.session = onnxruntime.InferenceSession(
-            source, session_options(threads), providers=["CPUExecutionProvider"]
+            source, session_options(threads, spinning), providers=["CPUExecutionProvider"]
         )
 
     def _run(self, output: str, images: np.ndarray) -> np.ndarray:

@@ -31,6 +31,17 @@ def test_an_unknown_engine_is_refused() -> None:
         ModelSettings(engine="fastest")
 
 
+def test_onnx_threads_do_not_spin_unless_the_setting_says_so(settings) -> None:
+    from visualsearch.ml.engines.onnx import session_options
+
+    key = "session.intra_op.allow_spinning"
+    assert ml_current().spinning is False
+    assert session_options(2, ml_current().spinning).get_session_config_entry(key) == "0"
+    settings.VISUALSEARCH_ENGINE_SPINNING = True  # reaches visualsearch.ml like every model setting
+    assert ml_current().spinning is True
+    assert session_options(2, ml_current().spinning).get_session_config_entry(key) == "1"
+
+
 @pytest.fixture
 def model_dir(settings, tmp_path: Path) -> Path:
     """A model dir of the test's own with a (fake) weights file: the choice reads only files."""
