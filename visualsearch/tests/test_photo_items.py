@@ -90,7 +90,7 @@ def test_two_planted_items_give_two_rows_in_the_api(active: ItemLocaliser, held_
     scene, body = answered
     items = body["items"]
     for entry in items:
-        assert set(entry) == {"box", "score", "source", "close_match", "exact_match", "results"}
+        assert set(entry) == {"box", "score", "source", "close_match", "results"}  # the legacy API: no exact_match
         assert len(entry["box"]) == 4 and entry["source"] == "detected" and 0 < entry["score"] <= 1
         assert 1 <= len(entry["results"]) <= 5 and isinstance(entry["close_match"], bool)
     assert [e["score"] for e in items] == sorted((e["score"] for e in items), reverse=True)
@@ -113,6 +113,13 @@ def test_two_planted_items_give_two_rows_in_the_api(active: ItemLocaliser, held_
         best = before["results"][0]["id"]
         assert all(r["id"] != best and prices[r["id"]] < prices[best] for r in after["results"])
     assert cheaper["filters"]["cheaper_than"] == float(prices[items[1]["results"][0]["id"]])
+    # API v1: the same rows, each with its own exact match (none here: small turned cut-outs).
+    v1 = client.get("/api/v1/search/photo", {"q": body["token"], "item": "1"})
+    assert v1.status_code == 200, v1.content[:300]
+    assert [e["box"] for e in v1.json()["items"]] == [e["box"] for e in items]
+    keys = {"box", "score", "source", "close_match", "exact_match", "results"}
+    assert all(set(e) == keys for e in v1.json()["items"])
+    assert v1.json()["item"] == 1 and v1.json()["exact_match"] == v1.json()["items"][1]["exact_match"]
 
 
 def test_a_drawn_box_wins_over_detection(active: ItemLocaliser, held_out: list[Product]) -> None:
