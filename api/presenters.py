@@ -66,10 +66,17 @@ def product_detail(request: HttpRequest, product: Product) -> dict[str, Any]:
     }
 
 
+def _results(
+    request: HttpRequest, results: list[SimilarProduct], exact_match: SimilarProduct | None
+) -> list[dict[str, Any]]:
+    """Search results, the exact match among them flagged ``exact``."""
+    exact_id = exact_match.product.pk if exact_match is not None else None
+    return [_similar_item(request, item, exact=item.product.pk == exact_id) for item in results]
+
+
 def similar(request: HttpRequest, result: SimilarResult, *, photo: bool = False) -> dict[str, Any]:
-    exact_id = result.exact_match.product.pk if result.exact_match is not None else None
     body: dict[str, Any] = {
-        "results": [_similar_item(request, item, exact=item.product.pk == exact_id) for item in result.results],
+        "results": _results(request, result.results, result.exact_match),
         "filters": result.filters,
         "model_version": result.model_version,
     }
@@ -80,6 +87,18 @@ def similar(request: HttpRequest, result: SimilarResult, *, photo: bool = False)
             "box": list(result.box) if result.box is not None else None,
             "close_match": result.close_match,
             "exact_match": _similar_item(request, result.exact_match, exact=True) if result.exact_match else None,
+            "item": result.selected_item,
+            "items": [
+                {
+                    "box": list(entry.box),
+                    "score": entry.score,
+                    "source": entry.source,
+                    "close_match": entry.close_match,
+                    "exact_match": _similar_item(request, entry.exact_match, exact=True) if entry.exact_match else None,
+                    "results": _results(request, entry.results, entry.exact_match),
+                }
+                for entry in result.items
+            ],
         }
     return body
 

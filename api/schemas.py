@@ -167,6 +167,17 @@ class SimilarOut(Schema):
     model_version: str
 
 
+class PhotoItemOut(Schema):
+    box: list[float] = Field(description="The item's box: x0, y0, x1, y1 in 0–1 of the photo.")
+    score: float | None = Field(description="How sure the item localiser is (0–1); null for a drawn or default box.")
+    source: str = Field(description='"detected" by the item localiser, "drawn" by the shopper, or the "default" box.')
+    close_match: bool = Field(description="False when nothing looks very close to this item.")
+    exact_match: SimilarItem | None = Field(
+        None, description="This item's exact match (the photographed product, judged on this item); else null."
+    )
+    results: list[SimilarItem]
+
+
 class PhotoSearchOut(SimilarOut):
     token: str | None = Field(description="Refines this search without the photo (``q``); null when not kept.")
     token_expires_in: int | None
@@ -178,13 +189,21 @@ class PhotoSearchOut(SimilarOut):
             "The photographed product itself, when photo search is sure of it (its score reaches"
             " VISUALSEARCH_PHOTO_EXACT_THRESHOLD), found with every filter but in_stock: a sold-out"
             " exact match is given here (in_stock false) even when in_stock hides it from results."
-            " Null when no product is that close."
+            " Null when no product is that close. The selected item's (``item``)."
         ),
+    )
+    item: int = Field(
+        0, description="Which of ``items`` the ``results``, ``box`` and ``exact_match`` are (0: the first)."
+    )
+    items: list[PhotoItemOut] = Field(
+        default_factory=list,
+        description="Every item found in the photo, most confident first, each with its own results.",
     )
 
 
 class PhotoRefineIn(Schema):
     q: str = Field(min_length=1, max_length=200, description="The token of an earlier photo search.")
+    item: int = Field(0, ge=0, le=99, description="Which item of the photo to rank first (0: the most confident).")
     k: int = Field(5, ge=1, le=1000)
     gender: str = Field("", max_length=50)
     master: str = Field("", max_length=50)

@@ -30,6 +30,8 @@ class PhotoSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     # The region to search, x0,y0,x1,y1 in 0–1 (the crop tool fills it; empty: the default box).
     box = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    # Which item of the photo the results show (0: the most confident; tapping an outline).
+    item = forms.IntegerField(required=False, min_value=0, max_value=99, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, choices: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

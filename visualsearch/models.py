@@ -272,3 +272,34 @@ class IndexArtifact(models.Model):
     def tuning_missed(self) -> list[str]:
         """The spaces whose tuning reached no target recall within the bound."""
         return [space for space, tuned in (self.tuning or {}).items() if not tuned.get("reached", True)]
+
+
+class ItemLocaliser(models.Model):
+    """One trained item localiser (visualsearch.ml.localiser.Localiser as bytes): what finds
+    the items in a shopper's photo before photo search searches each. Versioned like the
+    similarity head: each training adds a row with its figures on validation scenes; at most
+    one is active (photo search uses it; none: the photo with uniform borders trimmed)."""
+
+    backbone_version = models.CharField(max_length=64)
+    weights = models.BinaryField()
+    metrics = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    training_seconds = models.FloatField(default=0.0)
+    trained_on = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=Q(active=True), name="one_active_item_localiser"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Item localiser v{self.pk}" + (" (active)" if self.active else "")
+
+    @property
+    def version(self) -> str:
+        return f"localiser-v{self.pk}"

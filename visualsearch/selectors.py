@@ -20,6 +20,7 @@ from visualsearch.models import (
     HeadTrainingJob,
     ImageEmbedding,
     IndexArtifact,
+    ItemLocaliser,
     ProductEmbedding,
     ReindexJob,
     SimilarityHead,
@@ -330,3 +331,33 @@ def products_by_ids(ids: Sequence[int] | set[int]) -> dict[int, Product]:
 def index_artifacts_recent(limit: int = 5) -> list[IndexArtifact]:
     """The newest FAISS index artifacts (any state), newest first."""
     return list(IndexArtifact.objects.order_by("-id")[:limit])
+
+
+def localiser_active() -> ItemLocaliser | None:
+    """The item localiser photo search uses (None: none trained or activated)."""
+    return ItemLocaliser.objects.filter(active=True).first()
+
+
+_localiser_cache: dict[int, object] = {}
+
+
+def localiser_active_load() -> tuple[str, object] | None:
+    """The active item localiser, loaded (``visualsearch.ml.localiser.Localiser``) with its
+    version; one cheap query per call, the weights read and parsed once per version and
+    process. None when none is active, or it was made for other backbone weights."""
+    from visualsearch.ml.embedder import MODEL_VERSION
+    from visualsearch.ml.localiser import Localiser
+
+    row = ItemLocaliser.objects.filter(active=True).values_list("pk", "backbone_version").first()
+    if row is None or row[1] != MODEL_VERSION:
+        return None
+    pk = int(row[0])
+    loaded = _localiser_cache.get(pk)
+    if loaded is None:
+        weights = ItemLocaliser.objects.filter(pk=pk).values_list("weights", flat=True).first()
+        if weights is None:
+            return None
+        loaded = Localiser.from_bytes(weights)
+        _localiser_cache.clear()
+        _localiser_cache[pk] = loaded
+    return f"localiser-v{pk}", loaded

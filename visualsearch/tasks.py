@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import Any
 
 import numpy as np
 from celery import shared_task
@@ -64,6 +65,20 @@ def embed_query_image(pixels_b64: str) -> str:
     return base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii")
 
 
+@shared_task(acks_late=False, ignore_result=False)
+def embed_query_image_located(pixels_b64: str) -> list[str]:
+    """Like ``embed_query_image``, with the stage-4 feature maps of the same forward pass (the
+    item localiser's input, float16: 400 kB per photo): [vectors, feature maps], base64."""
+    from visualsearch.ml import embedder
+
+    pixels = np.frombuffer(base64.b64decode(pixels_b64), dtype=np.uint8).reshape(-1, 224, 224, 3)
+    vectors, features = embedder.embed_with_features(pixels)
+    return [
+        base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii"),
+        base64.b64encode(features.astype("<f2").tobytes()).decode("ascii"),
+    ]
+
+
 class WorkerQueryEmbedder:
     """Photo search's query embedder in production (``visualsearch.query.embedding``): the
     model inputs go to the worker's "query" queue (``embed_query_image``), the web process
@@ -71,10 +86,22 @@ class WorkerQueryEmbedder:
     VISUALSEARCH_QUERY_TIMEOUT (broker or worker down, result backend unreachable)."""
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        encoded = self._ask(embed_query_image, batch)
+        return np.frombuffer(base64.b64decode(encoded), dtype="<f4").reshape(len(batch), -1)
+
+    def with_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The embeddings and the stage-4 feature maps (the item localiser's input), from the worker."""
+        vectors, features = self._ask(embed_query_image_located, batch)
+        return (
+            np.frombuffer(base64.b64decode(vectors), dtype="<f4").reshape(len(batch), -1),
+            np.frombuffer(base64.b64decode(features), dtype="<f2").astype(np.float32).reshape(len(batch), 14, 14, -1),
+        )
+
+    def _ask(self, task: Any, batch: np.ndarray) -> Any:
         timeout = vs_settings.QUERY_TIMEOUT
         async_result = None
         try:
-            async_result = embed_query_image.apply_async(
+            async_result = task.apply_async(
                 (base64.b64encode(np.ascontiguousarray(batch, np.uint8).tobytes()).decode("ascii"),), expires=timeout
             )
             encoded = async_result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
@@ -88,7 +115,7 @@ class WorkerQueryEmbedder:
             if async_result is not None:
                 with contextlib.suppress(Exception):  # the result backend may be the thing that is down
                     async_result.forget()
-        return np.frombuffer(base64.b64decode(encoded), dtype="<f4").reshape(len(batch), -1)
+        return encoded
 
 
 @shared_task(ignore_result=True, acks_late=False)
@@ -105,6 +132,23 @@ def train_similarity_head(job_id: int) -> None:
         head_jobs.head_training_job_fail(job_id, exc)
         raise
     logger.info("retrain #%s: %s %s", job_id, job.get_state_display(), job.reason)
+
+
+@shared_task(ignore_result=True, acks_late=False)
+def train_item_localiser(scenes: int | None = None, validation_scenes: int | None = None) -> None:
+    """Train a new item localiser version (services.localisers.localiser_train: generated scenes
+    of training products through the model here) and activate it if it finds items at least
+    as well as the active one."""
+    from visualsearch.ml.localiser_training import TrainingOptions
+    from visualsearch.services import localisers
+
+    defaults = TrainingOptions()
+    outcome = localisers.localiser_train(
+        TrainingOptions(
+            scenes=scenes or defaults.scenes, validation_scenes=validation_scenes or defaults.validation_scenes
+        )
+    )
+    logger.info("%s stored; %s: %s", outcome.localiser, "activated" if outcome.activated else "kept", outcome.reason)
 
 
 @shared_task(ignore_result=True, acks_late=False)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 
 from django.core.exceptions import BadRequest, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,10 +26,27 @@ from visualsearch.forms import PhotoSearchForm
 from visualsearch.index import get_index
 from visualsearch.query.errors import QueryExpired, UploadRejected, UploadTooLarge
 from visualsearch.query.params import clamp_k, explicit_filters
-from visualsearch.query.photo import FULL_BOX, Box, parse_box, validate_upload_size
-from visualsearch.query.pricing import CHEAPER_LABEL, CHEAPER_PARAM, LOOK, SORTS, PriceRule, price_rule
+from visualsearch.query.photo import FULL_BOX, Box, parse_box, parse_item, validate_upload_size
+from visualsearch.query.pricing import (
+    CHEAPER_LABEL,
+    CHEAPER_PARAM,
+    LOOK,
+    MAX_PRICE_PARAM,
+    MIN_PRICE_PARAM,
+    SORT_PARAM,
+    SORTS,
+    PriceRule,
+    price_rule,
+)
 from visualsearch.query.similar import SimilarResult, similar_to_photo, similar_to_product
-from visualsearch.selectors import IN_STOCK_LABEL, IN_STOCK_PARAM, PHOTO_FILTERS, REFINEMENTS, refinement_on
+from visualsearch.selectors import (
+    IN_STOCK_LABEL,
+    IN_STOCK_PARAM,
+    PHOTO_FILTERS,
+    REFINEMENTS,
+    SimilarProduct,
+    refinement_on,
+)
 from visualsearch.signals import visual_search_answered
 
 # Errors Django raises while parsing a malformed or abusive request body.
@@ -152,6 +169,38 @@ def _box_style(box: Box | None) -> str:
     return f"left:{x0:.2f}%;top:{y0:.2f}%;width:{x1 - x0:.2f}%;height:{y1 - y0:.2f}%"
 
 
+def _item_rows(result: SimilarResult, request: HttpRequest) -> list[dict[str, object]]:
+    """The items found in the photo, for the page: each one's outline (percentages), the link
+    that shows its results (the token, the current refinements and price rule, ``item``), its
+    label, its results and its exact match (with where "Notify me" comes back to); the selected
+    one first, then the others most confident first. Empty for a photo searched as one region
+    (a drawn or default box): the page shows one grid as before."""
+    if len(result.items) < 2 and not (result.items and result.items[0].source == "detected"):
+        return []
+    query = request.GET.copy() if request.method == "GET" else QueryDict(mutable=True)
+    if request.method == "POST":
+        for name in (*PHOTO_FILTERS, IN_STOCK_PARAM, CHEAPER_PARAM, MAX_PRICE_PARAM, MIN_PRICE_PARAM, SORT_PARAM):
+            if request.POST.get(name):
+                query[name] = request.POST[name]
+    query["q"] = result.token
+    rows = []
+    for number, entry in enumerate(result.items):
+        query["item"] = str(number)
+        rows.append(
+            {
+                "number": number + 1,
+                "style": _box_style(entry.box) or "left:0;top:0;width:100%;height:100%",
+                "url": f"?{query.urlencode()}#results" if result.token else "",
+                # Where "Notify me" on this item's exact match comes back to.
+                "path": f"{reverse('visualsearch:photo_search')}?{query.urlencode()}" if result.token else "",
+                "exact_id": f"item-{number + 1}-exact",
+                "selected": number == result.selected_item,
+                "item": entry,
+            }
+        )
+    return sorted(rows, key=lambda row: not row["selected"])
+
+
 @csrf_protect
 def _photo_search_page(request: HttpRequest) -> HttpResponse:
     """Search by photo. A POST searches an uploaded photo (its ``box``, by default the photo
@@ -183,10 +232,13 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
                         sender=None, request=request, kind="photo", product_id=None, result=result
                     )
                 else:
-                    result = similar_to_photo(token=form.cleaned_data["q"], filters=filters, price=rule)
+                    result = similar_to_photo(
+                        token=form.cleaned_data["q"], filters=filters, item=form.cleaned_data.get("item"), price=rule
+                    )
                 context["result"] = result
                 context["box_style"] = _box_style(result.box)
-                context["refine_url"] = _refine_url(result.token, form)
+                context["item_rows"] = _item_rows(result, request)
+                context["refine_url"] = _refine_url(result, form)
             except QueryExpired as exc:
                 context["expired"] = exc.message
                 status = exc.status
@@ -199,12 +251,14 @@ def _photo_search_page(request: HttpRequest) -> HttpResponse:
     return render(request, "visualsearch/photo_search.html", context, status=status)
 
 
-def _refine_url(token: str, form: PhotoSearchForm) -> str:
-    """This search again without the photo (its token and filters): where "Notify me" on the
-    exact match comes back to."""
-    if not token:
+def _refine_url(result: SimilarResult, form: PhotoSearchForm) -> str:
+    """This search again without the photo (its token, filters and item): where "Notify me"
+    on the exact match comes back to."""
+    if not result.token:
         return ""
-    params = {"q": token}
+    params = {"q": result.token}
+    if result.selected_item:
+        params["item"] = str(result.selected_item)
     params |= {key: str(form.cleaned_data[key]) for key in PHOTO_FILTERS if form.cleaned_data.get(key)}
     if refinement_on(form.cleaned_data.get(IN_STOCK_PARAM)):
         params[IN_STOCK_PARAM] = "on"
@@ -228,36 +282,54 @@ def _api_methods(*methods: str) -> Callable[[Callable[..., JsonResponse]], Calla
     return decorator
 
 
+def _products_json(request: HttpRequest, results: list[SimilarProduct]) -> list[dict[str, object]]:
+    return [
+        {
+            "id": item.product.pk,
+            "external_id": item.product.external_id,
+            "name": item.product.name,
+            "article_type": item.product.article_type,
+            "colour": item.product.base_colour,
+            "price": str(item.product.price) if item.product.price is not None else None,
+            "currency": shop_settings.CURRENCY,
+            "in_stock": item.product.in_stock,
+            "score": round(item.score, 6),
+            "image_url": request.build_absolute_uri(item.product.card_image_url),
+            "url": request.build_absolute_uri(item.product.get_absolute_url()),
+        }
+        for item in results
+    ]
+
+
 def _result_json(request: HttpRequest, result: SimilarResult, *, photo: bool = False) -> JsonResponse:
     extra: dict[str, object] = {}
     if photo:
         # The token refines this search (``q``) without the photo until it expires; the
         # box is the region searched; close_match is False when nothing looks very close.
+        # ``items``: every item found in the photo, most confident first, each with its box,
+        # the localiser's score (null for a drawn or default box) and its own results;
+        # ``results`` are the selected item's (``item``, default the first).
         extra = {
             "token": result.token or None,
             "token_expires_in": int(vs_settings.QUERY_TOKEN_SECONDS) if result.token else None,
             "box": list(result.box) if result.box is not None else None,
             "close_match": result.close_match,
+            "item": result.selected_item,
+            "items": [
+                {
+                    "box": list(entry.box),
+                    "score": entry.score,
+                    "source": entry.source,
+                    "close_match": entry.close_match,
+                    "results": _products_json(request, entry.results),
+                }
+                for entry in result.items
+            ],
         }
     return JsonResponse(
         {
             **extra,
-            "results": [
-                {
-                    "id": item.product.pk,
-                    "external_id": item.product.external_id,
-                    "name": item.product.name,
-                    "article_type": item.product.article_type,
-                    "colour": item.product.base_colour,
-                    "price": str(item.product.price) if item.product.price is not None else None,
-                    "currency": shop_settings.CURRENCY,
-                    "in_stock": item.product.in_stock,
-                    "score": round(item.score, 6),
-                    "image_url": request.build_absolute_uri(item.product.card_image_url),
-                    "url": request.build_absolute_uri(item.product.get_absolute_url()),
-                }
-                for item in result.results
-            ],
+            "results": _products_json(request, result.results),
             "filters": result.filters,
             "model_version": result.model_version,
         }
@@ -308,11 +380,12 @@ def api_photo_search(request: HttpRequest) -> JsonResponse:
         )
     box = parse_box(params.get("box"))
     filters = explicit_filters(params)
+    item = parse_item(params.get("item"))
     rule = _api_price_rule(params)
     if upload is not None:
         validate_upload_size(upload.size)
-        result = similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False, price=rule)
+        result = similar_to_photo(upload.read(), box=box, k=k, filters=filters, preview=False, item=item, price=rule)
         visual_search_answered.send(sender=None, request=request, kind="photo", product_id=None, result=result)
     else:
-        result = similar_to_photo(token=token, k=k, filters=filters, preview=False, price=rule)
+        result = similar_to_photo(token=token, k=k, filters=filters, preview=False, item=item, price=rule)
     return _result_json(request, result, photo=True)

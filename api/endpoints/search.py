@@ -134,7 +134,9 @@ def photo_refine(request: HttpRequest, params: Query[PhotoRefineIn]) -> dict[str
     if "\x00" in params.q:
         raise InvalidInput("q is not a search token.")
     filters = explicit_filters(_filter_params(params))
-    result = similar_to_photo(token=params.q, k=_k(params.k), filters=filters, preview=False, price=_price_rule(params))
+    result = similar_to_photo(
+        token=params.q, k=_k(params.k), filters=filters, preview=False, item=params.item, price=_price_rule(params)
+    )
     return presenters.similar(request, result, photo=True)
 
 

@@ -20,6 +20,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ROUTES = {
     "visualsearch.tasks.embed_query_image": {"queue": "query"},
+    "visualsearch.tasks.embed_query_image_located": {"queue": "query"},
     # Order emails and stock releases never wait behind a reindex batch on the "celery" queue.
     "orders.tasks.*": {"queue": "shop"},
     "bag.tasks.*": {"queue": "shop"},

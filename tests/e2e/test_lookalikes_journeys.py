@@ -68,6 +68,12 @@ def card_ids(page: Page, selector: str) -> list[int]:
     return [int(v) for v in page.locator(f"{selector} .card").evaluate_all("cs => cs.map(c => c.dataset.productId)")]
 
 
+def open_refinements(page: Page, *, phone: bool) -> None:
+    """On a phone the refinements fold under "Refine results" (the journey's phone page): open it."""
+    if phone and page.locator(".refine-drawer[open]").count() == 0:
+        page.locator(".refine-toggle").first.click()
+
+
 def check(page: Page, *, phone: bool) -> None:
     assert_accessible(page)
     no_horizontal_scroll(page)
@@ -125,6 +131,7 @@ def test_lookalikes(context_page: Page, shop_url: str, screenshot, request: pyte
     dearest = viewed[-1]
     page.goto(shop_url + f"/products/{dearest.pk}/similar/")
     expect(page.locator(".similar-results .card").first).to_be_visible()
+    open_refinements(page, phone=phone)
     page.get_by_label(re.compile("Similar, but cheaper")).check()
     expect(page).to_have_url(re.compile(r"cheaper=1"))
     expect(page.locator(".price-note")).to_contain_text("only products under")
@@ -132,6 +139,7 @@ def test_lookalikes(context_page: Page, shop_url: str, screenshot, request: pyte
     assert cheaper_ids
     prices = Product.objects.in_bulk(cheaper_ids)
     assert all(prices[pk].price < dearest.price for pk in cheaper_ids)
+    open_refinements(page, phone=phone)
     page.get_by_label("Sort by").select_option("price")
     expect(page).to_have_url(re.compile(r"sort=price"))
     sorted_ids = card_ids(page, ".similar-results")

@@ -141,3 +141,34 @@ def embedded_product(real_model: None, make_product, django_capture_on_commit_ca
         return product
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def trained_localiser(real_weights: None) -> object:
+    """An item localiser (``visualsearch.ml.localiser.Localiser``) trained once per session on
+    the real model: 96 generated scenes of real catalogue products of the training split, its
+    thresholds picked on 16 scenes of validation products (about a minute on a quiet machine)."""
+    from PIL import Image
+
+    from tests.support import random_weights
+    from tests.support.catalogue import catalogue_rows, photo_path
+    from visualsearch.ml import embedder
+    from visualsearch.ml.head import split_of
+    from visualsearch.ml.localiser_training import TrainingOptions, train_localiser
+
+    rows = [row for row in catalogue_rows(600) if photo_path(row).is_file()]
+    splits = split_of([int(row["id"]) for row in rows])
+    ids = {name: [int(r["id"]) for r, s in zip(rows, splits, strict=True) if s == name] for name in ("train", "val")}
+
+    def image(pid: int) -> Image.Image:
+        with Image.open(photo_path({"id": str(pid)})) as opened:
+            return opened.convert("RGB")
+
+    with random_weights.weights_mode(False):
+        return train_localiser(
+            ids["train"],
+            ids["val"],
+            image,
+            lambda batch: embedder.embed_with_features(batch)[1],
+            TrainingOptions(scenes=96, validation_scenes=16, seed=11),
+        )

@@ -57,6 +57,7 @@ __all__ = [
     "build_resnet50",
     "classify",
     "embed_batch",
+    "embed_with_features",
     "engine_choice",
     "engine_name",
     "load_full_model",
@@ -202,6 +203,14 @@ def embed_batch(images: np.ndarray) -> np.ndarray:
     if len(array) == 0:
         return np.zeros((0, EMBEDDING_DIM), np.float32)
     return l2_normalise(_get_models().engine.embed(array))
+
+
+def embed_with_features(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings (N, 2048, unit-norm) of uint8 RGB images (N, 224, 224, 3) and, from the same
+    forward pass, their stage-4 feature maps (N, 14, 14, 1024) for the item localiser."""
+    array = _check_images(images)
+    vectors, features = _get_models().engine.embed_with_features(array)
+    return l2_normalise(vectors), features
 
 
 def classify(images: np.ndarray, model: Any | None = None) -> np.ndarray:

@@ -29,6 +29,12 @@ class InProcessQueryEmbedder:
 
         return embedder.embed_batch(batch)
 
+    def with_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The embeddings and the stage-4 feature maps of one forward pass (the item localiser's input)."""
+        from visualsearch.ml import embedder
+
+        return embedder.embed_with_features(batch)
+
 
 _installed: QueryEmbedder | None = None
 
@@ -52,3 +58,17 @@ def query_embedding(pixels: np.ndarray, embedder: QueryEmbedder | None = None) -
     batch = pixels.reshape(-1, *pixels.shape[-3:])
     vectors = (embedder or query_embedder())(batch)
     return vectors[0] if pixels.ndim == 3 else vectors
+
+
+def query_embedding_with_features(
+    pixels: np.ndarray, embedder: QueryEmbedder | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Embed prepared photos (V, 224, 224, 3) and return, from the same forward pass, their
+    stage-4 feature maps (V, 14, 14, 1024) for the item localiser; None when the embedder
+    cannot give feature maps (one that offers only ``__call__``)."""
+    chosen = embedder or query_embedder()
+    with_features = getattr(chosen, "with_features", None)
+    if with_features is None:
+        return None
+    vectors, features = with_features(pixels.reshape(-1, *pixels.shape[-3:]))
+    return np.asarray(vectors, np.float32), np.asarray(features, np.float32)

@@ -15,7 +15,7 @@ from core.errors import InvalidInput
 from core.images import ImageRejected, open_image, to_rgb
 from visualsearch.conf import vs_settings
 from visualsearch.ml import colour as colour_mod
-from visualsearch.ml.preprocessing import DECODE_BOX, decode_for_model, to_model_input
+from visualsearch.ml.preprocessing import DECODE_BOX, MODEL_INPUT_SIZE, decode_for_model, to_model_input
 from visualsearch.query.errors import UploadRejected
 
 # A region of the photo, x0,y0,x1,y1 as fractions (0–1) of its upright width and height.
@@ -70,6 +70,20 @@ def parse_box(raw: object) -> Box | None:
             "(draw a larger box around the item)."
         )
     return values
+
+
+def parse_item(raw: object) -> int | None:
+    """The ``item`` field: which item of the photo to show (0: the most confident); None when
+    empty. InvalidInput when it is not a whole number from 0."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise InvalidInput("item must be a whole number (0 for the first item found in the photo).") from None
+    if value < 0:
+        raise InvalidInput("item must be 0 or more (0 for the first item found in the photo).")
+    return value
 
 
 def default_box(rgb: Image.Image) -> Box:
@@ -168,7 +182,16 @@ def decode_photo(data: bytes, box: Box | None = None, *, trim: bool = True) -> D
         box = default_box(rgb) if trim else FULL_BOX
     if box == FULL_BOX:
         return DecodedPhoto(rgb, to_model_input(rgb), FULL_BOX)
-    zoom = min(_MAX_REGION_ZOOM, 1.0 / min(box[2] - box[0], box[3] - box[1]))
+    return DecodedPhoto(rgb, region_inputs(data, rgb, [box])[0], box, to_model_input(rgb) if ours else None)
+
+
+def region_inputs(data: bytes, rgb: Image.Image, boxes: list[Box]) -> np.ndarray:
+    """The model inputs of these regions of the upload (N, 224, 224, 3): small regions are cut
+    from a larger decoding of the photo (up to _MAX_REGION_ZOOM times the usual, decoded once
+    for all), so they keep their detail. ``rgb``: the photo as ``decoded_upload`` gave it."""
+    if not boxes:
+        return np.zeros((0, *MODEL_INPUT_SIZE, 3), np.uint8)
+    zoom = min(_MAX_REGION_ZOOM, max(1.0 / min(b[2] - b[0], b[3] - b[1]) for b in boxes))
     source = rgb
     if zoom > 1.0:
         large = (round(DECODE_BOX[0] * zoom), round(DECODE_BOX[1] * zoom))
@@ -178,8 +201,7 @@ def decode_photo(data: bytes, box: Box | None = None, *, trim: bool = True) -> D
             )
         except ImageRejected as exc:
             raise UploadRejected(str(exc)) from None
-    region = source.crop(pixel_box(source.size, box))
-    return DecodedPhoto(rgb, to_model_input(region), box, to_model_input(rgb) if ours else None)
+    return np.stack([to_model_input(source.crop(pixel_box(source.size, box))) for box in boxes])
 
 
 def query_colour(pixels: np.ndarray) -> np.ndarray:

@@ -5,30 +5,25 @@ the work is in the sibling modules."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from core.errors import InvalidInput
 from shop.attributes import STOCK_FIELD
 from shop.models import Product
 from visualsearch.index import Hit, NotIndexed, SearchIndex, get_index
 from visualsearch.metrics import timed_search
 from visualsearch.query.cache import similar_hits_cached
-from visualsearch.query.embedding import QueryEmbedder, query_embedding
+from visualsearch.query.embedding import QueryEmbedder
 from visualsearch.query.errors import NotAnalysedYet, SearchUnavailable
+from visualsearch.query.locating import photo_items
 from visualsearch.query.params import refinement_filters
-from visualsearch.query.photo import (
-    Box,
-    DecodedPhoto,
-    decode_photo,
-    preview_data_url,
-    query_colour,
-    validate_upload_size,
-)
+from visualsearch.query.photo import FULL_BOX, Box, decoded_upload, preview_data_url, validate_upload_size
 from visualsearch.query.pricing import PriceRule, hits_within_price, price_pool, price_sorted
 from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score
-from visualsearch.query.tokens import StoredQuery, load_query, store_query
+from visualsearch.query.tokens import StoredItem, StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
 _EMPTY_INDEX = "Visual search has no analysed products yet. Please try again later."
@@ -54,16 +49,48 @@ class SimilarResult:
     price_rule: PriceRule | None = None
     # Photo search: the photographed product itself, when the best match scores at least
     # VISUALSEARCH_PHOTO_EXACT_THRESHOLD, found with every filter but "in stock only" (so a
-    # sold-out match is still shown first); None when no product is that close.
+    # sold-out match is still shown first); None when no product is that close. The
+    # ``selected_item``'s, like ``results``.
     exact_match: SimilarProduct | None = None
+    # Photo search: one row per item found in the photo, most confident first (``results``
+    # above are the ``selected_item``'s: the first, unless the shopper tapped another).
+    items: list[ItemResult] = field(default_factory=list)
+    selected_item: int = 0
 
     @property
     def exact_apart(self) -> SimilarProduct | None:
         """The exact match when the results leave it out (sold out, "in stock only"): the page
         shows it first, apart; when it is in the results it is already their first."""
-        if self.exact_match is None or any(item.product.pk == self.exact_match.product.pk for item in self.results):
-            return None
-        return self.exact_match
+        return _apart(self.exact_match, self.results)
+
+
+@dataclass
+class ItemResult:
+    """One item of a photo and its results: its box (fractions of the photo), how it was
+    found ("detected", with the localiser's ``score``; "drawn"; "default": borders trimmed),
+    whether its best match is close enough to call a match, the price rule as applied to its
+    results, and its exact match (the photographed product, judged on this item alone)."""
+
+    box: Box
+    score: float | None
+    source: str
+    results: list[SimilarProduct]
+    close_match: bool
+    price_rule: PriceRule | None = None
+    exact_match: SimilarProduct | None = None
+    # The refinements as applied to this item (its price rule's included, as in ``filters``).
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exact_apart(self) -> SimilarProduct | None:
+        """This item's exact match when its results leave it out (see SimilarResult)."""
+        return _apart(self.exact_match, self.results)
+
+
+def _apart(exact: SimilarProduct | None, results: list[SimilarProduct]) -> SimilarProduct | None:
+    if exact is None or any(item.product.pk == exact.product.pk for item in results):
+        return None
+    return exact
 
 
 @timed_search("similar")
@@ -111,79 +138,110 @@ def similar_to_photo(
     filters: Mapping[str, object] | None = None,
     preview: bool = True,
     embedder: QueryEmbedder | None = None,
+    item: int | None = None,
     price: PriceRule | None = None,
 ) -> SimilarResult:
-    """The k products that look most like an uploaded photo's region (``box``; by default
-    the photo with uniform borders trimmed), with an inline preview of the photo for the
-    page (the API asks for none). The query's embedding is kept under a token (in the
-    result) for VISUALSEARCH_QUERY_TOKEN_SECONDS: ``token`` instead of ``data`` re-ranks
-    it (other filters) without the photo and without the model. ``embedder``: the query
-    embedder (default: the one installed at start-up). ``price``: a price rule ("cheaper":
-    below the best match's price, which is then left out), applied to the best lookalikes
-    as in find similar."""
+    """The k products that look most like each item of an uploaded photo: the box the shopper
+    drew (``box``), else the items the item localiser finds (``visualsearch.query.locating``),
+    else the photo with uniform borders trimmed; with an inline preview of the photo for the
+    page (the API asks for none). ``results`` are the first item's (or ``item``'s), ``items``
+    every item's. The query's embeddings are kept under a token (in the result) for
+    VISUALSEARCH_QUERY_TOKEN_SECONDS: ``token`` instead of ``data`` re-ranks them (other
+    filters, another ``item``) without the photo and without the model. ``embedder``: the
+    query embedder (default: the one installed at start-up). ``price``: a price rule
+    ("cheaper": below the item's best match's price, which is then left out), applied to each
+    item's best lookalikes as in find similar; each item's exact match is judged before it."""
     index = get_index()
     size = len(index)
     stored: StoredQuery | None = None
-    photo: DecodedPhoto | None = None
     if data is None:
         stored = load_query(token)
     else:
         validate_upload_size(len(data))
-        photo = decode_photo(data, box)
+        upright = decoded_upload(data)  # refuses unusable bytes before anything else
     if size == 0:
         raise SearchUnavailable(_EMPTY_INDEX)
     filters = dict(filters or {})
     if stored is None:
-        assert photo is not None
-        preview_url = preview_data_url(photo.photo)
+        assert data is not None
         known = index.filter_values()
         if any(value not in known.get(name, ()) for name, value in filters.items()):
             # No product has that value: nothing can match, so the photo is not even embedded.
-            return SimilarResult([], filters, size, preview_url if preview else "", box=photo.box)
+            preview_url = preview_data_url(upright) if preview else ""
+            return SimilarResult([], filters, size, preview_url, box=box or FULL_BOX)
+        located = photo_items(data, box, embedder)
+        preview_url = preview_data_url(located.photo)
+        first = located.items[0]
         from visualsearch.ml.embedder import MODEL_VERSION
 
-        inputs = photo.model_inputs()
-        vector = query_embedding(inputs, embedder)
-        stored = StoredQuery(vector, query_colour(inputs), photo.box, preview_url, MODEL_VERSION)
+        stored = StoredQuery(
+            first.vector, first.colour, first.box, preview_url, MODEL_VERSION, items=tuple(located.items)
+        )
         token = store_query(stored)
-    hits = rank_photo(index, stored.vector, stored.colour, price_pool(k, price), filters)
-    closeness = None
-    if hits and index.photo_projection is not None:
-        closeness = raw_photo_score(stored.vector, stored.colour, hits[0].product_id)
-    close_match = is_close_match(hits, closeness)
-    # The exact match is judged before any price rule (which may leave it out of the results:
-    # "cheaper" than it; the page then shows it apart, first).
-    exact = _exact_hit(index, stored, filters, hits, closeness)
-    exact_products = products_for_hits([exact]) if exact is not None else []
-    rule = price
-    if rule is not None:
-        best = hits[0].product_id if hits and rule.cheaper else None
-        hits, rule = hits_within_price(hits, rule, k, reference=best)
-        filters = filters | rule.applied()
+    items = stored.items or (StoredItem(stored.box, None, "default", stored.vector, stored.colour),)
+    selected = 0 if item is None else item
+    if not 0 <= selected < len(items):
+        raise InvalidInput(f"item must be between 0 and {len(items) - 1}: this photo has {len(items)} item(s).")
+    rows = [_item_result(index, entry, k, filters, price) for entry in items]
+    chosen = rows[selected]
     return SimilarResult(
-        price_sorted(products_for_hits(hits[:k]), rule),
-        filters,
+        chosen.results,
+        chosen.filters,
         size,
         stored.preview_data_url if preview else "",
         index.model_version,
         token=token,
-        box=stored.box,
-        close_match=close_match,
-        query_vector=stored.vector,
+        box=chosen.box,
+        close_match=chosen.close_match,
+        query_vector=np.asarray(items[selected].vector, np.float32).reshape(-1, 2048)[0],
+        price_rule=chosen.price_rule,
+        exact_match=chosen.exact_match,
+        items=rows,
+        selected_item=selected,
+    )
+
+
+def _item_result(
+    index: SearchIndex, item: StoredItem, k: int, filters: Mapping[str, object], price: PriceRule | None
+) -> ItemResult:
+    """One item's results: whether its best match is close ("nothing close" per item), its
+    exact match (judged before any price rule, which may leave it out of the results:
+    "cheaper" than it; the page then shows it apart, first), then the price rule."""
+    hits = rank_photo(index, item.vector, item.colour, price_pool(k, price), filters)
+    closeness = None
+    if hits and index.photo_projection is not None:
+        closeness = raw_photo_score(item.vector, item.colour, hits[0].product_id)
+    close_match = is_close_match(hits, closeness)
+    exact = _exact_hit(index, item, filters, hits, closeness)
+    exact_products = products_for_hits([exact]) if exact is not None else []
+    rule = price
+    applied = dict(filters)
+    if rule is not None:
+        best = hits[0].product_id if hits and rule.cheaper else None
+        hits, rule = hits_within_price(hits, rule, k, reference=best)
+        applied |= rule.applied()
+    return ItemResult(
+        item.box,
+        item.score,
+        item.source,
+        price_sorted(products_for_hits(hits[:k]), rule),
+        close_match,
         price_rule=rule,
         exact_match=exact_products[0] if exact_products else None,
+        filters=applied,
     )
 
 
 def _exact_hit(
-    index: SearchIndex, stored: StoredQuery, filters: Mapping[str, object], hits: list[Hit], closeness: float | None
+    index: SearchIndex, item: StoredItem, filters: Mapping[str, object], hits: list[Hit], closeness: float | None
 ) -> Hit | None:
-    """The photographed product itself, if photo search is sure of it: the best match with
-    every filter but "in stock only" (the filter hides alternatives, never the match), when its
-    raw score reaches the exact threshold. One more ranking only when stock was filtered."""
+    """The photographed product itself, if photo search is sure of it: the item's best match
+    with every filter but "in stock only" (the filter hides alternatives, never the match),
+    when its raw score reaches the exact threshold. One more ranking only when stock was
+    filtered."""
     if STOCK_FIELD in filters:
         unfiltered = {name: value for name, value in filters.items() if name != STOCK_FIELD}
-        best = rank_photo(index, stored.vector, stored.colour, 1, unfiltered)
+        best = rank_photo(index, item.vector, item.colour, 1, unfiltered)
         if best and hits and best[0].product_id == hits[0].product_id:
             best, score = hits[:1], closeness
         else:
@@ -193,5 +251,5 @@ def _exact_hit(
     if not best:
         return None
     if score is None:
-        score = raw_photo_score(stored.vector, stored.colour, best[0].product_id)
+        score = raw_photo_score(item.vector, item.colour, best[0].product_id)
     return best[0] if is_exact_match(score) else None

@@ -26,15 +26,38 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 @dataclass(frozen=True)
+class StoredItem:
+    """One item of a photo: its box, how it was found (``source``: "detected" by the item
+    localiser with its ``score``, "drawn" by the shopper, or the "default" box with uniform
+    borders trimmed), and its embedding and colour descriptor (one row per model input)."""
+
+    box: Box
+    score: float | None
+    source: str
+    vector: np.ndarray
+    colour: np.ndarray | None
+
+
+@dataclass(frozen=True)
 class StoredQuery:
     """What refining a photo search needs: the region's embedding and colour descriptor, the
-    box, and the small preview the page shows. Never the photo itself."""
+    box, and the small preview the page shows; ``items``: every item found in the photo, most
+    confident first (the first is the region above). Never the photo itself."""
 
     vector: np.ndarray
     colour: np.ndarray | None
     box: Box
     preview_data_url: str
     model_version: str
+    items: tuple[StoredItem, ...] = ()
+
+
+def _array_bytes(array: np.ndarray | None) -> bytes | None:
+    return None if array is None else np.asarray(array, dtype="<f4").tobytes()
+
+
+def _array(data: bytes | None) -> np.ndarray | None:
+    return None if data is None else np.frombuffer(data, dtype="<f4")
 
 
 def query_cache() -> BaseCache:
@@ -61,6 +84,16 @@ def store_query(query: StoredQuery) -> str:
         "box": list(query.box),
         "preview": query.preview_data_url,
         "model": query.model_version,
+        "items": [
+            {
+                "box": list(item.box),
+                "score": item.score,
+                "source": item.source,
+                "vector": _array_bytes(item.vector),
+                "colour": _array_bytes(item.colour),
+            }
+            for item in query.items
+        ],
     }
     try:
         query_cache().set(f"q:{token}", value, timeout=int(vs_settings.QUERY_TOKEN_SECONDS))
@@ -91,4 +124,14 @@ def load_query(token: str) -> StoredQuery:
         box=tuple(float(v) for v in value["box"]),  # type: ignore[arg-type]
         preview_data_url=str(value.get("preview", "")),
         model_version=str(value["model"]),
+        items=tuple(
+            StoredItem(
+                box=tuple(float(v) for v in item["box"]),  # type: ignore[arg-type]
+                score=None if item.get("score") is None else float(item["score"]),
+                source=str(item.get("source", "detected")),
+                vector=_array(item["vector"]),  # type: ignore[arg-type]
+                colour=_array(item.get("colour")),
+            )
+            for item in value.get("items", ())
+        ),
     )

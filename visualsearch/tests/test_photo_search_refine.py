@@ -123,7 +123,9 @@ def test_the_cache_keeps_the_embedding_and_a_small_preview_not_the_photo(client:
     data, _box = on_texture(photo_of(catalogue[2]))
     token = token_in(post_page(client, data).content.decode())
     kept = caches[QUERY_CACHE].get(f"q:{token}")
-    assert set(kept) == {"vector", "colour", "box", "preview", "model"}
+    assert set(kept) == {"vector", "colour", "box", "preview", "model", "items"}
+    # Each item found in the photo keeps its box and embedding (one here: no localiser is active).
+    assert [set(item) for item in kept["items"]] == [{"box", "score", "source", "vector", "colour"}]
     assert len(kept["vector"]) == 2048 * 4
     assert kept["preview"].startswith("data:image/jpeg;base64,") and len(kept["preview"]) < 100_000
     assert data not in repr(kept).encode()

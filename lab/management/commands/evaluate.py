@@ -15,11 +15,15 @@ fitted in memory for the evaluation only. Nothing is written to the database.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
 
-from lab import relevance
+from lab import real_photos, relevance
 from visualsearch.conf import vs_settings
 from visualsearch.index.loading import active_head_load
 from visualsearch.ml.shopper_photos import PROFILES
+from visualsearch.selectors import localiser_active
+
+REAL_PHOTO = "real-photo"
 
 
 class Command(BaseCommand):
@@ -42,9 +46,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--photo-profiles",
             nargs="+",
-            choices=sorted(PROFILES),
-            default=["standard", "hard"],
-            help="Which shopper-photo sets to search (visualsearch/ml/shopper_photos.py).",
+            choices=[*sorted(PROFILES), REAL_PHOTO],
+            default=["standard", "hard", REAL_PHOTO],
+            help="Which shopper-photo sets to search (visualsearch/ml/shopper_photos.py; real-photo: held-out "
+            "products small in generated scenes, through the item localiser, lab/real_photos.py).",
+        )
+        parser.add_argument("--real-photos", type=int, default=150, help="One-item photos of the real-photo profile.")
+        parser.add_argument(
+            "--two-item-photos", type=int, default=75, help="Two-item photos of the real-photo profile."
+        )
+        parser.add_argument(
+            "--localiser-photos",
+            type=int,
+            default=100,
+            help="With real-photo: this many standard/hard shopper photos also searched through the localiser.",
         )
         parser.add_argument("--no-head", action="store_true", help="Leave the active similarity head out.")
 
@@ -91,6 +106,8 @@ class Command(BaseCommand):
         if options["photos"] > 0 and held_out:
             assert report.index is not None and configured.index is not None
             for profile in options["photo_profiles"]:
+                if profile == REAL_PHOTO:
+                    continue
                 photos = relevance.embed_shopper_photos(catalogue, options["photos"], profile)
                 raw_photos = relevance.evaluate_photos(catalogue, report.index, photos, colour_weight=0.0, twins=twins)
                 configured_photos = relevance.evaluate_photos(catalogue, configured.index, photos, twins=twins)
@@ -109,3 +126,31 @@ class Command(BaseCommand):
             )
         for line in relevance.comparison_lines(report, configured, photo_sets, label=label):
             self.stdout.write(line)
+        if REAL_PHOTO in options["photo_profiles"] and held_out and options["real_photos"] + options["two_item_photos"]:
+            assert configured.index is not None
+            localiser = localiser_active()
+            self.stdout.write(f"# item localiser: {localiser or 'none active (the default box)'}")
+            bar = tqdm(desc="real-photo profile", unit="photo", disable=options["verbosity"] == 0)
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            real = real_photos.evaluate_real_photos(
+                catalogue,
+                configured.index,
+                twins,
+                one_item=options["real_photos"],
+                two_item=options["two_item_photos"],
+                progress=progress,
+            )
+            bar.close()
+            for line in real_photos.report_lines(real):
+                self.stdout.write(line)
+            for profile in options["photo_profiles"]:
+                if profile != REAL_PHOTO and options["localiser_photos"] > 0:
+                    through = real_photos.evaluate_profile_through_localiser(
+                        catalogue, configured.index, twins, profile, options["localiser_photos"]
+                    )
+                    for line in real_photos.profile_lines(through):
+                        self.stdout.write(line)

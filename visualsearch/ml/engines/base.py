@@ -1,10 +1,12 @@
 """What every inference engine offers: the ResNet50 forward pass on uint8 RGB images.
 
-Both outputs come from one forward pass of the same weights: ``embed`` the global-max-pooled
+Every output comes from one forward pass of the same weights: ``embed`` the global-max-pooled
 ``conv5_block3_out`` features (N, 2048), not yet normalised; ``classify`` the ImageNet softmax
-(N, 1000). Inputs are uint8 (or float) RGB arrays (N, 224, 224, 3); the engine applies the
-model's own preprocessing (ResNet50 "caffe" mode) and runs the batch in chunks of the
-configured batch size. Engines are thread-safe once built.
+(N, 1000);
+``embed_with_features`` the embedding's features with the stage-4 feature map the item
+localiser reads (``visualsearch.ml.localiser``). Inputs are uint8 (or float) RGB arrays
+(N, 224, 224, 3); the engine applies the model's own preprocessing (ResNet50 "caffe" mode)
+and runs the batch in chunks of the configured batch size. Engines are thread-safe once built.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class Engine(Protocol):
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         """ImageNet probabilities (N, 1000) float32 of images (N, 224, 224, 3)."""
+        ...
+
+    def embed_with_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled features (N, 2048) and, from the same forward pass, the stage-4 feature map
+        (N, 14, 14, 1024) the item localiser reads; one batch (photo search's few inputs)."""
         ...
 
 

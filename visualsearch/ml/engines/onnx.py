@@ -19,6 +19,23 @@ from visualsearch.ml.settings import current as current_settings
 INPUT_NAME = "images"
 EMBEDDING_OUTPUT = "embedding"
 PROBABILITIES_OUTPUT = "probabilities"
+# The stage-4 feature map inside the export (tf2onnx's name for Keras' ``conv4_block6_out``):
+# ``features_output`` adds it as a third output when the engine opens the file, so the item
+# localiser reads it from photo search's one forward pass (the export itself is unchanged).
+FEATURE_TENSOR_SUFFIX = "conv4_block6_out_1/Relu:0"
+
+
+def features_output(model: Any) -> str | None:
+    """Make the stage-4 feature map an output of ``model`` (an ``onnx.ModelProto``); its name,
+    or None when the graph has no such tensor (another export)."""
+    import onnx
+
+    names = [out for node in model.graph.node for out in node.output if out.endswith(FEATURE_TENSOR_SUFFIX)]
+    if len(names) != 1:
+        return None
+    if names[0] not in {output.name for output in model.graph.output}:
+        model.graph.output.append(onnx.helper.make_tensor_value_info(names[0], onnx.TensorProto.FLOAT, None))
+    return names[0]
 
 
 def session_options(threads: int, spinning: bool = False) -> Any:
@@ -51,8 +68,19 @@ class OnnxEngine:
         if spinning is None:
             spinning = current_settings().spinning
         self.path = Path(path)
+        self.features: str | None = None
+        source: str | bytes = str(self.path)
+        try:
+            import onnx
+
+            model = onnx.load(str(self.path))
+            self.features = features_output(model)
+            if self.features is not None:
+                source = model.SerializeToString()
+        except Exception:  # the file is read again below, which says what is wrong with it
+            self.features = None
         self.session = onnxruntime.InferenceSession(
-            str(self.path), session_options(threads, spinning), providers=["CPUExecutionProvider"]
+            source, session_options(threads, spinning), providers=["CPUExecutionProvider"]
         )
 
     def _run(self, output: str, images: np.ndarray) -> np.ndarray:
@@ -66,3 +94,15 @@ class OnnxEngine:
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         return self._run(PROBABILITIES_OUTPUT, images)
+
+    def embed_with_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.features is None:
+            raise RuntimeError(f"{self.path} has no stage-4 feature map ({FEATURE_TENSOR_SUFFIX}): re-export it")
+        pooled, features = self.session.run(
+            [EMBEDDING_OUTPUT, self.features], {INPUT_NAME: np.asarray(images, dtype=np.float32)}
+        )
+        # The graph keeps ONNX's channels-first layout inside: (N, 1024, 14, 14) → (N, 14, 14, 1024).
+        features = np.asarray(features, np.float32)
+        if features.shape[1] != features.shape[2]:
+            features = features.transpose(0, 2, 3, 1)
+        return np.asarray(pooled, np.float32), np.ascontiguousarray(features)

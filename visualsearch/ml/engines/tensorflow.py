@@ -20,6 +20,9 @@ from visualsearch.ml.settings import current as current_settings
 
 INPUT_SHAPE = (224, 224, 3)
 EMBEDDING_LAYER = "conv5_block3_out"
+# The feature map the item localiser reads (14×14×1024 for a 224×224 input): the last block of
+# stage 4, one stride finer than the embedding's.
+FEATURE_LAYER = "conv4_block6_out"
 # The ImageNet weights were trained with Keras 2's BatchNormalization epsilon (1e-3);
 # Keras 3's ResNet50 builds its BN layers with 1.001e-5, which shifts every activation.
 BN_EPSILON = 1e-3
@@ -100,9 +103,12 @@ class TensorFlowEngine:
     def __init__(self, full: Any) -> None:
         self.full = full
         self.embedding = embedding_model(full)
+        keras = keras_module()
+        self.located = keras.Model(full.input, [self.embedding.output, full.get_layer(FEATURE_LAYER).output])
         # Create the predict functions now (under the caller's lock), not racing in the first requests.
         full.make_predict_function()
         self.embedding.make_predict_function()
+        self.located.make_predict_function()
 
     @classmethod
     def load(cls, load_full_model: Callable[[], Any]) -> TensorFlowEngine:
@@ -114,3 +120,9 @@ class TensorFlowEngine:
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         return predict(self.full, images)
+
+    def embed_with_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keras = keras_module()
+        array = np.array(images, dtype=np.float32, copy=True)
+        pooled, features = self.located.predict_on_batch(keras.applications.resnet50.preprocess_input(array))
+        return np.asarray(pooled, np.float32), np.asarray(features, np.float32)
