@@ -81,20 +81,31 @@ def real_photo_scenes(catalogue: Catalogue, one_item: int, two_item: int) -> lis
     needed = chosen[: one_item + 2 * two_item]
     products = products_by_ids([int(ids[r]) for r in needed])
 
-    def image(row: int) -> tuple[int, Image.Image]:
-        product = products[int(ids[row])]
-        with product.image.open("rb") as handle, Image.open(handle) as opened:
-            return int(ids[row]), opened.convert("RGB")
+    def image(row: int) -> tuple[int, Image.Image] | None:
+        """The product's photo, or None when its file is missing or unreadable (skipped, as the
+        training photos skip a bad file: never fatal)."""
+        product = products.get(int(ids[row]))
+        if product is None:
+            return None
+        try:
+            with product.image.open("rb") as handle, Image.open(handle) as opened:
+                return int(ids[row]), opened.convert("RGB")
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
 
     scenes: list[tuple[list[int], Scene]] = []
     for number, row in enumerate(needed[:one_item]):
         rng = scene_rng(EVALUATION_SEED, number)
-        scenes.append(([row], make_scene([image(row)], rng, EVALUATION, distractors=(1, 1))))
+        photo = image(row)
+        if photo is not None:
+            scenes.append(([row], make_scene([photo], rng, EVALUATION, distractors=(1, 1))))
     pairs = needed[one_item:]
     for number in range(min(two_item, len(pairs) // 2)):
         rows = pairs[2 * number : 2 * number + 2]
         rng = scene_rng(EVALUATION_SEED + 1, number)
-        scenes.append((rows, make_scene([image(r) for r in rows], rng, EVALUATION, distractors=(0, 1))))
+        photos = [image(r) for r in rows]
+        if all(p is not None for p in photos):
+            scenes.append((rows, make_scene([p for p in photos if p is not None], rng, EVALUATION, distractors=(0, 1))))
     return scenes
 
 
@@ -240,9 +251,14 @@ def evaluate_profile_through_localiser(
     localiser = None if loaded is None else loaded[1]
     out = ProfileThroughLocaliser(profile)
     for row in chosen:
-        product = products[int(catalogue.ids[row])]
-        with product.image.open("rb") as handle:
-            data = shopper_photo(product.pk, handle.read(), profile=PROFILES[profile]).data
+        product = products.get(int(catalogue.ids[row]))
+        if product is None:
+            continue
+        try:
+            with product.image.open("rb") as handle:
+                data = shopper_photo(product.pk, handle.read(), profile=PROFILES[profile]).data
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue  # a missing or unreadable photo is skipped, never fatal
         rgb = decoded_upload(data)
         whole = to_model_input(rgb)[np.newaxis]
         whole_vector, maps = embed_with_features(whole)
