@@ -211,6 +211,8 @@ def start_worker(
 @contextlib.contextmanager
 def publishing_to(broker: str) -> Iterator[None]:
     """Make this (test) process send tasks to a real broker instead of running them eagerly."""
+    from celery.result import allow_join_result
+
     from config.celery import app
 
     saved = {
@@ -223,7 +225,12 @@ def publishing_to(broker: str) -> Iterator[None]:
     app.conf.update(broker_url=broker, result_backend=broker, task_always_eager=False)
     _forget_broker_connections(app)
     try:
-        yield
+        # This process is the worker's client here, so waiting on a result is allowed. Celery's
+        # "would block" guard is one flag for the whole process: an eager task running in a
+        # background thread (a reindex started by an earlier test) sets it while it runs, and
+        # two of them overlapping can leave it set ("Never call result.get() within a task!").
+        with allow_join_result():
+            yield
     finally:
         settings.CELERY_TASK_ALWAYS_EAGER = saved["eager"]
         app.conf.update(
