@@ -24,6 +24,18 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(f"GUNICORN_{name}", default))
 
 
+# One BLAS / OpenMP thread per web process (numpy's OpenBLAS, FAISS), set before any worker
+# imports numpy. A web process's matrix work is small (re-scoring a few hundred candidates,
+# one FAISS query); its concurrency comes from the processes and threads below. With more
+# BLAS threads, OpenBLAS's idle threads spin after each call: during a photo search's wait
+# for the query worker they burned ~60 ms of CPU per search, on the cores the query worker
+# needed (docs/benchmarks.md, "BLAS threads in the web process"). The variables already set
+# in the environment win.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+for _variable in BLAS_THREAD_VARIABLES:
+    os.environ.setdefault(_variable, os.environ.get("GUNICORN_BLAS_THREADS", "1"))
+
+
 # The internal address by default: only the proxy on this machine reaches gunicorn. In a
 # container the proxy connects over the container network: docker-compose sets
 # GUNICORN_BIND=0.0.0.0:8000 there (the port is not published).
