@@ -99,10 +99,21 @@ def stored_image_vectors_load(image_ids: Sequence[int]) -> dict[int, tuple[np.nd
 def product_photo_vectors_load(product_id: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """The stored vectors and colour descriptors of every photo of a product (current model):
     its main image's first, then its more images'."""
+    from visualsearch.ml.colour import from_bytes as colour_from_bytes
+    from visualsearch.ml.embedder import MODEL_VERSION
+
     main = stored_vectors_load([product_id]).get(product_id)
-    image_ids = ImageEmbedding.objects.filter(product_id=product_id).values_list("image_id", flat=True)
-    more = stored_image_vectors_load(list(image_ids))
-    return ([main] if main is not None else []) + [more[i] for i in sorted(more)]
+    more = (
+        ImageEmbedding.objects.filter(product_id=product_id, model_version=MODEL_VERSION, vector__isnull=False)
+        .values_list("vector", "colour")
+        .order_by("image_id")
+    )
+    photos = [
+        (np.frombuffer(bytes(vector), dtype="<f4"), colour_from_bytes(colour))
+        for vector, colour in more
+        if vector is not None
+    ]
+    return ([main] if main is not None else []) + photos
 
 
 @dataclass

@@ -6,7 +6,7 @@ import base64
 import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -86,36 +86,54 @@ class WorkerQueryEmbedder:
     VISUALSEARCH_QUERY_TIMEOUT (broker or worker down, result backend unreachable)."""
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        encoded = self._ask(embed_query_image, batch)
-        return np.frombuffer(base64.b64decode(encoded), dtype="<f4").reshape(len(batch), -1)
+        return self.start(batch)()
+
+    def start(self, batch: np.ndarray) -> Callable[[], np.ndarray]:
+        """Send the inputs to the worker and return a call that waits for their vectors, so
+        that the web process does its own work on the photo while the model runs."""
+        wait = self._send(embed_query_image, batch)
+
+        def vectors() -> np.ndarray:
+            return np.frombuffer(base64.b64decode(wait()), dtype="<f4").reshape(len(batch), -1)
+
+        return vectors
 
     def with_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The embeddings and the stage-4 feature maps (the item localiser's input), from the worker."""
-        vectors, features = self._ask(embed_query_image_located, batch)
+        vectors, features = self._send(embed_query_image_located, batch)()
         return (
             np.frombuffer(base64.b64decode(vectors), dtype="<f4").reshape(len(batch), -1),
             np.frombuffer(base64.b64decode(features), dtype="<f2").astype(np.float32).reshape(len(batch), 14, 14, -1),
         )
 
-    def _ask(self, task: Any, batch: np.ndarray) -> Any:
+    def _send(self, task: Any, batch: np.ndarray) -> Callable[[], Any]:
+        """Publish the task; the returned call waits for its result (once)."""
         timeout = vs_settings.QUERY_TIMEOUT
-        async_result = None
         try:
             async_result = task.apply_async(
                 (base64.b64encode(np.ascontiguousarray(batch, np.uint8).tobytes()).decode("ascii"),), expires=timeout
             )
-            encoded = async_result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
         except Exception as exc:
-            logger.warning("photo search embedding unavailable: %s", exc)
-            raise SearchUnavailable(
-                "Photo search is unavailable right now (the image analysis service did not answer). "
-                "Please try again in a minute; browsing and “find similar” still work."
-            ) from None
-        finally:
-            if async_result is not None:
+            raise _unavailable(exc) from None
+
+        def result() -> Any:
+            try:
+                return async_result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
+            except Exception as exc:
+                raise _unavailable(exc) from None
+            finally:
                 with contextlib.suppress(Exception):  # the result backend may be the thing that is down
                     async_result.forget()
-        return encoded
+
+        return result
+
+
+def _unavailable(exc: BaseException) -> SearchUnavailable:
+    logger.warning("photo search embedding unavailable: %s", exc)
+    return SearchUnavailable(
+        "Photo search is unavailable right now (the image analysis service did not answer). "
+        "Please try again in a minute; browsing and “find similar” still work."
+    )
 
 
 @shared_task(ignore_result=True, acks_late=False)

@@ -9,6 +9,7 @@ This module never imports the tasks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -58,6 +59,27 @@ def query_embedding(pixels: np.ndarray, embedder: QueryEmbedder | None = None) -
     batch = pixels.reshape(-1, *pixels.shape[-3:])
     vectors = (embedder or query_embedder())(batch)
     return vectors[0] if pixels.ndim == 3 else vectors
+
+
+def query_embedding_start(pixels: np.ndarray, embedder: QueryEmbedder | None = None) -> Callable[[], np.ndarray]:
+    """Start ``query_embedding`` and return a call that waits for its result: with the query
+    worker, the web process prepares the rest of the search (the photo's colour descriptor)
+    while the model runs there. An embedder without ``start`` (the model in this process)
+    embeds at once."""
+    batch = pixels.reshape(-1, *pixels.shape[-3:])
+    chosen = embedder or query_embedder()
+    start = getattr(chosen, "start", None)
+    if start is None:
+        vectors = chosen(batch)
+        wait: Callable[[], np.ndarray] = lambda: vectors  # noqa: E731
+    else:
+        wait = start(batch)
+
+    def result() -> np.ndarray:
+        vectors = wait()
+        return vectors[0] if pixels.ndim == 3 else vectors
+
+    return result
 
 
 def query_embedding_with_features(

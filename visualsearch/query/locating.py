@@ -20,7 +20,12 @@ from PIL import Image
 
 from visualsearch.ml.localiser import Detection
 from visualsearch.ml.preprocessing import to_model_input
-from visualsearch.query.embedding import QueryEmbedder, query_embedding, query_embedding_with_features
+from visualsearch.query.embedding import (
+    QueryEmbedder,
+    query_embedding,
+    query_embedding_start,
+    query_embedding_with_features,
+)
 from visualsearch.query.photo import (
     Box,
     decode_photo,
@@ -46,9 +51,10 @@ def default_items(data: bytes, box: Box | None, embedder: QueryEmbedder | None) 
     alone, else the default box (uniform borders trimmed) and the whole photo."""
     photo = decode_photo(data, box)
     inputs = photo.model_inputs()
-    vector = query_embedding(inputs, embedder)
+    vector = query_embedding_start(inputs, embedder)
+    colour = query_colour(inputs)  # while the query worker runs the model
     source = "drawn" if box is not None else "default"
-    return PhotoItems(photo.photo, [StoredItem(photo.box, None, source, vector, query_colour(inputs))])
+    return PhotoItems(photo.photo, [StoredItem(photo.box, None, source, vector(), colour)])
 
 
 def photo_items(data: bytes, box: Box | None = None, embedder: QueryEmbedder | None = None) -> PhotoItems:

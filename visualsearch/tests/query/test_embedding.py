@@ -74,3 +74,37 @@ def test_the_worker_embedder_answers_unavailable_for_the_shopper(monkeypatch: py
         "Please try again in a minute; browsing and “find similar” still work."
     )
     assert "redis" not in raised.value.message  # nothing of the infrastructure for the shopper
+
+
+def test_the_worker_runs_the_model_while_the_web_process_computes_the_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Photo search sends the inputs first, computes the photo's colour descriptor while the
+    query worker runs the model, then waits for the vectors; an embedder without ``start``
+    (the model in this process) embeds at once."""
+    from tests.support.images import image_bytes
+    from visualsearch.query import locating
+
+    steps: list[str] = []
+
+    class Worker:
+        def __call__(self, batch: np.ndarray) -> np.ndarray:
+            raise AssertionError("photo search should start the embedding, then wait")
+
+        def start(self, batch: np.ndarray):
+            steps.append("sent")
+
+            def wait() -> np.ndarray:
+                steps.append("waited")
+                return fake_embedding(batch)
+
+            return wait
+
+    real_colour = locating.query_colour
+    monkeypatch.setattr(locating, "query_colour", lambda inputs: steps.append("colour") or real_colour(inputs))
+    found = locating.default_items(image_bytes(size=(300, 400)), None, Worker())
+    assert steps == ["sent", "colour", "waited"]
+    assert found.items[0].vector.shape[-1] == 2048
+
+    steps.clear()
+    in_process = lambda batch: steps.append("embedded") or fake_embedding(batch)  # noqa: E731
+    locating.default_items(image_bytes(size=(300, 400)), None, in_process)
+    assert steps == ["embedded", "colour"]
