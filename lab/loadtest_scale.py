@@ -271,7 +271,9 @@ def profile_run(stack: Stack, traffic: Traffic, photo_paths: list[Path], request
     out.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "lab.request_profile", "--requests", str(requests)]
     command += ["--traffic", str(spec), "--out", str(out.resolve())]
-    subprocess.run(command, cwd=ROOT, env=stack.env, check=True, timeout=1800)
+    # The BLAS threads a gunicorn worker gets (config/gunicorn.py), so that the profile's CPU is its.
+    blas = dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1")
+    subprocess.run(command, cwd=ROOT, env={**blas, **stack.env}, check=True, timeout=1800)
     summary = [line for line in out.read_text().splitlines() if line and not line.startswith("#")]
     kinds = [line for line in summary if line.split(":")[0] in KINDS][: len(KINDS)]
     return [f"  profiled in-process ({out}): {line}" for line in kinds]

@@ -24,19 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = (
-    "core",
-    "shop",
-    "visualsearch",
-    "bag",
-    "checkout",
-    "orders",
-    "accounts",
-    "config",
-    "lab",
-    "wishlist",
-    "stockalerts",
-)
+# Every Django app (a folder with an apps.py), and the project's settings package.
+APPS = (*sorted(path.parent.name for path in ROOT.glob("*/apps.py")), "config")
 INSIDE = "visualsearch"  # the app whose parts get their own arrows
 SKIPPED_DIRS = {"tests", "migrations", "__pycache__"}
 
