@@ -15,6 +15,8 @@ class OrdersSettings:
     PAYMENT_TIMEOUT_MINUTES: int = 30
     # Order numbers look like LA-261127-7F3A9C.
     NUMBER_PREFIX: str = "LA"
+    # Where shoppers write about an order (the returns page's address for a return label).
+    SUPPORT_EMAIL: str = "help@lookalike.example"
 
 
 orders_settings = app_settings("ORDERS", OrdersSettings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from orders.conf import orders_settings
 from orders.forms import OrderLookupForm
 from orders.models import Order
 from orders.selectors import order_lookup as order_lookup_select
@@ -46,4 +47,4 @@ def order_lookup_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def returns(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/returns.html")
+    return render(request, "orders/returns.html", {"support_email": orders_settings.SUPPORT_EMAIL})

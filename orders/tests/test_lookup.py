@@ -108,3 +108,10 @@ def test_the_footer_and_the_returns_page_link_the_lookup(client) -> None:
     text = page.content.decode()
     assert "30 days" in text and "free" in text and "within 5 working days" in text
     assert 'href="/orders/lookup/"' in text
+    assert 'href="mailto:help@lookalike.example?subject=Return"' in text  # where to ask for the label
+
+
+@pytest.mark.django_db
+def test_the_returns_address_is_a_setting(client, settings) -> None:
+    settings.ORDERS = {"SUPPORT_EMAIL": "returns@shop.example"}
+    assert "mailto:returns@shop.example" in client.get("/returns/").content.decode()
