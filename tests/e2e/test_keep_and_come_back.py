@@ -1,7 +1,8 @@
 """Keep and come back, in a real browser at 390 px (phone) and 1280 px (desktop):
 
 * photograph a sold-out product → it is shown first, "Sold out", with "Notify me", the in-stock
-  lookalikes under it → subscribe → staff restock (the stock service path every restock
+  lookalikes under it → subscribe → the stand-alone "Notify me" page → staff see the shopper
+  waiting in "Alerts by product" → staff restock (the stock service path every restock
   announces through) → the real worker sends exactly one e-mail (a file outbox);
 * the wishlist as a guest (the heart in place, the header's count) → log in → still there.
 
@@ -111,7 +112,13 @@ def tap_targets_ok(page: Page) -> None:
 
 
 def test_a_sold_out_photo_match_notifies_once_when_restocked(
-    shopper: Page, site, import_catalogue, screenshot, outbox: Path, request: pytest.FixtureRequest
+    shopper: Page,
+    site,
+    import_catalogue,
+    screenshot,
+    outbox: Path,
+    django_user_model: Any,
+    request: pytest.FixtureRequest,
 ) -> None:
     from shop.models import ProductVariant
     from shop.services import catalogue_changes_announce
@@ -152,6 +159,28 @@ def test_a_sold_out_photo_match_notifies_once_when_restocked(
     expect(page.get_by_role("status").filter(has_text="We will e-mail asha@example.com once when")).to_be_visible()
     expect(page.locator(".exact-match .notify-done")).to_have_text(re.compile("You are on the list"))
     screenshot(page, f"{suffix}-subscribed")
+
+    # The stand-alone "Notify me" page (the product page's sold-out sizes link to it).
+    page.goto(f"{site.url}/notify/{wanted.pk}/")
+    expect(page.get_by_role("heading", name="Notify me when it's back")).to_be_visible()
+    expect(page.locator(".notify-product")).to_contain_text(wanted.name)
+    if phone:
+        no_horizontal_scroll(page)
+        tap_targets_ok(page)
+    screenshot(page, f"{suffix}-notify-page")
+    assert_accessible(page)
+
+    # Staff see who waits for what: the product, one shopper waiting, none notified yet.
+    staff = django_user_model.objects.create_superuser(f"staff{suffix}", "staff@example.com", PASSWORD)
+    page.goto(site.url + "/admin/login/?next=/admin/stockalerts/productalerts/")
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    row = page.locator("#result_list tbody tr").filter(has_text=wanted.name)
+    expect(row).to_have_count(1)
+    expect(row.locator("td.field-waiting")).to_have_text("1")
+    expect(row.locator("td.field-notified")).to_have_text("0")
+    screenshot(page, f"{suffix}-staff-alerts-by-product")
 
     # Staff restock; the worker sends one e-mail.
     ProductVariant.objects.filter(product=wanted).update(stock=4)

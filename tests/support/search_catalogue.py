@@ -6,7 +6,8 @@ module must declare both aliases: ``pytest.mark.django_db(databases=["default", 
 
 ``search_subset``: a fixed subset of the real catalogue saved in bulk on that backend: 300 rows
 spread over the 20 commonest article types (tests.support.catalogue.catalogue_rows), plus the
-first 12 dresses and 12 other kids' products not among them — 324 products."""
+first 12 dresses, the first 3 red dresses (none of the 12 is red: "red dress" is the issue's own
+example) and 12 other kids' products not among them — 327 products."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ def subset_rows() -> tuple[dict[str, str], ...]:
     with (catalogue_dir() / "styles.csv").open(newline="", encoding="utf-8") as handle:
         everything = [r for r in csv.DictReader(handle) if r["id"] not in ids]
     dresses = [r for r in everything if r["articleType"] == "Dresses"][:12]
+    red = [r for r in everything if r["articleType"] == "Dresses" and r["baseColour"] == "Red"][:3]
     kids = [r for r in everything if r["gender"] in {"Boys", "Girls"} and r not in dresses][:12]
-    return tuple(rows + dresses + kids)
+    return tuple(rows + dresses + red + kids)
 
 
 @pytest.fixture(params=SEARCH_BACKENDS)

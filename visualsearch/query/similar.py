@@ -59,9 +59,14 @@ class SimilarResult:
 
     @property
     def exact_apart(self) -> SimilarProduct | None:
-        """The exact match when the results leave it out (sold out, "in stock only"): the page
-        shows it first, apart; when it is in the results it is already their first."""
+        """The exact match shown first, apart: when the results leave it out ("in stock only",
+        "cheaper"), and when it is sold out (so "Notify me" is beside it) though in them."""
         return _apart(self.exact_match, self.results)
+
+    @property
+    def lookalikes(self) -> list[SimilarProduct]:
+        """The results the page shows as lookalikes: all but the exact match shown apart."""
+        return _without(self.results, self.exact_apart)
 
 
 @dataclass
@@ -83,14 +88,28 @@ class ItemResult:
 
     @property
     def exact_apart(self) -> SimilarProduct | None:
-        """This item's exact match when its results leave it out (see SimilarResult)."""
+        """This item's exact match shown first, apart (see SimilarResult)."""
         return _apart(self.exact_match, self.results)
+
+    @property
+    def lookalikes(self) -> list[SimilarProduct]:
+        """This item's results but the exact match shown apart (see SimilarResult)."""
+        return _without(self.results, self.exact_apart)
 
 
 def _apart(exact: SimilarProduct | None, results: list[SimilarProduct]) -> SimilarProduct | None:
-    if exact is None or any(item.product.pk == exact.product.pk for item in results):
+    if exact is None:
         return None
-    return exact
+    sold_out = exact.product.has_sizes and not exact.product.in_stock
+    if sold_out or not any(item.product.pk == exact.product.pk for item in results):
+        return exact
+    return None
+
+
+def _without(results: list[SimilarProduct], apart: SimilarProduct | None) -> list[SimilarProduct]:
+    if apart is None:
+        return results
+    return [item for item in results if item.product.pk != apart.product.pk]
 
 
 @timed_search("similar")

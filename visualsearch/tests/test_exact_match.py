@@ -68,6 +68,23 @@ def test_a_sold_out_photographed_product_is_shown_first_with_notify_me(client: C
     assert html.index('class="exact-match"') < html.index('class="grid grid-similar"')
 
 
+def test_without_in_stock_only_the_sold_out_match_is_still_apart_with_notify_me(client: Client, embedded) -> None:
+    """With "in stock only" off, the sold-out match is not a plain first card (no way to be told when
+    it is back) but the same block, first, with "Notify me", and not shown twice."""
+    sold_out = embedded[3]
+    response = client.post("/search/photo/", {"image": SimpleUploadedFile("p.jpg", phone_photo(sold_out))})
+    assert response.status_code == 200
+    html = response.content.decode()
+    section = html.split('<section class="similar-results">', 1)[1]
+    exact, _, rest = section.partition("</section>")
+    assert "We found it" in exact and "Sold out" in exact
+    assert CARD_ID.findall(exact) == [str(sold_out.pk)]
+    assert f'action="/notify/{sold_out.pk}/"' in exact
+    others = [int(pk) for pk in CARD_ID.findall(rest)]
+    assert "More that look like it</h2>" in rest
+    assert len(others) == 4 and sold_out.pk not in others
+
+
 def test_the_api_gives_the_exact_match_apart_from_the_in_stock_results(client: Client, embedded) -> None:
     sold_out = embedded[3]
     photo = phone_photo(sold_out)
