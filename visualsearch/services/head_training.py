@@ -306,7 +306,13 @@ def head_train(
     on_fraction(fit_stop)
     photo_started = time.perf_counter()
     if photos is None and photo_count > 0:
-        expected = photo_count + int(vs_settings.HEAD_PHOTO_VALIDATION) + 2 * int(vs_settings.HEAD_PHOTO_EVALUATION)
+        expected = (
+            photo_count
+            + int(vs_settings.HEAD_PHOTO_SCENES)
+            + int(vs_settings.HEAD_PHOTO_VALIDATION)
+            + int(vs_settings.HEAD_PHOTO_VALIDATION_SCENES)
+            + 2 * int(vs_settings.HEAD_PHOTO_EVALUATION)
+        )
         tracker = _PhotoProgress(expected, on_progress, _scaled(on_fraction, fit_stop, 0.8))
         photos = head_photos_embed(data, photo_count, tracker)
     if photos is not None:

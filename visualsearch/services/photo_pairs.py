@@ -6,8 +6,14 @@ measured on.
   profile (``shopper_photos.HARD``, generator seed TRAINING_PHOTO_SEED), half in the standard
   one (seed TRAINING_PHOTO_SEED + 1): on the validation photos the mix ranked standard
   photos better and hard ones as well as HARD alone (docs/relevance.md);
-* validation photos: products of the validation split, the same seed and profile; they pick
-  the shrinkage, the dimensions and the colour weight;
+* scene photos (``HEAD_PHOTO_SCENES`` more training products, ``HEAD_PHOTO_VALIDATION_SCENES``
+  more validation ones): the product cut out of its backdrop and lying small in a generated
+  scene (``visualsearch.ml.scenes``: the TRAINING backgrounds and a training seed, never the
+  evaluation's), with a distractor, turned, re-lit, blurred, JPEG; the item's own box cut from
+  the scene as photo search cuts a detected item (``region_inputs``): what a real photo's item
+  looks like to the model;
+* validation photos: products of the validation split, the same seed and profile, and their
+  scene photos; they pick the shrinkage, the dimensions and the colour weight;
 * evaluation photos: the evaluation's own fixed set (``PHOTO_SEED``, held-out products,
   both profiles), only measured, never tuned on; embedded as photo search embeds an upload,
   the whole photo too where the default box trimmed it.
@@ -19,6 +25,7 @@ read is skipped (and counted): one bad file never stops a training.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 # Not the evaluation's PHOTO_SEED: no training photo is ever one of the evaluation's.
 TRAINING_PHOTO_SEED = 7
+# Scene photos: not scenes.EVALUATION_SEED (evaluate's real-photo scenes) nor the localiser's.
+SCENE_PHOTO_SEED = 41
 _BATCH = 64
 
 
@@ -129,14 +138,29 @@ def photos_embed(
     on_progress: Callable[[str], None] = lambda message: None,
     label: str = "photos",
     whole: bool = False,
+    scenes: bool = False,
 ) -> EmbeddedPhotoSet:
     """One shopper-like photo of each product at ``rows`` (of the catalogue ``ids``), decoded
     and embedded as an upload is (``whole``: the whole photo too, as photo search embeds
-    it; the learned space itself is fitted on the searched regions). The next batch's
-    photos are made (storage, Pillow) in a thread while the model embeds the current one."""
+    it; the learned space itself is fitted on the searched regions). ``scenes``: a scene photo
+    of each instead (the module's docstring; ``profile`` unused). The next batch's photos are
+    made (storage, Pillow) in a thread while the model embeds the current one."""
     from visualsearch.ml import embedder
     from visualsearch.query.errors import UploadRejected
     from visualsearch.query.photo import decode_photo, query_colour
+
+    def scene_item(pid: int, data: bytes) -> np.ndarray:
+        """The product lying in a scene of its own, its box cut as photo search cuts an item."""
+        from PIL import Image
+
+        from visualsearch.ml.scenes import TRAINING, make_scene, scene_rng
+        from visualsearch.query.photo import decoded_upload, region_inputs
+
+        with Image.open(io.BytesIO(data)) as opened:
+            image = opened.convert("RGB")
+        scene = make_scene([(pid, image)], scene_rng(seed, pid), TRAINING, distractors=(1, 1))
+        photo = scene.jpeg(quality=92)
+        return region_inputs(photo, decoded_upload(photo), [scene.items[0].box])[0]
 
     names = product_image_names([int(ids[r]) for r in rows])
 
@@ -148,10 +172,14 @@ def photos_embed(
                 name = names.get(pid)
                 if name is None:
                     raise FileNotFoundError(f"product {pid} has no image")
-                photo = shopper_photos.shopper_photo(pid, storage_read(name), seed=seed, profile=profile)
-                decoded = decode_photo(photo.data)
-                out.pixels.append(decoded.pixels)
-                out.wholes.append(decoded.whole)
+                if scenes:
+                    out.pixels.append(scene_item(pid, storage_read(name)))
+                    out.wholes.append(None)
+                else:
+                    photo = shopper_photos.shopper_photo(pid, storage_read(name), seed=seed, profile=profile)
+                    decoded = decode_photo(photo.data)
+                    out.pixels.append(decoded.pixels)
+                    out.wholes.append(decoded.whole)
             except (OSError, ValueError, ImageRejected, UploadRejected) as exc:
                 out.skipped += 1
                 logger.warning("%s: product %s skipped (%s)", label, pid, exc)
@@ -209,13 +237,34 @@ def photo_pairs_embed(
     train: int,
     validation: int,
     evaluation: int,
+    scenes: int = 0,
+    validation_scenes: int = 0,
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> PhotoPairs:
-    """Training, validation and evaluation photos for the catalogue ``ids`` (see the module)."""
+    """Training, validation and evaluation photos for the catalogue ``ids`` (see the module):
+    ``scenes``/``validation_scenes`` scene photos of further training/validation products."""
     split = split_of(ids)
-    train_rows = _chosen(ids, np.flatnonzero(split == "train"), train, "training-photo")
-    validation_rows = _chosen(ids, np.flatnonzero(split == "val"), validation, "training-photo")
+    train_rows = _chosen(ids, np.flatnonzero(split == "train"), train + scenes, "training-photo")
+    validation_rows = _chosen(ids, np.flatnonzero(split == "val"), validation + validation_scenes, "training-photo")
+    train_rows, scene_rows = train_rows[:train], train_rows[train:]
+    validation_rows, validation_scene_rows = validation_rows[:validation], validation_rows[validation:]
     half = len(train_rows) // 2
+
+    def scene_photos(rows: list[int], label: str) -> list[EmbeddedPhotoSet]:
+        if not rows:
+            return []
+        return [
+            photos_embed(
+                ids,
+                rows,
+                seed=SCENE_PHOTO_SEED,
+                profile=shopper_photos.STANDARD,
+                label=label,
+                on_progress=on_progress,
+                scenes=True,
+            )
+        ]
+
     pairs = PhotoPairs(
         EmbeddedPhotoSet.joined(
             [
@@ -231,14 +280,20 @@ def photo_pairs_embed(
                     ((shopper_photos.HARD, train_rows[:half]), (shopper_photos.STANDARD, train_rows[half:]))
                 )
             ]
+            + scene_photos(scene_rows, "training photos (scenes)")
         ),
-        photos_embed(
-            ids,
-            validation_rows,
-            seed=TRAINING_PHOTO_SEED,
-            profile=shopper_photos.HARD,
-            label="validation photos",
-            on_progress=on_progress,
+        EmbeddedPhotoSet.joined(
+            [
+                photos_embed(
+                    ids,
+                    validation_rows,
+                    seed=TRAINING_PHOTO_SEED,
+                    profile=shopper_photos.HARD,
+                    label="validation photos",
+                    on_progress=on_progress,
+                ),
+                *scene_photos(validation_scene_rows, "validation photos (scenes)"),
+            ]
         ),
     )
     if evaluation > 0:

@@ -101,5 +101,7 @@ def head_photos_embed(
         train=count,
         validation=int(vs_settings.HEAD_PHOTO_VALIDATION),
         evaluation=int(vs_settings.HEAD_PHOTO_EVALUATION),
+        scenes=int(vs_settings.HEAD_PHOTO_SCENES),
+        validation_scenes=int(vs_settings.HEAD_PHOTO_VALIDATION_SCENES),
         on_progress=on_progress,
     )

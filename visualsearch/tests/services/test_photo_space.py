@@ -173,6 +173,42 @@ def test_training_photos_come_from_real_images_of_training_products_only(real_mo
     assert np.mean([row in top for row, top in zip(train_photos.rows, ranks, strict=True)]) >= 0.75
 
 
+def test_scene_photos_are_training_products_lying_small_cut_out_by_their_box(real_model, make_product) -> None:
+    """The real-photo training photos: further training (and validation) products, each lying
+    small in a generated scene of the TRAINING backgrounds, its box cut as photo search cuts a
+    detected item, through the real model; never a held-out product."""
+    from django.db import connection
+
+    from tests.support.catalogue import embedded_catalogue
+    from visualsearch.ml import scenes
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('shop_product', 'id'), %s, false)", [100_000])
+    products = embedded_catalogue(make_product, 40)
+    ids = np.asarray(sorted(p.pk for p in products), np.int64)
+    split = head_mod.split_of(ids)
+    assert photo_pairs.SCENE_PHOTO_SEED not in (scenes.EVALUATION_SEED, scenes.EVALUATION_SEED + 1)
+
+    plain = photo_pairs.photo_pairs_embed(ids, train=6, validation=1, evaluation=0)
+    pairs = photo_pairs.photo_pairs_embed(ids, train=6, validation=1, evaluation=0, scenes=50, validation_scenes=50)
+    # The shopper photos are the same; the scene photos come after them, of other products.
+    assert list(pairs.train.rows[:6]) == list(plain.train.rows)
+    np.testing.assert_allclose(pairs.train.vectors[:6], plain.train.vectors, atol=1e-5)
+    scene_rows = pairs.train.rows[6:]
+    assert len(scene_rows) == np.count_nonzero(split == "train") - 6
+    assert not np.isin(scene_rows, plain.train.rows).any() and set(split[scene_rows]) == {"train"}
+    assert len(pairs.validation) == np.count_nonzero(split == "val") and set(split[pairs.validation.rows]) == {"val"}
+    assert not pairs.evaluation
+    # An item lying small beside clutter is not its catalogue picture, yet the model still
+    # knows it: the raw vectors find most scene photos' products among these 40.
+    data = head_figures.head_data_load()
+    vectors = pairs.train.vectors[6:]
+    cosines = np.einsum("ij,ij->i", vectors, data.vectors[scene_rows])
+    assert cosines.max() < 0.99
+    ranks = np.argsort(-(vectors @ data.vectors.T), axis=1)[:, :5]
+    assert np.mean([row in top for row, top in zip(scene_rows, ranks, strict=True)]) >= 0.5
+
+
 def test_a_head_that_only_improves_photo_search_is_activated(photo_training) -> None:
     # Enough held-out photos (~150) for the photo gain to be told from noise.
     make_catalogue(1500)
