@@ -84,6 +84,7 @@ class _PhotoIndex:
 
 @dataclass
 class ImagesReport:
+    real: bool
     rows: int
     dims: int
     images_per_product: int
@@ -168,16 +169,40 @@ def artifact_serving(
     return FaissIndex(mapped, products.projection), ImageRows.from_artifact(mapped, products.projection, None)
 
 
-def images_benchmark(rows: int, images_per_product: int, queries: int, seed: int, dims: int) -> ImagesReport:
-    main = synthetic_vectors(rows, seed)
-    ids, attributes = catalogue_rows(rows)
-    columns: dict[str, Sequence[object]] = {**attributes, "in_stock": [True] * rows}
-    projection = random_projection(main, dims, seed)
-    products = EmbeddingIndex.from_arrays(ids, main, attributes, projection=projection)  # in stock: all
-    extras_per = images_per_product - 1
+def real_catalogue(rows: int, dims: int, seed: int) -> tuple[np.ndarray, list[int], dict[str, list[str]], Any]:
+    """The catalogue's own stored vectors (the first ``rows`` products the site serves), their
+    ids and attributes, and a PCA projection fitted on them as the site fits its own."""
+    from lab.relevance import load_catalogue
+    from visualsearch.services.projection import projection_fit_vectors
+
+    catalogue = load_catalogue()
+    if len(catalogue) < rows:
+        raise ValueError(f"--real needs {rows} embedded products; the database has {len(catalogue)}.")
+    main = np.ascontiguousarray(catalogue.vectors[:rows], np.float32)
+    ids = [int(pid) for pid in catalogue.ids[:rows]]
+    attributes = {name: list(values[:rows]) for name, values in catalogue.attributes.items()}
+    projection, _explained = projection_fit_vectors(main, dims, seed=seed)
+    return main, ids, attributes, projection
+
+
+def images_benchmark(
+    rows: int, images_per_product: int, queries: int, seed: int, dims: int, *, real: bool = False
+) -> ImagesReport:
+    """``real``: the catalogue's own vectors and a fitted PCA (each more image mixes the
+    product's vector with another product's) instead of synthetic vectors."""
     rng = np.random.default_rng(seed + 7)
+    extras_per = images_per_product - 1
+    if real:
+        main, ids, attributes, projection = real_catalogue(rows, dims, seed)
+        others = main[rng.integers(0, rows, size=rows * extras_per)] if extras_per else main[:0]
+    else:
+        main = synthetic_vectors(rows, seed)
+        ids, attributes = catalogue_rows(rows)
+        projection = random_projection(main, dims, seed)
+        others = synthetic_vectors(rows * extras_per, seed + 11) if extras_per else main[:0]
+    columns: dict[str, Sequence[object]] = {**attributes, "in_stock": [True] * rows}
+    products = EmbeddingIndex.from_arrays(ids, main, attributes, projection=projection)  # in stock: all
     extra = np.empty((rows * extras_per, main.shape[1]), dtype=np.float32)
-    others = synthetic_vectors(rows * extras_per, seed + 11) if extras_per else extra
     for j in range(extras_per):
         extra[j::extras_per] = _normalised((1 - MIX) * main + MIX * others[j::extras_per])
     owners = np.repeat(np.asarray(ids, dtype=np.int64), extras_per)
@@ -242,6 +267,7 @@ def images_benchmark(rows: int, images_per_product: int, queries: int, seed: int
     )
     workdir.cleanup()
     return ImagesReport(
+        real=real,
         rows=rows,
         dims=dims,
         images_per_product=images_per_product,
@@ -267,9 +293,15 @@ def images_lines(report: ImagesReport) -> list[str]:
     products_mb = report.products_memory.memory_bytes / 1e6
     images_mb = report.images_memory.memory_bytes / 1e6
     return [
-        f"# several images per product: SYNTHETIC {report.rows} products × 2048 (bench_search's vectors, real ids "
-        f"and attributes where the catalogue has them), PCA-{report.dims}; {n - 1} more image(s) per product = "
-        f"{report.image_rows} image rows (0.7 main + 0.3 another vector)",
+        (
+            f"# several images per product: the catalogue's own {report.rows} products × 2048 (stored vectors), "
+            f"PCA-{report.dims} fitted on them; {n - 1} more image(s) per product synthesised = "
+            f"{report.image_rows} image rows (0.7 main + 0.3 another product's vector)"
+            if report.real
+            else f"# several images per product: SYNTHETIC {report.rows} products × 2048 (bench_search's vectors, "
+            f"real ids and attributes where the catalogue has them), PCA-{report.dims}; {n - 1} more image(s) per "
+            f"product = {report.image_rows} image rows (0.7 main + 0.3 another vector)"
+        ),
         f"index memory, products (find similar + photo search): {products_mb:.1f} MB, "
         f"{report.products_memory.rows} rows",
         f"index memory, more images (photo search only): {images_mb:.1f} MB, {report.image_rows} rows",

@@ -1,4 +1,5 @@
-"""``python manage.py bench_search [--queries 200] [--photos 40] [--seed 0] [--images-per-product N [--rows R]]``
+"""``python manage.py bench_search [--queries 200] [--photos 40] [--seed 0]
+[--images-per-product N [--rows R] [--real]]``
 
 kNN per query (index full and PCA against the numpy bound and sklearn), find-similar and
 photo-search latency through the real views in this process, and index memory
@@ -32,6 +33,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rows", type=int, default=bench.SYNTHETIC_ROWS, help="Products, with --images-per-product."
         )
+        parser.add_argument(
+            "--real",
+            action="store_true",
+            help="With --images-per-product: the catalogue's own stored vectors (and a fitted PCA) as the one "
+            "image per product, instead of synthetic ones.",
+        )
 
     def handle(self, *args: object, queries: int, photos: int, seed: int, **options: object) -> None:
         if queries < 5 or photos < 3:
@@ -41,7 +48,11 @@ class Command(BaseCommand):
         if per_product:
             if per_product < 2 or rows < queries:
                 raise CommandError("Use --images-per-product 2 or more, and at least as many --rows as --queries.")
-            self.print(*images_lines(images_benchmark(rows, per_product, queries, seed, dims or 256)))
+            try:
+                report = images_benchmark(rows, per_product, queries, seed, dims or 256, real=bool(options["real"]))
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            self.print(*images_lines(report))
             return
         ids = bench.embedded_ids()
         self.print(
