@@ -29,20 +29,13 @@ from visualsearch.ml.scenes import EVALUATION, EVALUATION_SEED, Scene, iou, make
 from visualsearch.ml.shopper_photos import photo_order
 from visualsearch.query.locating import located_items
 from visualsearch.query.photo import decode_photo, decoded_upload, query_colour, region_inputs
-from visualsearch.query.ranking import confidence_order, rank_photo
+from visualsearch.query.ranking import rank_photo
 from visualsearch.query.tokens import StoredItem
 from visualsearch.selectors import localiser_active_load
 from visualsearch.services.head_figures import Twins
 
 # The ways a photo is searched, in the order the report prints them.
-WAYS = (
-    "whole photo",
-    "default box",
-    "localiser, first box",
-    "localiser, first row",
-    "localiser, any item row",
-    "perfect box",
-)
+WAYS = ("whole photo", "default box", "localiser, first box", "localiser, any item row", "perfect box")
 
 
 @dataclass
@@ -160,7 +153,7 @@ def evaluate_real_photos(
             default_item = StoredItem(default.box, None, "default", whole_vector, query_colour(whole))
         detected_vectors, perfect_vectors = vectors[: len(detections)], vectors[len(detections) :]
         items = located_items(detections, crops[: len(detections)], detected_vectors, whole[0], whole_vector[0])
-        localiser_order, rows_found = _rows_found(search, items, default_item)
+        rows_found = [search(item) for item in items] if items else [search(default_item)]
         perfect = [
             StoredItem(box, None, "drawn", vector[np.newaxis], query_colour(crop[np.newaxis]))
             for box, vector, crop in zip(truths, perfect_vectors, crops[len(detections) :], strict=True)
@@ -171,8 +164,7 @@ def evaluate_real_photos(
             whole_item = StoredItem((0.0, 0.0, 1.0, 1.0), None, "drawn", whole_vector, query_colour(whole))
             report.one_item["whole photo"].add(search(whole_item), row, same)
             report.one_item["default box"].add(search(default_item), row, same)
-            report.one_item["localiser, first box"].add(localiser_order[0], row, same)
-            report.one_item["localiser, first row"].add(rows_found[0], row, same)
+            report.one_item["localiser, first box"].add(rows_found[0], row, same)
             # The page shows a row per item: the product in any row's top 5 (@1: any row's first).
             any_row = report.one_item["localiser, any item row"]
             firsts = [found[0] for found in rows_found if found]
@@ -237,7 +229,6 @@ class ProfileThroughLocaliser:
 
     profile: str
     default_box: WayScores = field(default_factory=WayScores)
-    first_box: WayScores = field(default_factory=WayScores)
     first_row: WayScores = field(default_factory=WayScores)
     any_row: WayScores = field(default_factory=WayScores)
     boxes: list[float] = field(default_factory=list)
@@ -288,10 +279,9 @@ def evaluate_profile_through_localiser(
         else:
             default_item = StoredItem(default.box, None, "default", whole_vector, query_colour(whole))
         items = located_items(detections, crops, vectors, whole[0], whole_vector[0])
-        localiser_order, rows_found = _rows_found(search, items, default_item)
+        rows_found = [search(item) for item in items] if items else [search(default_item)]
         same = set(np.flatnonzero(twins.group == twins.group[row]).tolist()) | {row}
         out.default_box.add(search(default_item), row, same)
-        out.first_box.add(localiser_order[0], row, same)
         out.first_row.add(rows_found[0], row, same)
         merged = [r for found in rows_found for r in found[:K]]
         firsts = [found[0] for found in rows_found if found]
@@ -303,47 +293,23 @@ def evaluate_profile_through_localiser(
     return out
 
 
-def _rows_found(
-    search: _Searcher, items: Sequence[StoredItem], default_item: StoredItem
-) -> tuple[list[list[int]], list[list[int]]]:
-    """Each item's found rows in the localiser's order and in the page's (``confidence_order``:
-    the item whose best match scores highest first); the default box when nothing was found."""
-    if not items:
-        found = [search(default_item)]
-        return found, found
-    scored = [search.scored(item) for item in items]
-    found = [rows for rows, _best in scored]
-    order = confidence_order([best for _rows, best in scored])
-    return found, [found[i] for i in order]
+def _searcher(catalogue: Catalogue, index: EmbeddingIndex) -> Callable[[StoredItem], list[int]]:
+    row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
+    colours = catalogue.colours
 
-
-class _Searcher:
-    """Photo search's ranking (``rank_photo``) over the evaluation's catalogue: the rows of the
-    top K products of an item, and (``scored``) its best match's score too."""
-
-    def __init__(self, catalogue: Catalogue, index: EmbeddingIndex) -> None:
-        self.catalogue, self.index = catalogue, index
-        self.row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
-
-    def _stored(self, product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
-        colours = self.catalogue.colours
+    def stored(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
         out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         for pid in product_ids:
-            row = self.row_of[int(pid)]
+            row = row_of[int(pid)]
             colour = None if colours is None or not np.isfinite(colours[row]).all() else colours[row]
-            out[int(pid)] = (self.catalogue.vectors[row], colour)
+            out[int(pid)] = (catalogue.vectors[row], colour)
         return out
 
-    def scored(self, item: StoredItem) -> tuple[list[int], float | None]:
-        hits = rank_photo(self.index, item.vector, item.colour, K, {}, stored=self._stored)
-        return [self.row_of[h.product_id] for h in hits], (hits[0].score if hits else None)
+    def search(item: StoredItem) -> list[int]:
+        hits = rank_photo(index, item.vector, item.colour, K, {}, stored=stored)
+        return [row_of[h.product_id] for h in hits]
 
-    def __call__(self, item: StoredItem) -> list[int]:
-        return self.scored(item)[0]
-
-
-def _searcher(catalogue: Catalogue, index: EmbeddingIndex) -> _Searcher:
-    return _Searcher(catalogue, index)
+    return search
 
 
 def profile_lines(result: ProfileThroughLocaliser) -> list[str]:
@@ -353,7 +319,6 @@ def profile_lines(result: ProfileThroughLocaliser) -> list[str]:
     ]
     for label, scores in (
         ("default box (no localiser)", result.default_box),
-        ("localiser, first box", result.first_box),
         ("localiser, first row", result.first_row),
         ("localiser, any row", result.any_row),
     ):

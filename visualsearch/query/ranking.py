@@ -220,14 +220,6 @@ def is_exact_match(raw_score: float | None) -> bool:
     return raw_score is not None and raw_score >= threshold
 
 
-def confidence_order(best_scores: Sequence[float | None]) -> list[int]:
-    """The order a photo's items are shown in: the item whose best match scores highest first
-    (the item photo search is surest of), an item with nothing found last; ties keep the
-    localiser's order. A part of a product found as an item of its own (a sleeve, one shoe)
-    matches less well than the product's whole box, so the product's row comes first."""
-    return sorted(range(len(best_scores)), key=lambda i: (best_scores[i] is None, -(best_scores[i] or 0.0), i))
-
-
 def _variant_colours(colour: np.ndarray, variants: int) -> np.ndarray:
     """The query's colour descriptor per variant, (V, COLOUR_DIM): one per variant, or one for all."""
     rows = np.asarray(colour, dtype=np.float32).reshape(-1, COLOUR_DIM)

@@ -22,7 +22,7 @@ from visualsearch.query.locating import photo_items
 from visualsearch.query.params import refinement_filters
 from visualsearch.query.photo import FULL_BOX, Box, decoded_upload, preview_data_url, validate_upload_size
 from visualsearch.query.pricing import PriceRule, hits_within_price, price_pool, price_sorted
-from visualsearch.query.ranking import confidence_order, is_close_match, is_exact_match, rank_photo, raw_photo_score
+from visualsearch.query.ranking import is_close_match, is_exact_match, rank_photo, raw_photo_score
 from visualsearch.query.tokens import StoredItem, StoredQuery, load_query, store_query
 from visualsearch.selectors import SimilarProduct, products_for_hits
 
@@ -85,9 +85,6 @@ class ItemResult:
     exact_match: SimilarProduct | None = None
     # The refinements as applied to this item (its price rule's included, as in ``filters``).
     filters: dict[str, Any] = field(default_factory=dict)
-    # The best match's score under the refinements, before any price rule (None: nothing found):
-    # what orders a photo's items (``confidence_order``).
-    best_score: float | None = None
 
     @property
     def exact_apart(self) -> SimilarProduct | None:
@@ -192,25 +189,19 @@ def similar_to_photo(
             preview_url = preview_data_url(upright) if preview else ""
             return SimilarResult([], filters, size, preview_url, box=box or FULL_BOX)
         located = photo_items(data, box, embedder)
-        items = tuple(located.items)
-        rows = [_item_result(index, entry, k, filters, price) for entry in items]
-        # The item photo search is surest of first; the token keeps that order for refinements.
-        order = confidence_order([row.best_score for row in rows])
-        items, rows = tuple(items[i] for i in order), [rows[i] for i in order]
+        preview_url = preview_data_url(located.photo)
+        first = located.items[0]
         from visualsearch.ml.embedder import MODEL_VERSION
 
-        first = items[0]
         stored = StoredQuery(
-            first.vector, first.colour, first.box, preview_data_url(located.photo), MODEL_VERSION, items=items
+            first.vector, first.colour, first.box, preview_url, MODEL_VERSION, items=tuple(located.items)
         )
         token = store_query(stored)
-    else:
-        items = stored.items or (StoredItem(stored.box, None, "default", stored.vector, stored.colour),)
-        rows = []
+    items = stored.items or (StoredItem(stored.box, None, "default", stored.vector, stored.colour),)
     selected = 0 if item is None else item
     if not 0 <= selected < len(items):
         raise InvalidInput(f"item must be between 0 and {len(items) - 1}: this photo has {len(items)} item(s).")
-    rows = rows or [_item_result(index, entry, k, filters, price) for entry in items]
+    rows = [_item_result(index, entry, k, filters, price) for entry in items]
     chosen = rows[selected]
     return SimilarResult(
         chosen.results,
@@ -242,7 +233,6 @@ def _item_result(
     close_match = is_close_match(hits, closeness)
     exact = _exact_hit(index, item, filters, hits, closeness)
     exact_products = products_for_hits([exact]) if exact is not None else []
-    best_score = hits[0].score if hits else None
     rule = price
     applied = dict(filters)
     if rule is not None:
@@ -258,7 +248,6 @@ def _item_result(
         price_rule=rule,
         exact_match=exact_products[0] if exact_products else None,
         filters=applied,
-        best_score=best_score,
     )
 
 

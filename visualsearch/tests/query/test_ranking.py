@@ -17,7 +17,6 @@ from visualsearch.index import Hit
 from visualsearch.ml import colour as colour_mod
 from visualsearch.models import ProductEmbedding
 from visualsearch.query.ranking import (
-    confidence_order,
     is_close_match,
     photo_candidates,
     rank_photo,
@@ -175,9 +174,3 @@ def test_a_close_match_reaches_the_threshold(settings) -> None:
     assert not is_close_match([])
     assert is_close_match([Hit(1, 0.6)]) and not is_close_match([Hit(1, 0.59)])
     assert not is_close_match([Hit(1, 0.9)], raw_score=0.5)  # the raw score decides when given
-
-
-def test_items_are_shown_surest_match_first_nothing_found_last_ties_in_the_localisers_order() -> None:
-    assert confidence_order([0.61, 0.83, None, 0.83, 0.70]) == [1, 3, 4, 0, 2]
-    assert confidence_order([None, None]) == [0, 1]
-    assert confidence_order([]) == []
