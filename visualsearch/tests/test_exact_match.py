@@ -47,16 +47,24 @@ def phone_photo(product: Product) -> bytes:
     return out.getvalue()
 
 
-def test_a_sold_out_photographed_product_is_shown_first_with_notify_me(client: Client, embedded) -> None:
-    sold_out = embedded[3]
+def photo_page(client: Client, sold_out: Product, fields: dict[str, str]) -> tuple[str, str, str]:
+    """Photo search's page for a phone photo of the sold-out product: the whole page, the
+    exact-match block (asserted to be "We found it: Sold out" with that product's card alone)
+    and the rest of the results."""
     upload = SimpleUploadedFile("p.jpg", phone_photo(sold_out))
-    response = client.post("/search/photo/", {"image": upload, "in_stock": "on"})
+    response = client.post("/search/photo/", {"image": upload, **fields})
     assert response.status_code == 200
     html = response.content.decode()
     section = html.split('<section class="similar-results">', 1)[1]
     exact, _, rest = section.partition("</section>")
     assert "We found it" in exact and "Sold out" in exact
     assert CARD_ID.findall(exact) == [str(sold_out.pk)]
+    return html, exact, rest
+
+
+def test_a_sold_out_photographed_product_is_shown_first_with_notify_me(client: Client, embedded) -> None:
+    sold_out = embedded[3]
+    html, exact, rest = photo_page(client, sold_out, {"in_stock": "on"})
     assert "Notify me when it" in exact and f'action="/notify/{sold_out.pk}/"' in exact
     # The refine URL "Notify me" comes back to: this search again, without the photo.
     assert re.search(r'name="next" value="/search/photo/\?q=[\w-]+&amp;in_stock=on"', exact)
@@ -72,13 +80,7 @@ def test_without_in_stock_only_the_sold_out_match_is_still_apart_with_notify_me(
     """With "in stock only" off, the sold-out match is not a plain first card (no way to be told when
     it is back) but the same block, first, with "Notify me", and not shown twice."""
     sold_out = embedded[3]
-    response = client.post("/search/photo/", {"image": SimpleUploadedFile("p.jpg", phone_photo(sold_out))})
-    assert response.status_code == 200
-    html = response.content.decode()
-    section = html.split('<section class="similar-results">', 1)[1]
-    exact, _, rest = section.partition("</section>")
-    assert "We found it" in exact and "Sold out" in exact
-    assert CARD_ID.findall(exact) == [str(sold_out.pk)]
+    _html, exact, rest = photo_page(client, sold_out, {})
     assert f'action="/notify/{sold_out.pk}/"' in exact
     others = [int(pk) for pk in CARD_ID.findall(rest)]
     assert "More that look like it</h2>" in rest
