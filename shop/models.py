@@ -95,6 +95,11 @@ class Product(models.Model):
         return bool(self.variant_list)
 
     @property
+    def sold_out(self) -> bool:
+        """Whether the product has sizes and none of them can be bought."""
+        return self.has_sizes and not self.in_stock
+
+    @property
     def on_sale(self) -> bool:
         """Whether the product is on sale: a compare-at price above its price."""
         return self.price is not None and self.compare_at_price is not None and self.compare_at_price > self.price

@@ -100,8 +100,7 @@ class ItemResult:
 def _apart(exact: SimilarProduct | None, results: list[SimilarProduct]) -> SimilarProduct | None:
     if exact is None:
         return None
-    sold_out = exact.product.has_sizes and not exact.product.in_stock
-    if sold_out or not any(item.product.pk == exact.product.pk for item in results):
+    if exact.product.sold_out or not any(item.product.pk == exact.product.pk for item in results):
         return exact
     return None
 
