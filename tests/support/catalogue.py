@@ -154,3 +154,13 @@ def stored_catalogue(count: int, vectors: list[bytes] | None = None) -> list[Pro
     )
     give_stock(products)
     return products
+
+
+def products_start_at(first_id: int) -> None:
+    """The next products made get ids from ``first_id`` on (PostgreSQL's sequence): the
+    product-id split (``visualsearch.ml.head.split_of``) then holds the same training,
+    validation and held-out products in every test order."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('shop_product', 'id'), %s, false)", [first_id])

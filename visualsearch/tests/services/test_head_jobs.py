@@ -77,13 +77,12 @@ def test_retrain_asks_first_answers_at_once_then_activates_and_a_second_adds_no_
 
 
 def test_a_head_whose_figures_are_noise_is_stored_not_activated(embedded, admin_client: Client) -> None:
-    from django.db import connection
+    from tests.support.catalogue import products_start_at
 
     # The split is by product id: the same ids in every test order, so the same held-out
     # products (in CI's order other ids made this noise head fall "beyond noise" on one figure,
     # another refusal than the one asserted here).
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setval(pg_get_serial_sequence('shop_product', 'id'), %s, false)", [200_000])
+    products_start_at(200_000)
     products = make_catalogue(900)
     # Labels that say nothing about the pictures: whatever a head learns, its held-out
     # figures differ from the raw vectors' by chance only.

@@ -125,14 +125,11 @@ def test_too_few_training_photos_fit_no_learned_space(photo_training) -> None:
 
 
 def test_training_photos_come_from_real_images_of_training_products_only(real_model, make_product) -> None:
-    from django.db import connection
-
-    from tests.support.catalogue import embedded_catalogue
+    from tests.support.catalogue import embedded_catalogue, products_start_at
 
     # The split is by product id: the same ids in every test order (some runs of 40 ids hold no
     # validation or evaluation product), so the products start at a fixed id.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setval(pg_get_serial_sequence('shop_product', 'id'), %s, false)", [100_000])
+    products_start_at(100_000)
     products = embedded_catalogue(make_product, 40)
     ids = np.asarray(sorted(p.pk for p in products), np.int64)
     assert ids[0] == 100_000 and {"train", "val", "eval"} <= set(head_mod.split_of(ids))
@@ -177,13 +174,10 @@ def test_scene_photos_are_training_products_lying_small_cut_out_by_their_box(rea
     """The real-photo training photos: further training (and validation) products, each lying
     small in a generated scene of the TRAINING backgrounds, its box cut as photo search cuts a
     detected item, through the real model; never a held-out product."""
-    from django.db import connection
-
-    from tests.support.catalogue import embedded_catalogue
+    from tests.support.catalogue import embedded_catalogue, products_start_at
     from visualsearch.ml import scenes
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setval(pg_get_serial_sequence('shop_product', 'id'), %s, false)", [100_000])
+    products_start_at(100_000)
     products = embedded_catalogue(make_product, 40)
     ids = np.asarray(sorted(p.pk for p in products), np.int64)
     split = head_mod.split_of(ids)
