@@ -148,6 +148,12 @@ class VisualSearchSettings:
     # docs/relevance.md; 0.946 on a 1,500-product database called a wrong product exact for
     # 18% of photos of something not sold at 43k).
     PHOTO_EXACT_THRESHOLD: float = 0.987
+    # An item the localiser finds alone, covering at least this share of the photo, is searched
+    # by the whole photo: no second forward pass for its box (a photo of the product itself).
+    # The smallest share at which no validation photo was found lower than by box + whole photo
+    # (lab/experiments/localiser_whole_area.py; 0.5-0.7 cost standard photos self@1: docs/
+    # relevance.md). Above 1: every detected box is embedded.
+    LOCALISER_WHOLE_PHOTO_AREA: float = 0.8
     # Load the model when a query worker (celery worker_ready) or, in the embedded default,
     # the development server starts, so shoppers rarely wait for it.
     WARM_UP: bool = True

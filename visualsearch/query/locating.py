@@ -2,9 +2,11 @@
 
 With an active item localiser (``visualsearch.selectors.localiser_active_load``) and no box
 drawn, the whole photo goes through the model once: its embedding and, from the same forward
-pass, the feature map the localiser reads. Each detected box is then cut from the photo and
-embedded (one batch): an item found alone is searched by the better of its box and the whole
-photo (as the default box was), items found beside others by their box alone. Nothing
+pass, the feature map the localiser reads. An item found alone that fills most of the photo
+(``whole_photo_suffices``) is searched by the whole photo: its box would show nearly the same
+picture, and the search needs no second forward pass. Otherwise each detected box is cut from
+the photo and embedded (one batch): an item found alone is searched by the better of its box
+and the whole photo (as the default box was), items found beside others by their box alone. Nothing
 detected, no localiser, or an embedder without feature maps: the default box (uniform
 borders trimmed) and the whole photo, as before. A box the shopper drew always wins: it is
 searched alone, nothing is detected.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from visualsearch.conf import vs_settings
 from visualsearch.ml.localiser import Detection
 from visualsearch.ml.preprocessing import to_model_input
 from visualsearch.query.embedding import (
@@ -82,10 +85,29 @@ def photo_items(data: bytes, box: Box | None = None, embedder: QueryEmbedder | N
             inputs = photo.model_inputs()
             item = StoredItem(photo.box, None, "default", np.vstack([region, whole_vector]), query_colour(inputs))
         return PhotoItems(rgb, [item], version)
+    if whole_photo_suffices(detections):
+        return PhotoItems(rgb, [whole_photo_item(detections[0], whole[0], whole_vector[0])], version)
     boxes = [d.box for d in detections]
     crops = region_inputs(data, rgb, boxes)
     vectors = query_embedding(crops, embedder).reshape(len(boxes), -1)
     return PhotoItems(rgb, located_items(detections, crops, vectors, whole[0], whole_vector[0]), version)
+
+
+def whole_photo_suffices(detections: Sequence[Detection]) -> bool:
+    """True when the photo holds one item whose box covers at least
+    VISUALSEARCH_LOCALISER_WHOLE_PHOTO_AREA of it: a photo of the product itself, searched by
+    the whole photo alone (no second forward pass for its box)."""
+    if len(detections) != 1:
+        return False
+    x0, y0, x1, y1 = detections[0].box
+    return (x1 - x0) * (y1 - y0) >= vs_settings.LOCALISER_WHOLE_PHOTO_AREA
+
+
+def whole_photo_item(detection: Detection, whole: np.ndarray, whole_vector: np.ndarray) -> StoredItem:
+    """The item ``whole_photo_suffices`` found, searched by the whole photo's input and embedding."""
+    return StoredItem(
+        detection.box, round(detection.score, 4), "detected", whole_vector[np.newaxis], query_colour(whole[np.newaxis])
+    )
 
 
 def located_items(
@@ -98,7 +120,10 @@ def located_items(
     """The detected items as searched: an item found alone by the better of its box and the
     whole photo (the whole photo keeps the framing of a photo of the product itself), items
     found beside others by their box alone. ``crops``/``vectors``: each box's model input and
-    embedding; ``whole``/``whole_vector``: the whole photo's."""
+    embedding; ``whole``/``whole_vector``: the whole photo's. An item ``whole_photo_suffices``
+    for is searched by the whole photo (its crop, if given, is not used)."""
+    if whole_photo_suffices(detections):
+        return [whole_photo_item(detections[0], whole, whole_vector)]
     items: list[StoredItem] = []
     alone = len(detections) == 1
     for detection, crop, vector in zip(detections, crops, vectors, strict=True):

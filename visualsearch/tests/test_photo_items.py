@@ -12,7 +12,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 from PIL import Image
 
 from shop.models import Product
@@ -21,7 +21,11 @@ from visualsearch.ml import embedder, scenes
 from visualsearch.ml.head import split_of
 from visualsearch.ml.localiser import Localiser
 from visualsearch.ml.localiser_training import TrainingOptions, model_input
+from visualsearch.ml.preprocessing import to_model_input
 from visualsearch.models import ItemLocaliser
+from visualsearch.query.embedding import InProcessQueryEmbedder
+from visualsearch.query.locating import photo_items
+from visualsearch.query.photo import decoded_upload
 from visualsearch.services import localisers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -131,6 +135,62 @@ def test_a_drawn_box_wins_over_detection(active: ItemLocaliser, held_out: list[P
     assert [e["source"] for e in body["items"]] == ["drawn"]
     assert body["items"][0]["score"] is None
     assert np.allclose(body["box"], drawn, atol=1e-3)
+
+
+class CountingEmbedder:
+    """The real model in this process, counting its forward passes (calls, inputs)."""
+
+    def __init__(self) -> None:
+        self.inner = InProcessQueryEmbedder()
+        self.passes: list[int] = []
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.passes.append(len(batch))
+        return self.inner(batch)
+
+    def with_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.passes.append(len(batch))
+        return self.inner.with_features(batch)
+
+
+@override_settings(VISUALSEARCH_LOCALISER_WHOLE_PHOTO_AREA=0.5)
+def test_an_item_filling_the_photo_is_searched_in_one_forward_pass(
+    active: ItemLocaliser, held_out: list[Product]
+) -> None:
+    """One item found over at least the setting's share of the photo (here half): the whole
+    photo's own embedding, no second pass for its box; a smaller box, or the setting above 1:
+    its box is embedded too (two passes)."""
+    checked = 0
+    for number, product in enumerate(held_out):
+        with Image.open(product.image.path) as opened:
+            image = opened.convert("RGB")
+        scene = scenes.make_scene(
+            [(product.pk, image)],
+            scenes.scene_rng(scenes.EVALUATION_SEED + 60, number),
+            scenes.EVALUATION,
+            distractors=(0, 0),
+            item_area=(0.55, 0.7),
+        )
+        data = scene.jpeg()
+        one_pass = CountingEmbedder()
+        located = photo_items(data, None, one_pass)
+        if len(located.items) != 1:
+            continue
+        item = located.items[0]
+        x0, y0, x1, y1 = item.box
+        if (x1 - x0) * (y1 - y0) < 0.5:  # a smaller box: embedded too
+            assert one_pass.passes == [1, 1] and item.vector.shape == (2, 2048)
+            continue
+        assert one_pass.passes == [1] and item.source == "detected" and item.vector.shape == (1, 2048)
+        whole = embedder.embed_batch(to_model_input(decoded_upload(data))[np.newaxis])
+        assert np.allclose(item.vector, whole, atol=1e-4)
+        two_passes = CountingEmbedder()
+        with override_settings(VISUALSEARCH_LOCALISER_WHOLE_PHOTO_AREA=1.01):
+            boxed = photo_items(data, None, two_passes).items
+        assert two_passes.passes == [1, 1] and boxed[0].vector.shape == (2, 2048)  # its box, then the whole photo
+        assert np.allclose(boxed[0].vector[1], whole[0], atol=1e-4)
+        checked += 1
+    assert checked >= 3, f"only {checked} of 10 large items were found alone over half the photo"
 
 
 def test_without_an_active_localiser_the_default_box_is_searched(held_out: list[Product]) -> None:
