@@ -28,7 +28,7 @@ from visualsearch.ml.preprocessing import to_model_input
 from visualsearch.ml.scenes import EVALUATION, EVALUATION_SEED, Scene, iou, make_scene, scene_rng
 from visualsearch.ml.shopper_photos import photo_order
 from visualsearch.query.locating import located_items
-from visualsearch.query.photo import decode_photo, decoded_upload, query_colour, region_inputs
+from visualsearch.query.photo import decode_photo, decoded_upload, query_colour, region_inputs, studio_backdrop
 from visualsearch.query.ranking import rank_photo
 from visualsearch.query.tokens import StoredItem
 from visualsearch.selectors import localiser_active_load
@@ -152,7 +152,14 @@ def evaluate_real_photos(
         else:
             default_item = StoredItem(default.box, None, "default", whole_vector, query_colour(whole))
         detected_vectors, perfect_vectors = vectors[: len(detections)], vectors[len(detections) :]
-        items = located_items(detections, crops[: len(detections)], detected_vectors, whole[0], whole_vector[0])
+        items = located_items(
+            detections,
+            crops[: len(detections)],
+            detected_vectors,
+            whole[0],
+            whole_vector[0],
+            studio=studio_backdrop(rgb),
+        )
         rows_found = [search(item) for item in items] if items else [search(default_item)]
         perfect = [
             StoredItem(box, None, "drawn", vector[np.newaxis], query_colour(crop[np.newaxis]))
@@ -278,7 +285,7 @@ def evaluate_profile_through_localiser(
             vectors = vectors[1:]
         else:
             default_item = StoredItem(default.box, None, "default", whole_vector, query_colour(whole))
-        items = located_items(detections, crops, vectors, whole[0], whole_vector[0])
+        items = located_items(detections, crops, vectors, whole[0], whole_vector[0], studio=studio_backdrop(rgb))
         rows_found = [search(item) for item in items] if items else [search(default_item)]
         same = set(np.flatnonzero(twins.group == twins.group[row]).tolist()) | {row}
         out.default_box.add(search(default_item), row, same)

@@ -37,7 +37,7 @@ from visualsearch.ml.head import split_of
 from visualsearch.ml.preprocessing import to_model_input
 from visualsearch.ml.scenes import TRAINING, make_scene, scene_rng
 from visualsearch.ml.shopper_photos import PROFILES, photo_order, shopper_photo
-from visualsearch.query.photo import decoded_upload, query_colour, region_inputs
+from visualsearch.query.photo import decoded_upload, query_colour, region_inputs, studio_backdrop
 from visualsearch.query.tokens import StoredItem
 from visualsearch.selectors import localiser_active_load, products_by_ids
 
@@ -73,7 +73,8 @@ def main() -> None:
     val = [int(p) for p, s in zip(catalogue.ids, split_of(catalogue.ids), strict=True) if s == "val"]
     chosen = photo_order(val, salt="whole-area")[:count]
     products = products_by_ids(chosen)
-    records: list[tuple[str, float, bool, bool, bool, bool]] = []  # kind, area, both@1, both@5, whole@1, whole@5
+    # kind, area, both@1, both@5, whole@1, whole@5, on a studio-white backdrop
+    records: list[tuple[str, float, bool, bool, bool, bool, bool]] = []
     detections_seen = {kind: [] for kind in KINDS}
     for number, pid in enumerate(tqdm(chosen, desc="validation products")):
         product = products.get(pid)
@@ -116,6 +117,7 @@ def main() -> None:
                     bool(same.intersection(found_both[:K])),
                     bool(found_whole[:1]) and found_whole[0] in same,
                     bool(same.intersection(found_whole[:K])),
+                    studio_backdrop(rgb),
                 )
             )
     print(f"# {len(chosen)} validation products, head {head.version}, localiser {loaded[0]}")
@@ -142,6 +144,23 @@ def main() -> None:
                 f"{kind:<10}{threshold:>8.2f}{len(on):>8}{len(on) / max(total, 1):>8.3f}"
                 f"{f'{b1:.3f} / {b5:.3f}':>18}{f'{w1:.3f} / {w5:.3f}':>14}{lost:>8}{won:>7}"
             )
+    studio_lines(records)
+
+
+def studio_lines(records: list[tuple[str, float, bool, bool, bool, bool, bool]]) -> None:
+    """The same comparison for photos on a studio-white backdrop, whatever their box's area."""
+    for kind in (*KINDS, "all"):
+        on = [r for r in records if r[6] and (kind == "all" or r[0] == kind)]
+        if not on:
+            print(f"studio {kind:<10} 0 photos")
+            continue
+        b1, b5, w1, w5 = (np.mean([r[i] for r in on]) for i in (2, 3, 4, 5))
+        lost = sum(r[3] and not r[5] for r in on)
+        lost1 = sum(r[2] and not r[4] for r in on)
+        print(
+            f"studio {kind:<10}{len(on):>6} photos: box+whole {b1:.3f} / {b5:.3f}, whole {w1:.3f} / {w5:.3f}, "
+            f"lost @1 {lost1}, lost @5 {lost}"
+        )
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 With an active item localiser (``visualsearch.selectors.localiser_active_load``) and no box
 drawn, the whole photo goes through the model once: its embedding and, from the same forward
-pass, the feature map the localiser reads. An item found alone that fills most of the photo
-(``whole_photo_suffices``) is searched by the whole photo: its box would show nearly the same
-picture, and the search needs no second forward pass. Otherwise each detected box is cut from
+pass, the feature map the localiser reads. An item found alone that fills most of the photo,
+or lies on a studio-white backdrop (``whole_photo_suffices``), is searched by the whole photo:
+its box would show nearly the same picture, or the catalogue's own framing, and the search
+needs no second forward pass. Otherwise each detected box is cut from
 the photo and embedded (one batch): an item found alone is searched by the better of its box
 and the whole photo (as the default box was), items found beside others by their box alone. Nothing
 detected, no localiser, or an embedder without feature maps: the default box (uniform
@@ -35,6 +36,7 @@ from visualsearch.query.photo import (
     decoded_upload,
     query_colour,
     region_inputs,
+    studio_backdrop,
 )
 from visualsearch.query.tokens import StoredItem
 from visualsearch.selectors import localiser_active_load
@@ -85,7 +87,7 @@ def photo_items(data: bytes, box: Box | None = None, embedder: QueryEmbedder | N
             inputs = photo.model_inputs()
             item = StoredItem(photo.box, None, "default", np.vstack([region, whole_vector]), query_colour(inputs))
         return PhotoItems(rgb, [item], version)
-    if whole_photo_suffices(detections):
+    if whole_photo_suffices(detections, studio=studio_backdrop(rgb)):
         return PhotoItems(rgb, [whole_photo_item(detections[0], whole[0], whole_vector[0])], version)
     boxes = [d.box for d in detections]
     crops = region_inputs(data, rgb, boxes)
@@ -93,12 +95,17 @@ def photo_items(data: bytes, box: Box | None = None, embedder: QueryEmbedder | N
     return PhotoItems(rgb, located_items(detections, crops, vectors, whole[0], whole_vector[0]), version)
 
 
-def whole_photo_suffices(detections: Sequence[Detection]) -> bool:
+def whole_photo_suffices(detections: Sequence[Detection], *, studio: bool = False) -> bool:
     """True when the photo holds one item whose box covers at least
-    VISUALSEARCH_LOCALISER_WHOLE_PHOTO_AREA of it: a photo of the product itself, searched by
-    the whole photo alone (no second forward pass for its box)."""
+    VISUALSEARCH_LOCALISER_WHOLE_PHOTO_AREA of it, or one item on a studio-white backdrop
+    (``studio``: the catalogue's own framing, where the whole photo is what matches): a photo of
+    the product itself, searched by the whole photo alone (no second forward pass for its box).
+    Both rules lost no validation photo against box + whole photo
+    (lab/experiments/localiser_whole_area.py)."""
     if len(detections) != 1:
         return False
+    if studio:
+        return True
     x0, y0, x1, y1 = detections[0].box
     return (x1 - x0) * (y1 - y0) >= vs_settings.LOCALISER_WHOLE_PHOTO_AREA
 
@@ -116,13 +123,16 @@ def located_items(
     vectors: np.ndarray,
     whole: np.ndarray,
     whole_vector: np.ndarray,
+    *,
+    studio: bool = False,
 ) -> list[StoredItem]:
     """The detected items as searched: an item found alone by the better of its box and the
     whole photo (the whole photo keeps the framing of a photo of the product itself), items
     found beside others by their box alone. ``crops``/``vectors``: each box's model input and
     embedding; ``whole``/``whole_vector``: the whole photo's. An item ``whole_photo_suffices``
-    for is searched by the whole photo (its crop, if given, is not used)."""
-    if whole_photo_suffices(detections):
+    for (``studio``: the photo lies on a studio-white backdrop) is searched by the whole photo
+    (its crop, if given, is not used)."""
+    if whole_photo_suffices(detections, studio=studio):
         return [whole_photo_item(detections[0], whole, whole_vector)]
     items: list[StoredItem] = []
     alone = len(detections) == 1

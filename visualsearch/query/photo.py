@@ -100,8 +100,7 @@ def default_box(rgb: Image.Image) -> Box:
     def uniform(line: np.ndarray, colour: np.ndarray) -> bool:
         return bool(np.mean(np.abs(line - colour).max(axis=-1) <= BORDER_TOLERANCE) >= BORDER_SHARE)
 
-    sides = np.stack([np.median(line, axis=0) for line in (pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1])])
-    if sides.min() >= WHITE_BACKDROP:
+    if _on_studio_white(pixels):
         # A studio-white backdrop, like the catalogue's own photos (a screenshot of a product
         # page): the whole photo matches the catalogue better than a trimmed one.
         return FULL_BOX
@@ -130,6 +129,21 @@ def default_box(rgb: Image.Image) -> Box:
     if (box[2] - box[0]) * (box[3] - box[1]) > TRIM_KEEPS_AT_MOST:
         return FULL_BOX
     return (round(box[0], 4), round(box[1], 4), round(box[2], 4), round(box[3], 4))
+
+
+def _on_studio_white(pixels: np.ndarray) -> bool:
+    """Every side's border line (its median colour) at least WHITE_BACKDROP on each channel."""
+    sides = np.stack([np.median(line, axis=0) for line in (pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1])])
+    return bool(sides.min() >= WHITE_BACKDROP)
+
+
+def studio_backdrop(rgb: Image.Image) -> bool:
+    """True when the photo lies on a studio-white backdrop on every side, as the catalogue's
+    own photos do (a screenshot of a product page, a product shot)."""
+    small = rgb.copy()
+    small.thumbnail((128, 128))
+    pixels = np.asarray(small, dtype=np.int16)
+    return pixels.shape[0] >= 8 and pixels.shape[1] >= 8 and _on_studio_white(pixels)
 
 
 def pixel_box(size: tuple[int, int], box: Box) -> tuple[int, int, int, int]:

@@ -193,6 +193,24 @@ def test_an_item_filling_the_photo_is_searched_in_one_forward_pass(
     assert checked >= 3, f"only {checked} of 10 large items were found alone over half the photo"
 
 
+def test_a_catalogue_style_photo_is_searched_in_one_forward_pass(
+    active: ItemLocaliser, held_out: list[Product]
+) -> None:
+    """A product shot on a studio-white backdrop (the catalogue's own pictures): one item found,
+    searched by the whole photo, one forward pass."""
+    one_pass = 0
+    for product in held_out:
+        with product.image.open("rb") as handle:
+            data = handle.read()
+        counting = CountingEmbedder()
+        located = photo_items(data, None, counting)
+        if len(located.items) == 1:
+            assert counting.passes == [1] and located.items[0].vector.shape == (1, 2048)
+            assert located.items[0].source == "detected"
+            one_pass += 1
+    assert one_pass >= 6, f"only {one_pass} of 10 product shots gave one item"
+
+
 def test_without_an_active_localiser_the_default_box_is_searched(held_out: list[Product]) -> None:
     scene = _scene(held_out[:1], 1)
     body = Client().post(PHOTO_API, {"image": SimpleUploadedFile("p.jpg", scene.jpeg(), "image/jpeg")}).json()

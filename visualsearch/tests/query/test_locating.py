@@ -23,6 +23,9 @@ def test_one_item_over_most_of_the_photo_is_searched_whole() -> None:
         assert not whole_photo_suffices([LARGE])  # above 1: every box embedded
     with override_settings(VISUALSEARCH_LOCALISER_WHOLE_PHOTO_AREA=0.19):
         assert whole_photo_suffices([SMALL])
+    # On a studio-white backdrop (the catalogue's framing) one item of any size: the whole photo.
+    assert whole_photo_suffices([SMALL], studio=True)
+    assert not whole_photo_suffices([LARGE, SMALL], studio=True)
 
 
 def test_located_items_use_the_whole_photo_or_the_boxes() -> None:
@@ -35,5 +38,7 @@ def test_located_items_use_the_whole_photo_or_the_boxes() -> None:
     assert np.array_equal(item.vector, whole_vector[np.newaxis])
     (item,) = located_items([SMALL], crops[:1], vectors[:1], whole, whole_vector)
     assert np.array_equal(item.vector, np.vstack([vectors[0], whole_vector]))  # its box, then the whole photo
+    (item,) = located_items([SMALL], crops[:1], vectors[:1], whole, whole_vector, studio=True)
+    assert np.array_equal(item.vector, whole_vector[np.newaxis])
     first, second = located_items([LARGE, SMALL], crops, vectors, whole, whole_vector)
     assert np.array_equal(first.vector, vectors[:1]) and np.array_equal(second.vector, vectors[1:])

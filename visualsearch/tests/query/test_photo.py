@@ -25,6 +25,7 @@ from visualsearch.query.photo import (
     pixel_box,
     preview_data_url,
     query_colour,
+    studio_backdrop,
     validate_upload_size,
 )
 from visualsearch.tests.query.photos import gradient, on_plain, on_texture
@@ -107,6 +108,15 @@ def test_the_default_box_trims_uniform_borders() -> None:
     # A catalogue photo (a studio-white backdrop) and a plain gradient keep the whole photo.
     assert default_box(decode_for_model(photo)) == FULL_BOX
     assert default_box(decode_for_model(gradient())) == FULL_BOX
+
+
+def test_a_studio_white_backdrop_is_told_from_a_table_or_a_texture() -> None:
+    photos = [catalogue_photo(n) for n in range(COUNT)]
+    assert all(studio_backdrop(decode_for_model(p)) for p in photos)  # the catalogue's own pictures
+    assert not any(studio_backdrop(decode_for_model(on_plain(p)[0])) for p in photos[:4])
+    assert not any(studio_backdrop(decode_for_model(on_texture(p, seed)[0])) for seed, p in enumerate(photos[:4]))
+    assert studio_backdrop(decode_for_model(on_plain(photos[0], (250, 250, 250))[0]))  # a white sheet: as studio
+    assert not studio_backdrop(Image.new("RGB", (4, 4), (255, 255, 255)))  # too small to tell
 
 
 def test_the_default_box_is_searched_with_the_whole_photo() -> None:
