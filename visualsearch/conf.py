@@ -152,7 +152,8 @@ class VisualSearchSettings:
     # by the whole photo: no second forward pass for its box (a photo of the product itself).
     # The smallest share at which no validation photo was found lower than by box + whole photo
     # (lab/experiments/localiser_whole_area.py; 0.5-0.7 cost standard photos self@1: docs/
-    # relevance.md). Above 1: every detected box is embedded.
+    # relevance.md). One item on a studio-white backdrop is searched whole at any size. Above 1:
+    # every detected box is embedded (both rules off).
     LOCALISER_WHOLE_PHOTO_AREA: float = 0.8
     # Load the model when a query worker (celery worker_ready) or, in the embedded default,
     # the development server starts, so shoppers rarely wait for it.

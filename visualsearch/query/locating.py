@@ -102,12 +102,13 @@ def whole_photo_suffices(detections: Sequence[Detection], *, studio: bool = Fals
     the product itself, searched by the whole photo alone (no second forward pass for its box).
     Both rules lost no validation photo against box + whole photo
     (lab/experiments/localiser_whole_area.py)."""
-    if len(detections) != 1:
+    threshold = vs_settings.LOCALISER_WHOLE_PHOTO_AREA
+    if len(detections) != 1 or threshold > 1:  # above 1: every box is embedded
         return False
     if studio:
         return True
     x0, y0, x1, y1 = detections[0].box
-    return (x1 - x0) * (y1 - y0) >= vs_settings.LOCALISER_WHOLE_PHOTO_AREA
+    return (x1 - x0) * (y1 - y0) >= threshold
 
 
 def whole_photo_item(detection: Detection, whole: np.ndarray, whole_vector: np.ndarray) -> StoredItem:

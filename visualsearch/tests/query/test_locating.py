@@ -21,6 +21,7 @@ def test_one_item_over_most_of_the_photo_is_searched_whole() -> None:
     assert not whole_photo_suffices([Detection((0.1, 0.05, 0.9, 0.95), 0.9)])  # 0.72: below the default
     with override_settings(VISUALSEARCH_LOCALISER_WHOLE_PHOTO_AREA=1.01):
         assert not whole_photo_suffices([LARGE])  # above 1: every box embedded
+        assert not whole_photo_suffices([LARGE], studio=True)
     with override_settings(VISUALSEARCH_LOCALISER_WHOLE_PHOTO_AREA=0.19):
         assert whole_photo_suffices([SMALL])
     # On a studio-white backdrop (the catalogue's framing) one item of any size: the whole photo.
