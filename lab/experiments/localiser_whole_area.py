@@ -74,7 +74,7 @@ def main() -> None:
     chosen = photo_order(val, salt="whole-area")[:count]
     products = products_by_ids(chosen)
     # kind, area, both@1, both@5, whole@1, whole@5, on a studio-white backdrop
-    records: list[tuple[str, float, bool, bool, bool, bool, bool]] = []
+    records: list[Record] = []
     detections_seen = {kind: [] for kind in KINDS}
     for number, pid in enumerate(tqdm(chosen, desc="validation products")):
         product = products.get(pid)
@@ -137,9 +137,7 @@ def main() -> None:
             if not on:
                 print(f"{kind:<10}{threshold:>8.2f}{0:>8}")
                 continue
-            b1, b5, w1, w5 = (np.mean([r[i] for r in on]) for i in (2, 3, 4, 5))
-            lost = sum(r[3] and not r[5] for r in on)
-            won = sum(r[5] and not r[3] for r in on)
+            b1, b5, w1, w5, _lost1, lost, won = compared(on)
             print(
                 f"{kind:<10}{threshold:>8.2f}{len(on):>8}{len(on) / max(total, 1):>8.3f}"
                 f"{f'{b1:.3f} / {b5:.3f}':>18}{f'{w1:.3f} / {w5:.3f}':>14}{lost:>8}{won:>7}"
@@ -147,16 +145,27 @@ def main() -> None:
     studio_lines(records)
 
 
-def studio_lines(records: list[tuple[str, float, bool, bool, bool, bool, bool]]) -> None:
+Record = tuple[str, float, bool, bool, bool, bool, bool]
+
+
+def compared(on: list[Record]) -> tuple[float, float, float, float, int, int, int]:
+    """Box + whole @1, @5, whole alone @1, @5 (means), and how many photos the whole photo alone
+    lost @1, lost @5 and won @5."""
+    b1, b5, w1, w5 = (float(np.mean([r[i] for r in on])) for i in (2, 3, 4, 5))
+    lost1 = sum(r[2] and not r[4] for r in on)
+    lost5 = sum(r[3] and not r[5] for r in on)
+    won5 = sum(r[5] and not r[3] for r in on)
+    return b1, b5, w1, w5, lost1, lost5, won5
+
+
+def studio_lines(records: list[Record]) -> None:
     """The same comparison for photos on a studio-white backdrop, whatever their box's area."""
     for kind in (*KINDS, "all"):
         on = [r for r in records if r[6] and (kind == "all" or r[0] == kind)]
         if not on:
             print(f"studio {kind:<10} 0 photos")
             continue
-        b1, b5, w1, w5 = (np.mean([r[i] for r in on]) for i in (2, 3, 4, 5))
-        lost = sum(r[3] and not r[5] for r in on)
-        lost1 = sum(r[2] and not r[4] for r in on)
+        b1, b5, w1, w5, lost1, lost, _won = compared(on)
         print(
             f"studio {kind:<10}{len(on):>6} photos: box+whole {b1:.3f} / {b5:.3f}, whole {w1:.3f} / {w5:.3f}, "
             f"lost @1 {lost1}, lost @5 {lost}"

@@ -5,12 +5,12 @@ drawn, the whole photo goes through the model once: its embedding and, from the 
 pass, the feature map the localiser reads. An item found alone that fills most of the photo,
 or lies on a studio-white backdrop (``whole_photo_suffices``), is searched by the whole photo:
 its box would show nearly the same picture, or the catalogue's own framing, and the search
-needs no second forward pass. Otherwise each detected box is cut from
-the photo and embedded (one batch): an item found alone is searched by the better of its box
-and the whole photo (as the default box was), items found beside others by their box alone. Nothing
-detected, no localiser, or an embedder without feature maps: the default box (uniform
-borders trimmed) and the whole photo, as before. A box the shopper drew always wins: it is
-searched alone, nothing is detected.
+needs no second forward pass. Otherwise each detected box is cut from the photo and embedded
+(one batch): an item found alone is searched by the better of its box and the whole photo (as
+the default box was), items found beside others by their box alone. Nothing detected, no
+localiser, or an embedder without feature maps: the default box (uniform borders trimmed) and
+the whole photo, as before. A box the shopper drew always wins: it is searched alone, nothing
+is detected.
 """
 
 from __future__ import annotations

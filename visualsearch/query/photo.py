@@ -90,9 +90,7 @@ def default_box(rgb: Image.Image) -> Box:
     """The photo with uniform borders trimmed (a product on a plain table, wall or sheet),
     plus a small margin; the whole photo when there is little to trim. The page's crop
     tool (static/js/photo_search.js) starts from the same box."""
-    small = rgb.copy()
-    small.thumbnail((128, 128))
-    pixels = np.asarray(small, dtype=np.int16)
+    pixels = _thumbnail_pixels(rgb)
     height, width = pixels.shape[:2]
     if height < 8 or width < 8:
         return FULL_BOX
@@ -131,6 +129,13 @@ def default_box(rgb: Image.Image) -> Box:
     return (round(box[0], 4), round(box[1], 4), round(box[2], 4), round(box[3], 4))
 
 
+def _thumbnail_pixels(rgb: Image.Image) -> np.ndarray:
+    """The photo at most 128 px a side, as int16 pixels (the borders are judged on it)."""
+    small = rgb.copy()
+    small.thumbnail((128, 128))
+    return np.asarray(small, dtype=np.int16)
+
+
 def _on_studio_white(pixels: np.ndarray) -> bool:
     """Every side's border line (its median colour) at least WHITE_BACKDROP on each channel."""
     sides = np.stack([np.median(line, axis=0) for line in (pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1])])
@@ -140,9 +145,7 @@ def _on_studio_white(pixels: np.ndarray) -> bool:
 def studio_backdrop(rgb: Image.Image) -> bool:
     """True when the photo lies on a studio-white backdrop on every side, as the catalogue's
     own photos do (a screenshot of a product page, a product shot)."""
-    small = rgb.copy()
-    small.thumbnail((128, 128))
-    pixels = np.asarray(small, dtype=np.int16)
+    pixels = _thumbnail_pixels(rgb)
     return pixels.shape[0] >= 8 and pixels.shape[1] >= 8 and _on_studio_white(pixels)
 
 
