@@ -5,8 +5,11 @@ of 1,024 features for the 224×224 whole photo, from photo search's own forward 
 ``embedder.embed_with_features``). Each cell's features (power-normalised, beside the mean of
 its 3×3 neighbourhood for context) go through a logistic regression: the chance that the cell
 lies on an item. The map is smoothed up to 56×56; its regions above ``threshold`` are the
-items, a region holding two cores above ``split_threshold`` is split between them (two items
-side by side), and each region's extent is a box, scored by its mean objectness. Boxes are
+items, a region holding two cores is split between them (two items side by side: the cores
+are the region's parts above the lowest level at which it falls apart into two or more parts of
+at least ``split_core`` × ``min_area``; a localiser stored before that rule, ``split_core`` 0,
+takes the parts above ``split_threshold``), and each region's extent is a box, scored by its
+mean objectness. Boxes are
 fractions (0–1) of the photo's width and height, most confident first.
 
 Trained by ``visualsearch.ml.localiser_training`` on generated scenes (``scenes``); stored
@@ -55,7 +58,8 @@ class Localiser:
     weights: np.ndarray  # (2048,)
     bias: float
     threshold: float = 0.5  # a cell above this lies on an item
-    split_threshold: float = 0.8  # two cores above this in one region: two items
+    split_threshold: float = 0.8  # two cores above this in one region: two items (split_core 0 only)
+    split_core: float = 0.0  # > 0: a region splits where it falls apart into cores this × min_area
     min_area: float = 0.015  # a region smaller than this share of the photo is no item
     margin: float = 0.04  # each box grows by this share of its size on every side
     max_items: int = 4
@@ -72,6 +76,7 @@ class Localiser:
             self.objectness(feature_map),
             threshold=self.threshold,
             split_threshold=self.split_threshold,
+            split_core=self.split_core,
             min_area=self.min_area,
             margin=self.margin,
             max_items=self.max_items,
@@ -83,6 +88,7 @@ class Localiser:
             "format": FORMAT,
             "threshold": self.threshold,
             "split_threshold": self.split_threshold,
+            "split_core": self.split_core,
             "min_area": self.min_area,
             "margin": self.margin,
             "max_items": self.max_items,
@@ -107,6 +113,7 @@ class Localiser:
                 bias=float(arrays["bias"]),
                 threshold=float(params["threshold"]),
                 split_threshold=float(params["split_threshold"]),
+                split_core=float(params.get("split_core", 0.0)),  # stored before the rule: 0
                 min_area=float(params["min_area"]),
                 margin=float(params["margin"]),
                 max_items=int(params["max_items"]),
@@ -134,18 +141,51 @@ def _box_of(region: np.ndarray, margin: float) -> Box:
     )
 
 
+SPLIT_STEP = 0.02  # the levels at which a region is tried for falling apart
+
+
+def _cores_fixed(fine: np.ndarray, region: np.ndarray, split_threshold: float, min_pixels: int) -> np.ndarray | None:
+    """The region's parts above ``split_threshold`` of at least half ``min_pixels`` (labelled),
+    when there are two or more; else None."""
+    cores, core_count = ndimage.label(region & (fine >= split_threshold))
+    sizes = ndimage.sum_labels(np.ones_like(fine), cores, index=np.arange(1, core_count + 1))
+    big = [i + 1 for i, size in enumerate(np.atleast_1d(sizes)) if size >= min_pixels / 2]
+    return np.where(np.isin(cores, big), cores, 0) if len(big) >= 2 else None
+
+
+def _cores_adaptive(fine: np.ndarray, region: np.ndarray, threshold: float, core_pixels: float) -> np.ndarray | None:
+    """The region's parts above the lowest level (in SPLIT_STEP steps from ``threshold``) at
+    which it falls apart into two or more parts of at least ``core_pixels`` each (labelled);
+    None when it never does. Two items whose regions touch through a lower valley split there,
+    however bright each is; one item's lobes split only when both are as large as an item."""
+    peak = float(fine[region].max())
+    for level in np.arange(threshold + SPLIT_STEP, peak, SPLIT_STEP):
+        cores, count = ndimage.label(region & (fine >= level))
+        if count < 2:
+            continue
+        sizes = ndimage.sum_labels(np.ones_like(fine), cores, index=np.arange(1, count + 1))
+        big = [i + 1 for i, size in enumerate(np.atleast_1d(sizes)) if size >= core_pixels]
+        if len(big) >= 2:
+            return np.where(np.isin(cores, big), cores, 0)
+    return None
+
+
 def boxes_from_objectness(
     objectness: np.ndarray,
     *,
     threshold: float = 0.5,
     split_threshold: float = 0.8,
+    split_core: float = 0.0,
     min_area: float = 0.015,
     margin: float = 0.04,
     max_items: int = 4,
 ) -> list[Detection]:
     """Regions of the objectness map above ``threshold`` → boxes, most confident first. A region
-    with two or more cores above ``split_threshold`` (each at least ``min_area``) is shared
-    between them, every pixel going to its nearest core: two items lying close together."""
+    with two or more cores is shared between them, every pixel going to its nearest core: two
+    items lying close together. The cores: with ``split_core`` > 0, the parts above the lowest
+    level at which the region falls apart into parts of at least ``split_core`` × ``min_area``;
+    with 0 (localisers stored before that rule), the parts above ``split_threshold`` (each at
+    least half ``min_area``)."""
     fine = _smooth(objectness)
     min_pixels = max(1, int(min_area * fine.size))
     regions, count = ndimage.label(fine >= threshold)
@@ -154,14 +194,14 @@ def boxes_from_objectness(
         region = regions == number
         if region.sum() < min_pixels:
             continue
-        cores, core_count = ndimage.label(region & (fine >= split_threshold))
-        sizes = ndimage.sum_labels(np.ones_like(fine), cores, index=np.arange(1, core_count + 1))
-        big = [i + 1 for i, size in enumerate(np.atleast_1d(sizes)) if size >= min_pixels / 2]
-        if len(big) >= 2:
-            seeds = np.where(np.isin(cores, big), cores, 0)
+        if split_core > 0:
+            seeds = _cores_adaptive(fine, region, threshold, split_core * min_pixels)
+        else:
+            seeds = _cores_fixed(fine, region, split_threshold, min_pixels)
+        if seeds is not None:
             _distance, (iy, ix) = ndimage.distance_transform_edt(seeds == 0, return_indices=True)
             nearest = seeds[iy, ix]
-            parts = [region & (nearest == core) for core in big]
+            parts = [region & (nearest == core) for core in np.unique(seeds[seeds > 0])]
         else:
             parts = [region]
         for part in parts:

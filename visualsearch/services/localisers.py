@@ -84,7 +84,7 @@ def localiser_train(
         metrics=trained.metrics,
         params={
             "threshold": trained.threshold,
-            "split_threshold": trained.split_threshold,
+            "split_core": trained.split_core,
             "scenes": options.scenes,
             "validation_scenes": options.validation_scenes,
             "seed": options.seed,

@@ -50,6 +50,39 @@ def test_two_items_touching_are_split_between_their_cores() -> None:
     assert lefts[0] < 0.2 and lefts[1] > 0.4
 
 
+def test_two_items_joined_by_a_lower_valley_split_where_it_falls_apart() -> None:
+    # Two items of unequal brightness joined by a bridge just above the threshold: no level
+    # holds two cores above 0.8 (the fixed rule keeps one box), but the region falls apart
+    # into two item-sized parts at 0.6.
+    grid = blob_map((2, 4, 6, 10), value=0.95)
+    grid[4:10, 8:12] = 0.7
+    grid[6:8, 6:8] = 0.55  # the bridge
+    fixed = boxes_from_objectness(grid, threshold=0.5, split_threshold=0.8, margin=0.0)
+    assert len(fixed) == 1
+    adaptive = boxes_from_objectness(grid, threshold=0.5, split_core=1.5, margin=0.0)
+    assert len(adaptive) == 2
+    assert scenes.iou(adaptive[0].box, (2 / 14, 4 / 14, 6 / 14, 10 / 14)) >= 0.7
+    assert scenes.iou(adaptive[1].box, (8 / 14, 4 / 14, 12 / 14, 10 / 14)) >= 0.6  # the bridge shared
+
+
+def test_a_small_lobe_does_not_split_an_item_in_two() -> None:
+    # One item with a small brighter knot (a logo, a buckle): its parts above the knot's level
+    # are one item-sized part and a speck, so the item stays one box.
+    grid = blob_map((2, 2, 11, 12), value=0.7)
+    grid[3:5, 3:5] = 0.95
+    grid[8, 8] = 0.95
+    detections = boxes_from_objectness(grid, threshold=0.5, split_core=1.5, margin=0.0)
+    assert len(detections) == 1
+    assert scenes.iou(detections[0].box, (2 / 14, 2 / 14, 11 / 14, 12 / 14)) >= 0.8
+
+
+def test_a_stored_localiser_without_the_adaptive_rule_keeps_its_fixed_split() -> None:
+    localiser = Localiser(np.zeros(2 * FEATURE_DIM, np.float32), bias=0.0, split_core=2.0)
+    assert Localiser.from_bytes(localiser.to_bytes()).split_core == 2.0
+    old = Localiser(np.zeros(2 * FEATURE_DIM, np.float32), bias=0.0)  # as stored before: no split_core
+    assert Localiser.from_bytes(old.to_bytes()).split_core == 0.0
+
+
 def test_an_empty_map_or_a_speck_finds_nothing() -> None:
     assert boxes_from_objectness(np.full((14, 14), 0.05, np.float32)) == []
     speck = np.full((14, 14), 0.05, np.float32)
