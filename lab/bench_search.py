@@ -372,6 +372,12 @@ class PhotoReport:
     scenes_bare: Timing | None = None
     scenes_end_to_end: Timing | None = None
     localiser: str = ""
+    # Photo search's ranking step alone (``rank_photo``, one query row per photo and scene):
+    # candidates scored from the index's own learned-space rows + stored colours, against
+    # the stored vectors re-read (the path before; a FAISS artifact's still). None without
+    # a learned photo space.
+    ranking_rows: Timing | None = None
+    ranking_stored: Timing | None = None
 
     @property
     def ratio(self) -> float:
@@ -411,6 +417,7 @@ def photo_benchmark(ids: Sequence[int], photos: int, seed: int) -> PhotoReport:
         }
     )
     active = localiser_active()
+    ranking = ranking_benchmark(pixels + scene_pixels)
     return PhotoReport(
         bool(vs_settings.QUERY_IN_PROCESS),
         len(images),
@@ -420,7 +427,42 @@ def photo_benchmark(ids: Sequence[int], photos: int, seed: int) -> PhotoReport:
         timings["scenes_bare"],
         timings["scenes_end_to_end"],
         str(active) if active else "none active: the default box",
+        *(ranking or (None, None)),
     )
+
+
+class _StoredVectorsOnly:
+    """The process index without its learned-space rows: photo search re-reads the stored
+    vectors (the ranking before, and a FAISS artifact's)."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self._index = index
+
+    def __getattr__(self, name: str) -> object:
+        if name == "photo_rows":
+            raise AttributeError(name)
+        return getattr(self._index, name)
+
+
+def ranking_benchmark(pixels: Sequence[np.ndarray]) -> tuple[Timing, Timing] | None:
+    """``rank_photo`` on each photo's whole-photo vector and colour: rows from the index
+    against the stored vectors, interleaved; None when the index has no learned photo space."""
+    from visualsearch.ml import embedder
+    from visualsearch.query.photo import query_colour
+    from visualsearch.query.ranking import rank_photo
+
+    index = get_index()
+    if index.photo_projection is None:
+        return None
+    queries = [(embedder.embed_batch(p[np.newaxis])[0], query_colour(p[np.newaxis])) for p in pixels]
+    stored_only = _StoredVectorsOnly(index)
+    timings = timed_together(
+        {
+            "rows": [partial(rank_photo, index, v, c, K, {}) for v, c in queries],
+            "stored": [partial(rank_photo, stored_only, v, c, K, {}) for v, c in queries],  # type: ignore[arg-type]
+        }
+    )
+    return timings["rows"], timings["stored"]
 
 
 def scene_photos(images: Sequence[bytes], seed: int) -> list[bytes]:
@@ -510,6 +552,16 @@ def photo_lines(report: PhotoReport) -> list[str]:
                 f"{report.scenes_end_to_end.p50 / report.scenes_bare.p50:.2f} (target <= 1.5)",
             ]
             if report.scenes_bare is not None and report.scenes_end_to_end is not None
+            else []
+        )
+        + (
+            [
+                timing_line("photo ranking ms per query row, candidates' rows from the index", report.ranking_rows),
+                timing_line("photo ranking ms per query row, stored vectors re-read", report.ranking_stored),
+                f"photo ranking rows from the index / stored vectors "
+                f"{report.ranking_rows.p50 / report.ranking_stored.p50:.2f}",
+            ]
+            if report.ranking_rows is not None and report.ranking_stored is not None
             else []
         )
     )

@@ -29,7 +29,7 @@ from visualsearch.ml.scenes import EVALUATION, EVALUATION_SEED, Scene, iou, make
 from visualsearch.ml.shopper_photos import photo_order
 from visualsearch.query.locating import located_items
 from visualsearch.query.photo import decode_photo, decoded_upload, query_colour, region_inputs, studio_backdrop
-from visualsearch.query.ranking import rank_photo
+from visualsearch.query.ranking import colours_from, rank_photo
 from visualsearch.query.tokens import StoredItem
 from visualsearch.selectors import localiser_active_load
 from visualsearch.services.head_figures import Twins
@@ -312,8 +312,10 @@ def _searcher(catalogue: Catalogue, index: EmbeddingIndex) -> Callable[[StoredIt
             out[int(pid)] = (catalogue.vectors[row], colour)
         return out
 
+    colour_lookup = colours_from(stored)
+
     def search(item: StoredItem) -> list[int]:
-        hits = rank_photo(index, item.vector, item.colour, K, {}, stored=stored)
+        hits = rank_photo(index, item.vector, item.colour, K, {}, stored=stored, stored_colours=colour_lookup)
         return [row_of[h.product_id] for h in hits]
 
     return search

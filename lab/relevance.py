@@ -406,7 +406,7 @@ def evaluate_photos(
     """Self@1 / self@5 (the photographed product first / in the 5 results) and P@5 article
     type of photo search, through ``visualsearch.query.ranking.rank_photo`` with the catalogue's
     arrays standing in for the stored vectors (None: the site's settings)."""
-    from visualsearch.query.ranking import rank_photo
+    from visualsearch.query.ranking import colours_from, rank_photo
 
     row_of = {int(pid): row for row, pid in enumerate(catalogue.ids)}
     colours = catalogue.colours
@@ -419,13 +419,16 @@ def evaluate_photos(
             out[int(pid)] = (catalogue.vectors[row], colour)
         return out
 
+    colour_lookup = colours_from(stored)
     scores = PhotoScores()
     started = time.perf_counter()
     # Each photographed product's same-picture twins (``twins``: None finds them here).
     group = (catalogue_twins(catalogue) if twins is None else twins).group
     for number, row in enumerate(photos.rows):
         vector, colour = photos.query(number)
-        hits = rank_photo(index, vector, colour, K, {}, stored=stored, colour_weight=colour_weight)
+        hits = rank_photo(
+            index, vector, colour, K, {}, stored=stored, stored_colours=colour_lookup, colour_weight=colour_weight
+        )
         found = [row_of[h.product_id] for h in hits]
         scores.self_at_1.append(float(found[:1] == [row]))
         scores.self_at_5.append(float(row in found))

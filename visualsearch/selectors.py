@@ -79,6 +79,23 @@ def stored_vectors_load(product_ids: Sequence[int]) -> dict[int, tuple[np.ndarra
     }
 
 
+def stored_colours_load(product_ids: Sequence[int]) -> dict[int, np.ndarray | None]:
+    """The stored colour descriptors (None where none is stored) of these products that have
+    a stored vector of the current model, by product id: ``stored_vectors_load`` without the
+    vectors, for photo search's ranking when the index already holds its rows."""
+    from visualsearch.ml.colour import from_bytes as colour_from_bytes
+    from visualsearch.ml.embedder import MODEL_VERSION
+
+    rows = (
+        ProductEmbedding.objects.filter(
+            product_id__in=list(product_ids), model_version=MODEL_VERSION, vector__isnull=False
+        )
+        .values_list("product_id", "colour")
+        .order_by()
+    )
+    return {pid: colour_from_bytes(colour) for pid, colour in rows}
+
+
 def stored_image_vectors_load(image_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
     """``stored_vectors_load`` for products' more images, by image id."""
     from visualsearch.ml.colour import from_bytes as colour_from_bytes

@@ -83,3 +83,5 @@ def test_bench_search_lines_keep_the_figures_of_the_command() -> None:
     assert bench_search.photo_lines(photo)[-1] == "photo search ratio end-to-end / forward pass 1.25 (target <= 1.5)"
     photo.bare_two = bench_search.Timing([70.0])
     assert bench_search.photo_lines(photo)[-1] == "two inputs / one input 1.75 (a photo the default box trims)"
+    photo.ranking_rows, photo.ranking_stored = bench_search.Timing([3.0]), bench_search.Timing([12.0])
+    assert bench_search.photo_lines(photo)[-1] == "photo ranking rows from the index / stored vectors 0.25"

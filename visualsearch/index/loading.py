@@ -453,6 +453,13 @@ class LiveIndex:
             self.ensure_fresh()
             return self._index.photo_projection
 
+    def photo_rows(self, product_ids: Sequence[int]) -> np.ndarray | None:
+        """The served index's learned-space rows of these products (``EmbeddingIndex.photo_rows``);
+        None from a FAISS artifact, whose rows are approximate."""
+        with self._lock:
+            index = self._index
+            return index.photo_rows(product_ids) if isinstance(index, EmbeddingIndex) else None
+
     @property
     def model_version(self) -> str:
         with self._lock:

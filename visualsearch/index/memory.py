@@ -330,6 +330,18 @@ class EmbeddingIndex:
             raise NotIndexed(product_id)
         return (self._similar if head_space else self._matrix)[row].copy()
 
+    def photo_rows(self, product_ids: Sequence[int]) -> np.ndarray | None:
+        """The rows of these products (copies, in order) when they are photo search's learned
+        space (the head has a photo space: each row is ``PhotoProjection.apply`` of the stored
+        vector, what photo search's ranking would compute) and every product is indexed; else
+        None."""
+        if self._photo_projection() is None:
+            return None
+        rows = [self._row_of.get(int(pid)) for pid in product_ids]
+        if any(row is None for row in rows):
+            return None
+        return self._matrix[np.asarray(rows, dtype=np.int64)]
+
     def attributes_of(self, product_id: int) -> dict[str, str]:
         row = self._row_of.get(product_id)
         if row is None:

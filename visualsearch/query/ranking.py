@@ -4,6 +4,10 @@ plus colour), and whether a photo's best match is close enough to call a match.
 
 The stored vectors come from ``visualsearch.selectors.stored_vectors_load`` (or a lookup
 handed in, as the evaluation does with its own arrays); nothing here reads the database.
+When the index's own rows are photo search's learned space (an exact index, a head with a
+photo space), photo search takes its candidates' rows from the index and only their colour
+descriptors from ``stored_colours_load``: the same scores without reading 2,048 floats per
+candidate.
 """
 
 from __future__ import annotations
@@ -16,10 +20,22 @@ from visualsearch.conf import vs_settings
 from visualsearch.index import Hit, ImageHit, ImageSearchIndex, SearchIndex
 from visualsearch.ml.colour import COLOUR_DIM
 from visualsearch.ml.photo_projection import PhotoProjection
-from visualsearch.selectors import product_photo_vectors_load, stored_image_vectors_load, stored_vectors_load
+from visualsearch.selectors import (
+    product_photo_vectors_load,
+    stored_colours_load,
+    stored_image_vectors_load,
+    stored_vectors_load,
+)
 
 # product id → (stored 2048-dim vector, stored colour descriptor or None)
 StoredLookup = Callable[[Sequence[int]], dict[int, tuple[np.ndarray, np.ndarray | None]]]
+# product id → stored colour descriptor or None (products with a stored vector only)
+ColourLookup = Callable[[Sequence[int]], dict[int, np.ndarray | None]]
+
+
+def colours_from(stored: StoredLookup) -> ColourLookup:
+    """A colour lookup out of a vector lookup (the evaluation's arrays standing in for both)."""
+    return lambda product_ids: {pid: colour for pid, (_vector, colour) in stored(product_ids).items()}
 
 
 def rerank_candidates(index: SearchIndex, k: int) -> int:
@@ -90,6 +106,7 @@ def rank_photo(
     *,
     stored: StoredLookup = stored_vectors_load,
     stored_images: StoredLookup = stored_image_vectors_load,
+    stored_colours: ColourLookup = stored_colours_load,
     colour_weight: float | None = None,
 ) -> list[Hit]:
     """Photo search's ranking: the k best matches, best first.
@@ -104,7 +121,8 @@ def rank_photo(
     find-similar head is not used: it groups products by type and loses the exact item).
     When the index holds the products' more images (``ImageSearchIndex``), their candidates
     are scored the same way and every product scores by its best photo, once
-    (``best_per_product``)."""
+    (``best_per_product``). ``stored_colours``: the colour lookup used when the index gives
+    its candidates' learned-space rows itself (``in_memory_scores``)."""
     projection = index.photo_projection
     if colour_weight is None:
         colour_weight = projection.colour_weight if projection is not None else vs_settings.PHOTO_COLOUR_WEIGHT
@@ -120,6 +138,11 @@ def rank_photo(
     image_hits = image_candidates(index, queries, photo_candidates(k), filters)
     if not hits and not image_hits:
         return []
+    if projection is not None and not image_hits:
+        ids = [h.product_id for h in hits]
+        scores = in_memory_scores(index, ids, queries, colour, projection, weight, stored_colours)
+        if scores is not None:
+            return best_per_product([Hit(h.product_id, float(s)) for h, s in zip(hits, scores, strict=True)])[:k]
     found = stored([h.product_id for h in hits])
     found_images = stored_images([h.image_id for h in image_hits]) if image_hits else {}
     if all(h.product_id in found for h in hits) and all(h.image_id in found_images for h in image_hits):
@@ -130,6 +153,30 @@ def rank_photo(
     else:  # a candidate changed model or vanished since the index refreshed: the index's order
         hits = [*hits, *(Hit(h.product_id, h.score) for h in image_hits)]
     return best_per_product(hits)[:k]
+
+
+def in_memory_scores(
+    index: SearchIndex,
+    product_ids: Sequence[int],
+    queries: np.ndarray,
+    colour: np.ndarray | None,
+    projection: PhotoProjection,
+    weight: float,
+    stored_colours: ColourLookup,
+) -> np.ndarray | None:
+    """``_photo_scores`` of these candidates from the index's own learned-space rows
+    (``photo_rows``: the stored vectors through the same projection) and their stored colour
+    descriptors; None when the index does not hold such rows for all of them (a FAISS
+    artifact's rows are approximate) or a candidate's stored vector has gone since the index
+    refreshed: then the stored vectors re-score, as before."""
+    photo_rows = getattr(index, "photo_rows", None)
+    rows = photo_rows(product_ids) if photo_rows is not None else None
+    if rows is None:
+        return None
+    colours = stored_colours(product_ids) if weight > 0 and colour is not None else dict.fromkeys(product_ids)
+    if any(pid not in colours for pid in product_ids):
+        return None
+    return _scores_in_space(rows, [colours[pid] for pid in product_ids], projection.apply(queries), colour, weight)
 
 
 def image_candidates(index: SearchIndex, queries: np.ndarray, k: int, filters: Mapping[str, object]) -> list[ImageHit]:
@@ -167,9 +214,21 @@ def _photo_scores(
     matrix = np.stack([vector for vector, _colour in rows])
     if projection is not None:
         matrix, queries = projection.apply(matrix), projection.apply(queries)
+    return _scores_in_space(matrix, [c for _vector, c in rows], queries, colour, weight)
+
+
+def _scores_in_space(
+    matrix: np.ndarray,
+    candidate_colours: Sequence[np.ndarray | None],
+    queries: np.ndarray,
+    colour: np.ndarray | None,
+    weight: float,
+) -> np.ndarray:
+    """Each candidate's best variant score: its row · each query row (both in photo search's
+    space), plus ``weight`` × colour similarity when every candidate has a colour descriptor."""
     scores = matrix @ queries.T  # (candidates, variants)
-    colours = [c for _vector, c in rows if c is not None]
-    if weight > 0 and colour is not None and len(colours) == len(rows):
+    colours = [c for c in candidate_colours if c is not None]
+    if weight > 0 and colour is not None and len(colours) == len(candidate_colours):
         scores = scores + weight * (np.stack(colours) @ _variant_colours(colour, len(queries)).T)
     return np.asarray(scores.max(axis=1))
 

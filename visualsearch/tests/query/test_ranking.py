@@ -174,3 +174,91 @@ def test_a_close_match_reaches_the_threshold(settings) -> None:
     assert not is_close_match([])
     assert is_close_match([Hit(1, 0.6)]) and not is_close_match([Hit(1, 0.59)])
     assert not is_close_match([Hit(1, 0.9)], raw_score=0.5)  # the raw score decides when given
+
+
+# --- photo search from the index's own learned-space rows ---------------------------------------
+
+
+def _photo_space_index(products: list[Product]):
+    """An exact index of these products' stored vectors with a head whose photo space is a
+    random 2048 → 32 map (colour weight 0.3)."""
+    from visualsearch.index.memory import EmbeddingIndex
+    from visualsearch.ml import head as head_mod
+    from visualsearch.ml.photo_projection import PhotoProjection
+
+    rng = np.random.default_rng(7)
+    head = head_mod.Head(
+        rng.standard_normal((2048, 16)).astype(np.float32),
+        np.zeros(16, np.float32),
+        rng.standard_normal((16, 8)).astype(np.float32),
+        np.zeros(8, np.float32),
+    )
+    photo = PhotoProjection(
+        rng.standard_normal(2048).astype(np.float32) * 0.01, rng.standard_normal((2048, 32)).astype(np.float32), 0.3, 1.0
+    )
+    found = stored_vectors_load([p.pk for p in products])
+    ids = [p.pk for p in products]
+    colours = np.stack([found[pid][1] for pid in ids])
+    return EmbeddingIndex.from_arrays(
+        ids,
+        np.stack([found[pid][0] for pid in ids]),
+        colours=colours,
+        head=head_mod.SimilarityModel(head, None, 0.0, {}, photo),
+        head_pk=1,
+    )
+
+
+def test_a_learned_space_index_scores_photos_from_its_own_rows(stored: list[Product]) -> None:
+    index = _photo_space_index(stored)
+    queries = np.stack([near(2, 0.4), near(4, 0.5)])
+    vector_reads: list[list[int]] = []
+
+    def counted(product_ids):
+        vector_reads.append(list(product_ids))
+        return stored_vectors_load(product_ids)
+
+    fast = rank_photo(index, queries, colour_of(12), 6, {}, stored=counted)
+    assert vector_reads == []  # no stored vector read: the rows came from the index
+    assert index.photo_rows([p.pk for p in stored]) is not None
+
+    class StoredOnly:  # the same index without its rows: the stored vectors re-score, as before
+        def __getattr__(self, name):
+            if name == "photo_rows":
+                raise AttributeError(name)
+            return getattr(index, name)
+
+    slow = rank_photo(StoredOnly(), queries, colour_of(12), 6, {}, stored=counted)
+    assert vector_reads
+    assert [h.product_id for h in fast] == [h.product_id for h in slow]
+    assert [h.score for h in fast] == pytest.approx([h.score for h in slow], abs=1e-5)
+
+
+def test_a_candidate_whose_stored_vector_has_gone_falls_back_to_the_stored_vectors(stored: list[Product]) -> None:
+    index = _photo_space_index(stored)
+    ProductEmbedding.objects.filter(product=stored[0]).update(vector=None)
+    vector_reads: list[list[int]] = []
+
+    def counted(product_ids):
+        vector_reads.append(list(product_ids))
+        return stored_vectors_load(product_ids)
+
+    hits = rank_photo(index, near(3, 0.3), colour_of(13), 6, {}, stored=counted)
+    assert vector_reads  # the colour lookup missed it, so the stored vectors were read
+    # ... and, a candidate missing there too, the index's order stands, as before.
+    assert hits[0].product_id == stored[3].pk
+    assert stored[0].pk in [h.product_id for h in hits]
+
+
+def test_rows_are_given_only_in_photo_search_space_and_only_for_indexed_products(stored: list[Product]) -> None:
+    from visualsearch.index.memory import EmbeddingIndex
+
+    found = stored_vectors_load([p.pk for p in stored])
+    plain = EmbeddingIndex.from_arrays(list(found), np.stack([v for v, _c in found.values()]))
+    assert plain.photo_rows(list(found)) is None  # raw vectors: the stored ones re-score
+    index = _photo_space_index(stored)
+    assert index.photo_rows([stored[0].pk, 10**9]) is None
+    rows = index.photo_rows([stored[1].pk, stored[0].pk])
+    assert rows is not None and rows.shape == (2, 32)
+    projection = index.photo_projection
+    assert projection is not None
+    np.testing.assert_allclose(rows[0], projection.apply(found[stored[1].pk][0][None, :])[0], atol=1e-6)
