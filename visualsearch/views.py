@@ -301,19 +301,26 @@ def _products_json(request: HttpRequest, results: list[SimilarProduct]) -> list[
     ]
 
 
+def _exact_json(request: HttpRequest, exact: SimilarProduct | None) -> dict[str, object] | None:
+    return _products_json(request, [exact])[0] if exact is not None else None
+
+
 def _result_json(request: HttpRequest, result: SimilarResult, *, photo: bool = False) -> JsonResponse:
     extra: dict[str, object] = {}
     if photo:
         # The token refines this search (``q``) without the photo until it expires; the
         # box is the region searched; close_match is False when nothing looks very close.
-        # ``items``: every item found in the photo, most confident first, each with its box,
-        # the localiser's score (null for a drawn or default box) and its own results;
-        # ``results`` are the selected item's (``item``, default the first).
+        # ``exact_match``: the photographed product itself when photo search is sure of it (as
+        # in /api/v1/), else null. ``items``: every item found in the photo, most confident
+        # first, each with its box, the localiser's score (null for a drawn or default box),
+        # its exact match and its own results; ``results`` are the selected item's (``item``,
+        # default the first).
         extra = {
             "token": result.token or None,
             "token_expires_in": int(vs_settings.QUERY_TOKEN_SECONDS) if result.token else None,
             "box": list(result.box) if result.box is not None else None,
             "close_match": result.close_match,
+            "exact_match": _exact_json(request, result.exact_match),
             "item": result.selected_item,
             "items": [
                 {
@@ -321,6 +328,7 @@ def _result_json(request: HttpRequest, result: SimilarResult, *, photo: bool = F
                     "score": entry.score,
                     "source": entry.source,
                     "close_match": entry.close_match,
+                    "exact_match": _exact_json(request, entry.exact_match),
                     "results": _products_json(request, entry.results),
                 }
                 for entry in result.items

@@ -1,7 +1,7 @@
 """The exact match, even when sold out: a photo of a sold-out product finds that product and
 shows it first, labelled sold out with "Notify me", with the in-stock lookalikes under it;
 "in stock only" filters the alternatives, never the match. Real catalogue photos through the
-real model (slow); the page and the JSON API (/api/v1/search/photo)."""
+real model (slow); the page and the JSON APIs (/api/v1/search/photo, /api/search/photo)."""
 
 from __future__ import annotations
 
@@ -104,11 +104,27 @@ def test_the_api_gives_the_exact_match_apart_from_the_in_stock_results(client: C
     assert refined["exact_match"]["id"] == sold_out.pk
 
 
+def test_the_unversioned_api_gives_the_exact_match_too(client: Client, embedded) -> None:
+    sold_out = embedded[3]
+    photo = phone_photo(sold_out)
+    body = client.post("/api/search/photo", {"image": SimpleUploadedFile("p.jpg", photo), "in_stock": "true"}).json()
+    assert body["exact_match"]["id"] == sold_out.pk and body["exact_match"]["in_stock"] is False
+    assert body["items"][0]["exact_match"]["id"] == sold_out.pk
+    assert sold_out.pk not in [row["id"] for row in body["results"]]
+    # The same answer as /api/v1/ (the versioned one adds its ``exact`` flags).
+    versioned = client.post(
+        "/api/v1/search/photo", {"image": SimpleUploadedFile("p.jpg", photo), "in_stock": "true"}
+    ).json()
+    assert [row["id"] for row in body["results"]] == [row["id"] for row in versioned["results"]]
+
+
 def test_nothing_like_a_product_has_no_exact_match(client: Client, embedded) -> None:
     gradient = np.linspace(0, 255, 320 * 240 * 3).reshape(240, 320, 3).astype(np.uint8)
     out = io.BytesIO()
     Image.fromarray(gradient).save(out, "JPEG")
     body = client.post("/api/v1/search/photo", {"image": SimpleUploadedFile("g.jpg", out.getvalue())}).json()
     assert body["exact_match"] is None and not any(row["exact"] for row in body["results"])
+    legacy = client.post("/api/search/photo", {"image": SimpleUploadedFile("g.jpg", out.getvalue())}).json()
+    assert legacy["exact_match"] is None
     html = client.post("/search/photo/", {"image": SimpleUploadedFile("g.jpg", out.getvalue())}).content.decode()
     assert "We found it" not in html
