@@ -94,7 +94,7 @@ def test_two_planted_items_give_two_rows_in_the_api(active: ItemLocaliser, held_
     scene, body = answered
     items = body["items"]
     for entry in items:
-        assert set(entry) == {"box", "score", "source", "close_match", "results"}  # the legacy API: no exact_match
+        assert set(entry) == {"box", "score", "source", "close_match", "exact_match", "results"}
         assert len(entry["box"]) == 4 and entry["source"] == "detected" and 0 < entry["score"] <= 1
         assert 1 <= len(entry["results"]) <= 5 and isinstance(entry["close_match"], bool)
     assert [e["score"] for e in items] == sorted((e["score"] for e in items), reverse=True)
