@@ -170,5 +170,5 @@ def trained_localiser(real_weights: None) -> object:
             ids["val"],
             image,
             lambda batch: embedder.embed_with_features(batch)[1],
-            TrainingOptions(scenes=96, validation_scenes=16, seed=11),
+            TrainingOptions(scenes=96, validation_scenes=16, seed=11, product_photos=32),
         )

@@ -40,9 +40,12 @@ class LocaliserTraining:
     reason: str
 
 
-def _quality(metrics: dict[str, float]) -> float:
-    """What activation compares: items found on the validation scenes (one- and two-item)."""
-    return float(metrics.get("first_box_iou50", 0.0)) + float(metrics.get("two_item_recall", 0.0))
+def _quality(metrics: dict[str, float], *, splits: bool = True) -> float:
+    """What activation compares: items found on the validation scenes (one- and two-item),
+    less the share of validation product photos cut into several boxes (``splits``: when both
+    sides measured it; localisers trained before did not)."""
+    found = float(metrics.get("first_box_iou50", 0.0)) + float(metrics.get("two_item_recall", 0.0))
+    return found - (float(metrics.get("product_photo_split", 0.0)) if splits else 0.0)
 
 
 def _product_images() -> tuple[list[int], list[int], Callable[[int], Image.Image]]:
@@ -84,6 +87,7 @@ def localiser_train(
         metrics=trained.metrics,
         params={
             "threshold": trained.threshold,
+            "split_threshold": trained.split_threshold,
             "split_core": trained.split_core,
             "scenes": options.scenes,
             "validation_scenes": options.validation_scenes,
@@ -99,7 +103,8 @@ def localiser_train(
         return LocaliserTraining(localiser_activate(row), True, "no localiser was active")
     if current.backbone_version != row.backbone_version:
         return LocaliserTraining(localiser_activate(row), True, "the active one was made for other weights")
-    ours, theirs = _quality(row.metrics), _quality(current.metrics)
+    splits = "product_photo_split" in row.metrics and "product_photo_split" in current.metrics
+    ours, theirs = _quality(row.metrics, splits=splits), _quality(current.metrics, splits=splits)
     if ours >= theirs:
         return LocaliserTraining(
             localiser_activate(row), True, f"finds items as well or better ({ours:.3f} ≥ {theirs:.3f})"

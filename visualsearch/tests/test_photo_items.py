@@ -225,7 +225,7 @@ def test_retraining_stores_a_new_version_and_activates_only_a_better_one(
     # The split is by the product's own id (visualsearch.ml.head.split_of), as everywhere.
     splits = split_of([p.pk for p in products])
     assert (splits == "train").sum() >= 20 and (splits == "val").sum() >= 5, splits
-    options = TrainingOptions(scenes=16, validation_scenes=6)
+    options = TrainingOptions(scenes=16, validation_scenes=6, product_photos=8)
     first = localisers.localiser_train(options)
     assert first.activated and first.localiser.active and first.localiser.version == f"localiser-v{first.localiser.pk}"
     assert {"first_box_iou50", "two_item_recall"} <= set(first.localiser.metrics)

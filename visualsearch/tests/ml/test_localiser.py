@@ -141,3 +141,26 @@ def test_two_items_lie_apart_and_the_same_seed_gives_the_same_scene(products) ->
 def test_training_and_evaluation_never_share_a_background_photo() -> None:
     assert not set(scenes.TRAINING.photos) & set(scenes.EVALUATION.photos)
     assert scenes.TRAINING_SEED != scenes.EVALUATION_SEED
+
+
+def test_a_rule_that_cuts_a_product_photo_in_two_pays_for_it(products) -> None:
+    from visualsearch.ml import localiser_training as training
+
+    weights = np.zeros(2 * FEATURE_DIM, np.float32)
+    weights[0] = 4.0
+    localiser = Localiser(weights, bias=-2.0, split_core=1.5)
+    one = np.zeros((14, 14, FEATURE_DIM), np.float32)
+    one[2:12, 2:12, 0] = 4.0  # one product filling the photo: one box
+    two = np.zeros((14, 14, FEATURE_DIM), np.float32)
+    two[2:12, 1:5, 0] = 4.0
+    two[2:12, 9:13, 0] = 4.0  # the same photo seen as two parts: cut in two
+    assert training.product_photo_split(localiser, np.stack([one, one, one, two])) == 0.25
+    figures = {"first_box_iou50": 0.9, "two_item_recall": 0.8}
+    assert training._choice_score(figures) == pytest.approx(1.7)
+    assert training._choice_score({**figures, "product_photo_split": 0.1}) == pytest.approx(1.6)
+    # The photos it is measured on: validation products as a shopper photographs them.
+    images = dict(products)
+    photos = training.product_photo_inputs(list(images), images.__getitem__, 4, seed=3)
+    assert photos.shape == (4, 224, 224, 3) and photos.dtype == np.uint8
+    again = training.product_photo_inputs(list(images), images.__getitem__, 4, seed=3)
+    assert np.array_equal(photos, again)

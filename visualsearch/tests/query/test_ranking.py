@@ -194,7 +194,10 @@ def _photo_space_index(products: list[Product]):
         np.zeros(8, np.float32),
     )
     photo = PhotoProjection(
-        rng.standard_normal(2048).astype(np.float32) * 0.01, rng.standard_normal((2048, 32)).astype(np.float32), 0.3, 1.0
+        rng.standard_normal(2048).astype(np.float32) * 0.01,
+        rng.standard_normal((2048, 32)).astype(np.float32),
+        0.3,
+        1.0,
     )
     found = stored_vectors_load([p.pk for p in products])
     ids = [p.pk for p in products]
