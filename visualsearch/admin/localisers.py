@@ -25,6 +25,7 @@ class ItemLocaliserAdmin(admin.ModelAdmin):
         "active",
         "first_box",
         "two_items",
+        "product_photos_cut",
         "trained_on",
         "training_minutes",
         "created",
@@ -50,6 +51,12 @@ class ItemLocaliserAdmin(admin.ModelAdmin):
     @admin.display(description="items found in two-item photos")
     def two_items(self, obj: ItemLocaliser) -> str:
         return _share(obj.metrics.get("two_item_recall"))
+
+    @admin.display(description="product photos cut in two")
+    def product_photos_cut(self, obj: ItemLocaliser) -> str:
+        """Validation photos of one product the localiser cuts into several boxes (— for a
+        version trained before this was measured)."""
+        return _share(obj.metrics.get("product_photo_split"))
 
     @admin.display(description="training (min)")
     def training_minutes(self, obj: ItemLocaliser) -> str:
