@@ -72,8 +72,13 @@ class Localiser:
 
     def detect(self, feature_map: np.ndarray) -> list[Detection]:
         """The items in one photo's feature map, most confident first (at most ``max_items``)."""
+        return self.boxes(self.objectness(feature_map))
+
+    def boxes(self, objectness: np.ndarray) -> list[Detection]:
+        """The items of an objectness map (``objectness``), by this localiser's box rule: what
+        ``detect`` does once the head has run, so that several rules can share one map."""
         return boxes_from_objectness(
-            self.objectness(feature_map),
+            objectness,
             threshold=self.threshold,
             split_threshold=self.split_threshold,
             split_core=self.split_core,

@@ -157,9 +157,18 @@ def scene_figures(localiser: Localiser, scenes: Sequence[Scene], maps: np.ndarra
     scenes whose most confident box has IoU ≥ 0.5 with the item), ``first_box_iou`` (its mean
     IoU), ``two_item_recall`` (items of two-item scenes with a box of IoU ≥ 0.5),
     ``two_item_both`` (two-item scenes with both found), ``boxes_per_scene``."""
+    return _scene_figures(localiser, scenes, _objectness(localiser, maps))
+
+
+def _objectness(localiser: Localiser, maps: np.ndarray) -> list[np.ndarray]:
+    """Each feature map's objectness under the localiser's head (as ``detect`` computes it)."""
+    return [localiser.objectness(m.astype(np.float32)) for m in maps]
+
+
+def _scene_figures(localiser: Localiser, scenes: Sequence[Scene], objectness: Sequence[np.ndarray]) -> dict[str, float]:
     first, first_iou, found, both, boxes = [], [], [], [], []
-    for scene, feature_map in zip(scenes, maps, strict=True):
-        detections = localiser.detect(feature_map.astype(np.float32))
+    for scene, cells in zip(scenes, objectness, strict=True):
+        detections = localiser.boxes(cells)
         boxes.append(len(detections))
         if len(scene.items) == 1:
             best = iou(detections[0].box, scene.items[0].box) if detections else 0.0
@@ -181,9 +190,13 @@ def scene_figures(localiser: Localiser, scenes: Sequence[Scene], maps: np.ndarra
 
 def product_photo_split(localiser: Localiser, maps: np.ndarray) -> float:
     """The share of one-product photos (their feature maps) the localiser cuts into several boxes."""
-    if not len(maps):
+    return _split_share(localiser, _objectness(localiser, maps))
+
+
+def _split_share(localiser: Localiser, objectness: Sequence[np.ndarray]) -> float:
+    if not len(objectness):
         return 0.0
-    return float(np.mean([len(localiser.detect(m.astype(np.float32))) > 1 for m in maps]))
+    return float(np.mean([len(localiser.boxes(cells)) > 1 for cells in objectness]))
 
 
 def product_photo_inputs(product_ids: Sequence[int], load_image: ImageLoader, count: int, seed: int) -> np.ndarray:
@@ -257,12 +270,15 @@ def train_localiser(
     photo_maps = np.concatenate(batches) if batches else np.zeros((0, GRID, GRID, 1024), np.float16)
     if progress is not None:
         progress("validation product photos", len(photos), len(photos))
+    # The head is the same for every rule: its objectness maps are computed once.
+    head = Localiser(weights, bias)
+    val_objectness, photo_objectness = _objectness(head, val_maps), _objectness(head, photo_maps)
     best: Localiser | None = None
     best_score = -np.inf
     for candidate in _candidates(weights, bias, options):
-        figures = scene_figures(candidate, val_scenes, val_maps)
+        figures = _scene_figures(candidate, val_scenes, val_objectness)
         if len(photo_maps):
-            figures["product_photo_split"] = product_photo_split(candidate, photo_maps)
+            figures["product_photo_split"] = _split_share(candidate, photo_objectness)
         if _choice_score(figures) > best_score:
             best_score = _choice_score(figures)
             best = dataclasses.replace(candidate, metrics=figures)
