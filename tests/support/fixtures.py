@@ -171,4 +171,4 @@ def trained_localiser(real_weights: None) -> object:
             image,
             lambda batch: embedder.embed_with_features(batch)[1],
             TrainingOptions(scenes=96, validation_scenes=16, seed=11, product_photos=32),
-        )
+        ).localiser

@@ -228,6 +228,30 @@ def _candidates(weights: np.ndarray, bias: float, options: TrainingOptions) -> l
     ]
 
 
+@dataclass(frozen=True)
+class TrainedLocaliser:
+    """What ``train_localiser`` gives: the new localiser (its validation figures in its
+    ``metrics``) and, when an incumbent was given, the incumbent's figures on the very same
+    validation scenes and product photos (None without one)."""
+
+    localiser: Localiser
+    incumbent_figures: dict[str, float] | None = None
+
+
+def validation_figures(
+    localiser: Localiser,
+    scenes: Sequence[Scene],
+    scene_objectness: Sequence[np.ndarray],
+    photo_objectness: Sequence[np.ndarray],
+) -> dict[str, float]:
+    """A localiser's figures on validation scenes and product photos (their objectness maps
+    under its head): ``_scene_figures`` and, with photos, ``product_photo_split``."""
+    figures = _scene_figures(localiser, scenes, scene_objectness)
+    if len(photo_objectness):
+        figures["product_photo_split"] = _split_share(localiser, photo_objectness)
+    return figures
+
+
 def train_localiser(
     train_ids: Sequence[int],
     validation_ids: Sequence[int],
@@ -235,9 +259,12 @@ def train_localiser(
     features_of: FeatureFn,
     options: TrainingOptions = TrainingOptions(),
     progress: Progress | None = None,
-) -> Localiser:
+    incumbent: Localiser | None = None,
+) -> TrainedLocaliser:
     """A localiser trained on scenes of ``train_ids``, its thresholds picked on scenes of
-    ``validation_ids`` (whose figures it carries in ``metrics``)."""
+    ``validation_ids`` (whose figures it carries in ``metrics``). ``incumbent`` (the active
+    localiser, for the same backbone): measured on the same validation scenes and photos, so
+    that activation compares like with like."""
     if not train_ids or not validation_ids:
         raise ValueError("training needs products of the training and the validation split")
     scenes, maps = embedded_scenes(
@@ -276,13 +303,16 @@ def train_localiser(
     best: Localiser | None = None
     best_score = -np.inf
     for candidate in _candidates(weights, bias, options):
-        figures = _scene_figures(candidate, val_scenes, val_objectness)
-        if len(photo_maps):
-            figures["product_photo_split"] = _split_share(candidate, photo_objectness)
+        figures = validation_figures(candidate, val_scenes, val_objectness, photo_objectness)
         if _choice_score(figures) > best_score:
             best_score = _choice_score(figures)
             best = dataclasses.replace(candidate, metrics=figures)
     assert best is not None
     best.metrics["training_scenes"] = float(len(scenes))
     best.metrics["training_cells"] = float(len(y))
-    return best
+    if incumbent is None:
+        return TrainedLocaliser(best)
+    theirs = validation_figures(
+        incumbent, val_scenes, _objectness(incumbent, val_maps), _objectness(incumbent, photo_maps)
+    )
+    return TrainedLocaliser(best, theirs)

@@ -4,9 +4,10 @@ what finds the items in a shopper's photo.
 ``localiser_train`` trains one on generated scenes of training products (its thresholds and
 figures from scenes of validation products; the evaluation split never), stores it as a new
 ``ItemLocaliser`` version and activates it when it finds items at least as well as the active
-one on the same validation scenes (or none is active). The command ``train_localiser`` and
-the Celery task ``train_item_localiser`` call it; ``localiser_activate`` and
-``localiser_rollback`` switch versions (the admin's actions, ``train_localiser --rollback``).
+one, both measured on the same validation scenes and product photos (or none is active). The
+command ``train_localiser`` and the Celery task ``train_item_localiser`` call it;
+``localiser_activate`` and ``localiser_rollback`` switch versions (the admin's actions,
+``train_localiser --rollback``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PIL import Image
 
 from shop.models import Product
 from visualsearch.ml.head import split_of
+from visualsearch.ml.localiser import Localiser
 from visualsearch.ml.localiser_training import Progress, TrainingOptions, train_localiser
 from visualsearch.models import ItemLocaliser
 from visualsearch.selectors import localiser_active
@@ -40,12 +42,23 @@ class LocaliserTraining:
     reason: str
 
 
-def _quality(metrics: dict[str, float], *, splits: bool = True) -> float:
+def _quality(metrics: dict[str, float]) -> float:
     """What activation compares: items found on the validation scenes (one- and two-item),
-    less the share of validation product photos cut into several boxes (``splits``: when both
-    sides measured it; localisers trained before did not)."""
+    less the share of validation product photos cut into several boxes."""
     found = float(metrics.get("first_box_iou50", 0.0)) + float(metrics.get("two_item_recall", 0.0))
-    return found - (float(metrics.get("product_photo_split", 0.0)) if splits else 0.0)
+    return found - float(metrics.get("product_photo_split", 0.0))
+
+
+def _incumbent(backbone_version: str) -> tuple[ItemLocaliser, Localiser] | None:
+    """The active localiser, loaded, when it was made for these backbone weights (else None:
+    a localiser for other weights reads other feature maps and is replaced whatever it scored)."""
+    current = localiser_active()
+    if current is None or current.backbone_version != backbone_version:
+        return None
+    try:
+        return current, Localiser.from_bytes(current.weights)
+    except ValueError:  # a stored format this code cannot read: replaced like one for other weights
+        return None
 
 
 def _product_images() -> tuple[list[int], list[int], Callable[[int], Image.Image]]:
@@ -78,38 +91,63 @@ def localiser_train(
             f"images; the catalogue has {len(train_ids)} and {len(validation_ids)}."
         )
     started = time.perf_counter()
+    backbone = embedder.model_version()
+    incumbent = _incumbent(backbone)
     trained = train_localiser(
-        train_ids, validation_ids, load, lambda batch: embedder.embed_with_features(batch)[1], options, progress
+        train_ids,
+        validation_ids,
+        load,
+        lambda batch: embedder.embed_with_features(batch)[1],
+        options,
+        progress,
+        incumbent=incumbent[1] if incumbent is not None else None,
     )
+    localiser = trained.localiser
+    params: dict[str, object] = {
+        "threshold": localiser.threshold,
+        "split_threshold": localiser.split_threshold,
+        "split_core": localiser.split_core,
+        "scenes": options.scenes,
+        "validation_scenes": options.validation_scenes,
+        "product_photos": options.product_photos,
+        "seed": options.seed,
+    }
+    if incumbent is not None and trained.incumbent_figures is not None:
+        # The active version re-measured on this training's validation data: what activation
+        # compared, kept with the new version (its own stored figures came from other scenes).
+        params["compared_with"] = {"version": incumbent[0].version, "metrics": trained.incumbent_figures}
     row = ItemLocaliser.objects.create(
-        backbone_version=embedder.model_version(),
-        weights=trained.to_bytes(),
-        metrics=trained.metrics,
-        params={
-            "threshold": trained.threshold,
-            "split_threshold": trained.split_threshold,
-            "split_core": trained.split_core,
-            "scenes": options.scenes,
-            "validation_scenes": options.validation_scenes,
-            "seed": options.seed,
-        },
+        backbone_version=backbone,
+        weights=localiser.to_bytes(),
+        metrics=localiser.metrics,
+        params=params,
         training_seconds=round(time.perf_counter() - started, 1),
         trained_on=len(train_ids),
     )
-    current = localiser_active()
     if not activate:
         return LocaliserTraining(row, False, "not activated (--no-activate)")
-    if current is None:
-        return LocaliserTraining(localiser_activate(row), True, "no localiser was active")
-    if current.backbone_version != row.backbone_version:
-        return LocaliserTraining(localiser_activate(row), True, "the active one was made for other weights")
-    splits = "product_photo_split" in row.metrics and "product_photo_split" in current.metrics
-    ours, theirs = _quality(row.metrics, splits=splits), _quality(current.metrics, splits=splits)
+    if incumbent is None or trained.incumbent_figures is None:
+        current = localiser_active()
+        if current is None:
+            reason = "no localiser was active"
+        elif current.backbone_version != backbone:
+            reason = "the active one was made for other weights"
+        else:
+            reason = "the active one could not be read"
+        return LocaliserTraining(localiser_activate(row), True, reason)
+    ours, theirs = _quality(row.metrics), _quality(trained.incumbent_figures)
     if ours >= theirs:
         return LocaliserTraining(
-            localiser_activate(row), True, f"finds items as well or better ({ours:.3f} ≥ {theirs:.3f})"
+            localiser_activate(row),
+            True,
+            f"finds items as well or better than {incumbent[0].version} on the same validation scenes "
+            f"({ours:.3f} ≥ {theirs:.3f})",
         )
-    return LocaliserTraining(row, False, f"finds fewer items than v{current.pk} ({ours:.3f} < {theirs:.3f})")
+    return LocaliserTraining(
+        row,
+        False,
+        f"finds fewer items than {incumbent[0].version} on the same validation scenes ({ours:.3f} < {theirs:.3f})",
+    )
 
 
 def localiser_activate(localiser: ItemLocaliser | int) -> ItemLocaliser:

@@ -2,7 +2,8 @@
 
 Trains a new item localiser version on generated scenes of training products
 (``visualsearch.services.localisers.localiser_train``), with a progress bar; it becomes
-active when it finds items at least as well as the active one. ``--rollback`` goes one
+active when it finds items at least as well as the active one, both measured on the same
+validation scenes and product photos. ``--rollback`` goes one
 version back instead.
 """
 
@@ -66,4 +67,8 @@ class Command(BaseCommand):
         figures = ", ".join(f"{key} {value:.3f}" for key, value in sorted(row.metrics.items()))
         self.stdout.write(f"{row} trained in {row.training_seconds:.0f} s on {row.trained_on} training products.")
         self.stdout.write(f"Validation scenes: {figures}")
+        compared = row.params.get("compared_with")
+        if compared:
+            theirs = ", ".join(f"{key} {value:.3f}" for key, value in sorted(compared["metrics"].items()))
+            self.stdout.write(f"The active {compared['version']} on the same scenes: {theirs}")
         self.stdout.write(("Activated: " if outcome.activated else "Not activated: ") + outcome.reason)
