@@ -28,7 +28,7 @@ import django
 django.setup()
 import numpy as np
 
-from visualsearch.ml import embedder
+from visualsearch.ml import embedder, scenes
 from visualsearch.ml import localiser_training as lt
 from visualsearch.ml.localiser import Localiser
 from visualsearch.services.localisers import _product_images
@@ -36,15 +36,17 @@ from visualsearch.services.localisers import _product_images
 
 def embedded(ids, load, count, seed, two_item_share, cache, name):  # type: ignore[no-untyped-def]
     path = f"{cache}.{name}.npz"
-    scenes = list(lt.scenes_of(ids, load, count, seed, two_item_share=two_item_share))
+    # As train_localiser: training scenes on the TRAINING backgrounds, validation on VALIDATION's.
+    backgrounds = scenes.VALIDATION if name == "val" else scenes.TRAINING
+    made = list(lt.scenes_of(ids, load, count, seed, backgrounds=backgrounds, two_item_share=two_item_share))
     if os.path.exists(path):
         with np.load(path) as data:
-            return scenes, data["maps"]
+            return made, data["maps"]
     started = time.perf_counter()
-    _, maps = lt.embedded_scenes(iter(scenes), lambda batch: embedder.embed_with_features(batch)[1], count, None, name)
+    _, maps = lt.embedded_scenes(iter(made), lambda batch: embedder.embed_with_features(batch)[1], count, None, name)
     np.savez(path, maps=maps)
     print(f"{name}: {count} scenes embedded in {time.perf_counter() - started:.0f} s", flush=True)
-    return scenes, maps
+    return made, maps
 
 
 def figures_of(localiser, val_scenes, val_maps, photo_maps):  # type: ignore[no-untyped-def]

@@ -5,7 +5,8 @@ two per scene, go through the frozen ResNet50 (whatever ``features_of`` runs: th
 engine's ``embed_with_features``); each of their 14×14 cells is labelled by the share of it
 the items cover (≥ 0.5: on an item; ≤ 0.1: not; in between: left out), and a logistic
 regression on ``cell_features`` learns which cells lie on an item. The thresholds that turn
-the map into boxes are then picked on scenes of validation products (another seed), which
+the map into boxes are then picked on scenes of validation products (another seed, and the
+VALIDATION backgrounds: photos the head never saw in training, as a shopper's photo is), which
 also give the figures stored with the localiser, and on shopper photos of validation products
 (``shopper_photos``, standard and hard, another seed): a photo of one product must stay one
 item, so the share of them cut into several boxes counts against a rule. No evaluation product, seed or background is
@@ -24,7 +25,16 @@ from PIL import Image
 
 from visualsearch.ml.localiser import GRID, Localiser, cell_features
 from visualsearch.ml.preprocessing import MODEL_INPUT_SIZE, to_model_input
-from visualsearch.ml.scenes import TRAINING, TRAINING_SEED, BackgroundSet, Scene, iou, make_scene, scene_rng
+from visualsearch.ml.scenes import (
+    TRAINING,
+    TRAINING_SEED,
+    VALIDATION,
+    BackgroundSet,
+    Scene,
+    iou,
+    make_scene,
+    scene_rng,
+)
 from visualsearch.ml.shopper_photos import HARD, STANDARD, perturb
 
 ImageLoader = Callable[[int], Image.Image]  # product id → its catalogue image
@@ -284,7 +294,9 @@ def train_localiser(
     del x
     val_seed = options.seed + VALIDATION_SEED_OFFSET
     val_scenes, val_maps = embedded_scenes(
-        scenes_of(validation_ids, load_image, options.validation_scenes, val_seed, two_item_share=0.5),
+        scenes_of(
+            validation_ids, load_image, options.validation_scenes, val_seed, backgrounds=VALIDATION, two_item_share=0.5
+        ),
         features_of,
         options.validation_scenes,
         progress,

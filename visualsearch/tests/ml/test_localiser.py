@@ -138,9 +138,46 @@ def test_two_items_lie_apart_and_the_same_seed_gives_the_same_scene(products) ->
         assert np.array_equal(np.asarray(scene.image), np.asarray(again.image))
 
 
-def test_training_and_evaluation_never_share_a_background_photo() -> None:
-    assert not set(scenes.TRAINING.photos) & set(scenes.EVALUATION.photos)
+def test_training_validation_and_evaluation_never_share_a_background_photo() -> None:
+    sets = (scenes.TRAINING, scenes.VALIDATION, scenes.EVALUATION)
+    for number, first in enumerate(sets):
+        for second in sets[number + 1 :]:
+            assert not set(first.photos) & set(second.photos), (first.name, second.name)
     assert scenes.TRAINING_SEED != scenes.EVALUATION_SEED
+    # Every photo ships with its package (no download at training time), as RGB.
+    for backgrounds in sets:
+        for name in backgrounds.photos:
+            photo = scenes._photo(name)
+            assert photo.mode == "RGB" and min(photo.size) >= 100, name
+
+
+def test_the_localisers_rule_is_chosen_on_backgrounds_its_training_never_saw(products, monkeypatch) -> None:
+    from visualsearch.ml import localiser_training as training
+
+    made: list[tuple[str, int]] = []
+    real = training.scenes_of
+
+    def recording(ids, load, count, seed, *, backgrounds=scenes.TRAINING, **options):  # type: ignore[no-untyped-def]
+        for scene in real(ids, load, count, seed, backgrounds=backgrounds, **options):
+            made.append((backgrounds.name, seed))
+            yield scene
+
+    monkeypatch.setattr(training, "scenes_of", recording)
+    images = dict(products)
+    ids = list(images)
+
+    def features_of(batch: np.ndarray) -> np.ndarray:
+        # Stands in for the model (not what is under test): a cell is bright where the photo is
+        # not white, so that the head has both classes to learn.
+        small = np.stack([np.asarray(Image.fromarray(x).resize((14, 14))) for x in batch]).astype(np.float32)
+        out = np.zeros((len(batch), 14, 14, FEATURE_DIM), np.float32)
+        out[..., 0] = 255.0 - small.mean(axis=-1)
+        return out
+
+    options = training.TrainingOptions(scenes=8, validation_scenes=4, product_photos=2, seed=5)
+    training.train_localiser(ids[:4], ids[4:], images.__getitem__, features_of, options)
+    assert [name for name, _ in made] == ["training"] * 8 + ["validation"] * 4
+    assert len({seed for _, seed in made}) == 2  # and another seed
 
 
 def test_a_rule_that_cuts_a_product_photo_in_two_pays_for_it(products) -> None:
