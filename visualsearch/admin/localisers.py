@@ -59,17 +59,18 @@ class ItemLocaliserAdmin(admin.ModelAdmin):
         version trained before this was measured)."""
         return _share(obj.metrics.get("product_photo_split"))
 
-    @admin.display(description="the active one then, on the same scenes")
+    @admin.display(description="against (same scenes)")
     def compared_with(self, obj: ItemLocaliser) -> str:
-        """The version that was active when this one was trained, measured again on this one's
-        validation scenes and photos (what activation compared): first box · two-item items ·
+        """The version that was active when this one was trained (what it was compared against),
+        measured again on this one's validation scenes and photos: first box · two-item items ·
         product photos cut in two; — when none was active or it was made for other weights."""
         compared = obj.params.get("compared_with") if isinstance(obj.params, dict) else None
         if not isinstance(compared, dict) or not isinstance(compared.get("metrics"), dict):
             return "—"
         figures = compared["metrics"]
+        version = str(compared.get("version", "?")).replace("localiser-", "")
         return (
-            f"{compared.get('version', '?')}: {_share(figures.get('first_box_iou50'))} · "
+            f"{version}: {_share(figures.get('first_box_iou50'))} · "
             f"{_share(figures.get('two_item_recall'))} · {_share(figures.get('product_photo_split'))}"
         )
 
