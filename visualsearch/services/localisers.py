@@ -49,16 +49,18 @@ def _quality(metrics: dict[str, float]) -> float:
     return found - float(metrics.get("product_photo_split", 0.0))
 
 
-def _incumbent(backbone_version: str) -> tuple[ItemLocaliser, Localiser] | None:
-    """The active localiser, loaded, when it was made for these backbone weights (else None:
-    a localiser for other weights reads other feature maps and is replaced whatever it scored)."""
-    current = localiser_active()
-    if current is None or current.backbone_version != backbone_version:
-        return None
+def _incumbent(current: ItemLocaliser | None, backbone_version: str) -> tuple[Localiser | None, str]:
+    """The active localiser loaded, to be measured against, or None and why the new one replaces
+    it whatever it scores: none is active, it was made for other weights (it reads other feature
+    maps), or its stored format cannot be read."""
+    if current is None:
+        return None, "no localiser was active"
+    if current.backbone_version != backbone_version:
+        return None, "the active one was made for other weights"
     try:
-        return current, Localiser.from_bytes(current.weights)
-    except ValueError:  # a stored format this code cannot read: replaced like one for other weights
-        return None
+        return Localiser.from_bytes(current.weights), ""
+    except ValueError:
+        return None, "the active one could not be read"
 
 
 def _product_images() -> tuple[list[int], list[int], Callable[[int], Image.Image]]:
@@ -92,7 +94,8 @@ def localiser_train(
         )
     started = time.perf_counter()
     backbone = embedder.model_version()
-    incumbent = _incumbent(backbone)
+    current = localiser_active()
+    incumbent, replaces = _incumbent(current, backbone)
     trained = train_localiser(
         train_ids,
         validation_ids,
@@ -100,7 +103,7 @@ def localiser_train(
         lambda batch: embedder.embed_with_features(batch)[1],
         options,
         progress,
-        incumbent=incumbent[1] if incumbent is not None else None,
+        incumbent=incumbent,
     )
     localiser = trained.localiser
     params: dict[str, object] = {
@@ -112,10 +115,10 @@ def localiser_train(
         "product_photos": options.product_photos,
         "seed": options.seed,
     }
-    if incumbent is not None and trained.incumbent_figures is not None:
+    if current is not None and trained.incumbent_figures is not None:
         # The active version re-measured on this training's validation data: what activation
         # compared, kept with the new version (its own stored figures came from other scenes).
-        params["compared_with"] = {"version": incumbent[0].version, "metrics": trained.incumbent_figures}
+        params["compared_with"] = {"version": current.version, "metrics": trained.incumbent_figures}
     row = ItemLocaliser.objects.create(
         backbone_version=backbone,
         weights=localiser.to_bytes(),
@@ -126,27 +129,20 @@ def localiser_train(
     )
     if not activate:
         return LocaliserTraining(row, False, "not activated (--no-activate)")
-    if incumbent is None or trained.incumbent_figures is None:
-        current = localiser_active()
-        if current is None:
-            reason = "no localiser was active"
-        elif current.backbone_version != backbone:
-            reason = "the active one was made for other weights"
-        else:
-            reason = "the active one could not be read"
-        return LocaliserTraining(localiser_activate(row), True, reason)
+    if current is None or trained.incumbent_figures is None:
+        return LocaliserTraining(localiser_activate(row), True, replaces)
     ours, theirs = _quality(row.metrics), _quality(trained.incumbent_figures)
     if ours >= theirs:
         return LocaliserTraining(
             localiser_activate(row),
             True,
-            f"finds items as well or better than {incumbent[0].version} on the same validation scenes "
+            f"finds items as well or better than {current.version} on the same validation scenes "
             f"({ours:.3f} ≥ {theirs:.3f})",
         )
     return LocaliserTraining(
         row,
         False,
-        f"finds fewer items than {incumbent[0].version} on the same validation scenes ({ours:.3f} < {theirs:.3f})",
+        f"finds fewer items than {current.version} on the same validation scenes ({ours:.3f} < {theirs:.3f})",
     )
 
 
