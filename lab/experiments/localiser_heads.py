@@ -94,9 +94,7 @@ def main() -> None:
     photos = lt.product_photo_inputs(
         val_ids, load, args.product_photos, options.seed + lt.PRODUCT_PHOTO_SEED_OFFSET + 100
     )
-    photo_maps = np.concatenate(
-        [embedder.embed_with_features(photos[i : i + 16])[1] for i in range(0, len(photos), 16)]
-    ).astype(np.float16)
+    photo_maps = lt.feature_maps(photos, lambda batch: embedder.embed_with_features(batch)[1])
     fixed = [dict(threshold=t, split_threshold=c) for t in (0.4, 0.5, 0.6) for c in (0.7, 0.8, 0.9, 0.95) if c > t]
     adaptive = [dict(threshold=t, split_core=c) for t in (0.4, 0.5, 0.6) for c in (1.5, 2.0, 3.0)]
     if args.rules:

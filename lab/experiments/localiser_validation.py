@@ -59,7 +59,7 @@ def cached_maps(path, make):  # type: ignore[no-untyped-def]
 def photo_maps(val_ids, load, count, seed, path):  # type: ignore[no-untyped-def]
     def make():  # type: ignore[no-untyped-def]
         photos = lt.product_photo_inputs(val_ids, load, count, seed)
-        return np.concatenate([features_of(photos[i : i + 16]) for i in range(0, len(photos), 16)]).astype(np.float16)
+        return lt.feature_maps(photos, features_of)
 
     return cached_maps(path, make)
 

@@ -115,6 +115,10 @@ def _batches(scenes: Iterator[Scene], size: int) -> Iterator[list[Scene]]:
         yield batch
 
 
+def _stacked(maps: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(maps) if maps else np.zeros((0, GRID, GRID, 1024), np.float16)
+
+
 def embedded_scenes(
     scenes: Iterator[Scene], features_of: FeatureFn, total: int, progress: Progress | None, stage: str
 ) -> tuple[list[Scene], np.ndarray]:
@@ -126,9 +130,13 @@ def embedded_scenes(
         kept.extend(batch)
         if progress is not None:
             progress(stage, len(kept), total)
-    if not maps:
-        return kept, np.zeros((0, GRID, GRID, 1024), np.float16)
-    return kept, np.concatenate(maps)
+    return kept, _stacked(maps)
+
+
+def feature_maps(inputs: np.ndarray, features_of: FeatureFn) -> np.ndarray:
+    """The feature maps of prepared model inputs (N, 224, 224, 3), in batches of BATCH, as
+    ``embedded_scenes`` keeps them (float16)."""
+    return _stacked([np.asarray(features_of(inputs[i : i + BATCH]), np.float16) for i in range(0, len(inputs), BATCH)])
 
 
 def training_cells(
@@ -305,8 +313,7 @@ def train_localiser(
     photos = product_photo_inputs(
         validation_ids, load_image, options.product_photos, options.seed + PRODUCT_PHOTO_SEED_OFFSET
     )
-    batches = [np.asarray(features_of(photos[i : i + BATCH]), np.float16) for i in range(0, len(photos), BATCH)]
-    photo_maps = np.concatenate(batches) if batches else np.zeros((0, GRID, GRID, 1024), np.float16)
+    photo_maps = feature_maps(photos, features_of)
     if progress is not None:
         progress("validation product photos", len(photos), len(photos))
     # The head is the same for every rule: its objectness maps are computed once.
